@@ -1,0 +1,38 @@
+# One-command set-up on a fresh machine: every target creates .venv first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint format examples clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## Generate a layer from a shipped example spec and run its tests.
+	rm -rf demo_out
+	$(BIN)/layergen new generated_examples/specs/simple_dense.toml -o demo_out
+	@echo "---- demo_out/simple_dense.py (first 60 lines) ----"
+	@head -n 60 demo_out/simple_dense.py
+
+test: $(STAMP)  ## Lint, then the whole test suite.
+	$(BIN)/ruff check layergen tests tools
+	$(BIN)/black --check --quiet layergen tests tools
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check layergen tests tools
+	$(BIN)/black --check layergen tests tools
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix layergen tests tools
+	$(BIN)/black layergen tests tools
+
+examples: $(STAMP)  ## Regenerate generated_examples/ from their specs.
+	$(BIN)/layergen new --force --no-test -o generated_examples generated_examples/specs/*.toml
+
+clean:
+	rm -rf $(VENV) demo_out build dist .pytest_cache

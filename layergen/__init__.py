@@ -1,0 +1,14 @@
+"""layergen: generate complete, tested Keras 3 layers from a short TOML spec.
+
+The pipeline, one module per step::
+
+    spec.py (TOML -> validated LayerSpec)  ->  expressions.py (parse, check, rewrite)
+    -> render.py (Jinja2 templates)  ->  formatting.py (black)
+    -> plan.py (files in memory, with statuses)  ->  writer.py (atomic writes)
+    -> runner.py (pytest on the generated tests)
+
+``cli.py`` wires these together; nothing here imports Keras or TensorFlow
+except ``layergen.testing``, which generated tests use at run time.
+"""
+
+__version__ = "0.1.0"

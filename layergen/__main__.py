@@ -1,0 +1,5 @@
+"""``python -m layergen``."""
+
+from layergen.cli import main
+
+main()

@@ -1,0 +1,133 @@
+"""The ``layergen`` command line: Click wiring and exit codes, no logic.
+
+Exit codes: 0 success, 1 a generated test failed, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from layergen import __version__
+from layergen.errors import LayergenError, SpecError
+from layergen.pipeline import GeneratedLayer, generate, load_specs
+from layergen.plan import CONFLICT, IDENTICAL
+from layergen.runner import run_tests
+from layergen.writer import write_plan
+
+SPECS = click.argument(
+    "specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
+)
+
+
+class _Group(click.Group):
+    """Turns layergen's errors into one-line messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SpecError as exc:
+            for diagnostic in exc.diagnostics:
+                click.echo(str(diagnostic), err=True)
+            count = len(exc.diagnostics)
+            click.echo(f"{count} error{'s' * (count != 1)}; nothing was written", err=True)
+            ctx.exit(exc.exit_code)
+        except LayergenError as exc:
+            click.echo(f"error: {exc}" if "error:" not in str(exc) else str(exc), err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # layergen's own bug: say so, keep it short
+            if ctx.params.get("debug"):
+                raise
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc} "
+                "(rerun with `layergen --debug ...` for the traceback)",
+                err=True,
+            )
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="layergen")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+def main(debug: bool) -> None:
+    """Generate complete, tested Keras 3 layers from TOML specs."""
+
+
+@main.command()
+@SPECS
+def validate(specs: Sequence[Path]) -> None:
+    """Check specs and report every problem; write nothing."""
+    for spec in load_specs(specs):
+        _print_warnings(spec.warnings)
+        click.echo(f"{spec.spec_path}: ok ({spec.name})")
+
+
+@main.command()
+@SPECS
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("generated"),
+    show_default=True,
+    help="Directory for the layer modules and their tests.",
+)
+@click.option("--no-test", is_flag=True, help="Do not import the layers or run tests.")
+@click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def new(
+    specs: Sequence[Path], out_dir: Path, no_test: bool, force: bool, dry_run: bool
+) -> None:
+    """Generate a layer and its tests from each SPEC, then run the tests."""
+    layers = generate(specs, out_dir, force=force)
+    for layer in layers:
+        _print_warnings(layer.spec.warnings)
+    if dry_run:
+        _show_plan(layers, diffs=True)
+        if any(f.status == CONFLICT for layer in layers for f in layer.files):
+            sys.exit(2)
+        return
+    write_plan([f for layer in layers for f in layer.files])
+    _show_plan(layers, diffs=False)
+    if not no_test:
+        sys.exit(_run_and_report(layers))
+
+
+def _print_warnings(warnings: Sequence[Any]) -> None:
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+
+
+def _show_plan(layers: Sequence[GeneratedLayer], *, diffs: bool) -> None:
+    for layer in layers:
+        for planned in layer.files:
+            status = planned.status if planned.status != IDENTICAL else "unchanged"
+            reason = f"  ({planned.reason})" if planned.reason else ""
+            click.echo(f"{status:>9}  {planned.path}{reason}")
+            if diffs and planned.old is not None and planned.status != IDENTICAL:
+                click.echo("".join(planned.diff()), nl=False)
+
+
+def _run_and_report(layers: Sequence[GeneratedLayer]) -> int:
+    test_files = [layer.test_file.path for layer in layers]
+    click.echo(f"running the generated tests of {len(layers)} layer(s)...")
+    run = run_tests(test_files)
+    if run.exit_code not in (0, 1):
+        click.echo(run.output, err=True)
+        raise LayergenError(f"pytest could not run the generated tests (exit {run.exit_code})")
+    if run.exit_code != 0:
+        click.echo(run.output)
+    for layer in layers:
+        counts = run.counts(layer.test_file.path)
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        mark = "FAIL" if counts.get("failed") else "ok"
+        click.echo(f"{mark:>9}  {layer.spec.name}: {summary or 'no tests ran'}")
+    click.echo(f"device: {run.device}")
+    return 0 if run.exit_code == 0 else 1

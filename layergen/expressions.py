@@ -1,0 +1,492 @@
+"""User expressions: parse with ``ast``, check against an allowlist, rewrite, evaluate.
+
+Spec expressions become Python code that is imported and run, so nothing is
+pasted: every expression is parsed, every node and name is checked against
+what the spec declares, and the emitted code is ``ast.unparse`` of a
+rewritten tree (``units`` -> ``self.units``, ``random.normal(...)`` ->
+``keras.random.normal(..., seed=self.seed_generator)``).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from layergen import catalog
+
+# What a name in an expression can stand for.
+INPUT, WEIGHT, PARAM, SUBLAYER, SUBLAYER_LIST, LOCAL = (
+    "input",
+    "weight",
+    "param",
+    "sublayer",
+    "sublayer list",
+    "local",
+)
+MODULE, BUILTIN, FLAG = "module", "builtin", "flag"
+TENSOR_KINDS = frozenset({INPUT, WEIGHT, LOCAL})
+SAFE_BUILTINS = frozenset(
+    {"float", "int", "len", "range", "min", "max", "tuple", "list", "abs", "bool"}
+)
+TENSOR_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "T"})
+MODULE_NAMESPACES = {"ops": "ops", "random": "random", "activations": "activations"}
+ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Call,
+    ast.keyword,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Slice,
+    ast.Tuple,
+    ast.List,
+    ast.Load,
+    ast.Store,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+)
+SHAPE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+
+
+class ExpressionError(ValueError):
+    """An expression broke a rule; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A name visible to expressions and what it stands for."""
+
+    kind: str
+    type: str | None = None  # a param's type, or a module's catalogue namespace
+
+
+Scope = Mapping[str, Symbol]
+
+
+def parse_expression(source: str) -> ast.expr:
+    """Parse one expression; statements, ``;`` and newlines are rejected."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("expected a non-empty expression string")
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ExpressionError(f"invalid Python expression: {exc.msg}") from None
+    return tree.body
+
+
+def parse_step(source: str) -> ast.stmt:
+    """Parse one step: an assignment, augmented assignment or one-line ``for``."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError("expected a non-empty step string")
+    try:
+        tree = ast.parse(source.strip(), mode="exec")
+    except SyntaxError as exc:
+        raise ExpressionError(f"invalid Python statement: {exc.msg}") from None
+    if len(tree.body) != 1:
+        raise ExpressionError("a step must be exactly one statement")
+    stmt = tree.body[0]
+    if isinstance(stmt, ast.For):
+        if (
+            not isinstance(stmt.target, ast.Name)
+            or stmt.orelse
+            or len(stmt.body) != 1
+            or not isinstance(stmt.body[0], ast.Assign | ast.AugAssign)
+        ):
+            raise ExpressionError(
+                "a `for` step must be `for NAME in SUBLAYERS: TARGET = EXPR`"
+            )
+        return stmt
+    if isinstance(stmt, ast.Assign | ast.AugAssign):
+        return stmt
+    raise ExpressionError(
+        "a step must be an assignment (`h = ...`, `a, b = ...`, `h += ...`) "
+        "or a one-line `for layer in sublayers: h = layer(h)`"
+    )
+
+
+def assigned_names(stmt: ast.stmt) -> list[str]:
+    """Names a step binds (assignment targets; not a ``for`` loop variable)."""
+    if isinstance(stmt, ast.For):
+        return assigned_names(stmt.body[0])
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    names: list[str] = []
+    for target in targets:
+        elts = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+        for elt in elts:
+            if not isinstance(elt, ast.Name):
+                raise ExpressionError("assignment targets must be plain names")
+            names.append(elt.id)
+    return names
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str:
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" - did you mean `{match[0]}`?" if match else ""
+
+
+def _dotted(node: ast.expr) -> list[str] | None:
+    """``ops.nn.relu`` -> ``["ops", "nn", "relu"]``; None if not a plain chain."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return [node.id, *reversed(parts)]
+
+
+class _Checker(ast.NodeVisitor):
+    """Walks an expression tree, raising on the first rule it breaks."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if not isinstance(node, ALLOWED_NODES):
+            raise ExpressionError(f"{_describe(node)} is not allowed in expressions")
+        if isinstance(node, ast.Constant) and not isinstance(
+            node.value, int | float | str | bool | type(None)
+        ):
+            raise ExpressionError(f"constant {node.value!r} is not allowed")
+        super().generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id.startswith("__") or node.id not in self.scope:
+            raise ExpressionError(
+                f"unknown name `{node.id}`{_suggest(node.id, self.scope)}"
+            )
+        if self.scope[node.id].kind == MODULE:
+            raise ExpressionError(
+                f"`{node.id}` is a module: use a function of it, "
+                f"like `{node.id}.{_example(node.id)}`"
+            )
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr.startswith("_"):
+            raise ExpressionError(f"private attribute `.{node.attr}` is not allowed")
+        chain = _dotted(node)
+        root = self.scope.get(chain[0]) if chain else None
+        if root is not None and root.kind == MODULE:
+            self._check_module_path(chain, root)
+            return
+        if isinstance(node.value, ast.Name) and root is not None:
+            if root.kind not in TENSOR_KINDS:
+                raise ExpressionError(
+                    f"attribute access on {root.kind} `{chain[0]}` is not allowed"
+                )
+        if node.attr not in TENSOR_ATTRIBUTES:
+            raise ExpressionError(
+                f"attribute `.{node.attr}` is not allowed; tensors allow "
+                f"{', '.join(f'`.{a}`' for a in sorted(TENSOR_ATTRIBUTES))}"
+            )
+        self.visit(node.value)
+
+    def _check_module_path(self, chain: list[str], root: Symbol) -> None:
+        namespace = root.type or chain[0]
+        if namespace == "numpy":
+            return
+        for part in chain[1:-1]:
+            namespace = f"{namespace}.{part}"
+            if not catalog.names(namespace):
+                raise ExpressionError(f"`{'.'.join(chain)}` is not a Keras function")
+        last = chain[-1]
+        if last not in catalog.names(namespace):
+            shown = ".".join(chain)
+            known = {f"{'.'.join(chain[:-1])}.{n}" for n in catalog.names(namespace)}
+            raise ExpressionError(
+                f"`{shown}` is not in keras.{namespace}{_suggest(shown, known)}"
+            )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            symbol = self.scope.get(func.id)
+            callable_name = symbol is not None and (
+                symbol.kind in (BUILTIN, SUBLAYER)
+                or (symbol.kind == PARAM and symbol.type == "activation")
+                or (symbol.kind == LOCAL and symbol.type == SUBLAYER)
+            )
+            if symbol is not None and not callable_name:
+                raise ExpressionError(f"{symbol.kind} `{func.id}` cannot be called")
+            self.visit(func)
+        elif isinstance(func, ast.Attribute):
+            chain = _dotted(func)
+            root = self.scope.get(chain[0]) if chain else None
+            if root is None or root.kind != MODULE:
+                raise ExpressionError(
+                    "only functions of `ops`, `random` and `activations`, "
+                    "activation params and sublayers can be called"
+                )
+            self.visit(func)
+        else:
+            raise ExpressionError("only named functions can be called")
+        for arg in node.args:
+            self.visit(arg)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise ExpressionError("`**kwargs` in calls is not allowed")
+            self.visit(keyword.value)
+
+
+def _example(module: str) -> str:
+    return {"ops": "matmul(a, b)", "random": "normal(shape)"}.get(module, "relu(x)")
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Lambda: "a lambda",
+        ast.NamedExpr: "the walrus operator `:=`",
+        ast.ListComp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.GeneratorExp: "a generator expression",
+        ast.JoinedStr: "an f-string",
+        ast.Yield: "`yield`",
+        ast.YieldFrom: "`yield from`",
+        ast.Await: "`await`",
+        ast.Starred: "`*` unpacking",
+        ast.Dict: "a dict literal",
+        ast.Set: "a set literal",
+    }
+    return names.get(type(node), f"`{type(node).__name__}`")
+
+
+def check_expression(node: ast.AST, scope: Scope) -> None:
+    """Raise ExpressionError unless ``node`` uses only allowed syntax and names."""
+    _Checker(scope).visit(node)
+
+
+def check_step(stmt: ast.stmt, scope: dict[str, Symbol]) -> None:
+    """Check one step and add the names it assigns to ``scope`` as locals."""
+    if isinstance(stmt, ast.For):
+        iterated = scope.get(stmt.iter.id) if isinstance(stmt.iter, ast.Name) else None
+        if iterated is None or iterated.kind != SUBLAYER_LIST:
+            raise ExpressionError(
+                "a `for` step must iterate over a sublayer list (one with `for_each`)"
+            )
+        loop_var = stmt.target.id
+        if loop_var in scope:
+            raise ExpressionError(f"loop variable `{loop_var}` shadows a name")
+        inner = {**scope, loop_var: Symbol(LOCAL, SUBLAYER)}
+        check_step(stmt.body[0], inner)
+        for name in assigned_names(stmt):
+            scope[name] = Symbol(LOCAL)
+        return
+    value = stmt.value
+    check_expression(value, scope)
+    if isinstance(stmt, ast.AugAssign):
+        check_expression(ast.Name(stmt.target.id, ast.Load()), scope)
+    for name in assigned_names(stmt):
+        existing = scope.get(name)
+        if existing is not None and existing.kind != LOCAL:
+            raise ExpressionError(f"step assigns to {existing.kind} `{name}`")
+        scope[name] = Symbol(LOCAL)
+
+
+def check_shape_dim(
+    node: ast.AST,
+    int_params: Iterable[str],
+    input_ranks: Mapping[str, tuple[int | None, int | None]],
+    *,
+    allow_star: bool = False,
+) -> None:
+    """Check a weight/state/output shape entry: integer arithmetic over params and
+    input dimensions (``x[-1]``); ``*x[:-1]`` and ``None`` only when ``allow_star``."""
+    int_params = set(int_params)
+    if allow_star and isinstance(node, ast.Starred):
+        sub = node.value
+        if not (
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id in input_ranks
+            and isinstance(sub.slice, ast.Slice)
+        ):
+            raise ExpressionError("`*` must unpack a slice of an input, like `*x[:-1]`")
+        return
+    if allow_star and isinstance(node, ast.Constant) and node.value is None:
+        return
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, int):
+            raise ExpressionError(f"expected an integer, found {node.value!r}")
+        if node.value < 0:
+            raise ExpressionError(f"a dimension cannot be negative ({node.value})")
+        return
+    if isinstance(node, ast.Name):
+        if node.id in input_ranks:
+            raise ExpressionError(
+                f"`{node.id}` is an input: use one of its dimensions, like "
+                f"`{node.id}[-1]`"
+            )
+        if node.id not in int_params:
+            raise ExpressionError(
+                f"unknown name `{node.id}`: a dimension may use int params "
+                f"and input dimensions{_suggest(node.id, int_params | set(input_ranks))}"
+            )
+        return
+    if isinstance(node, ast.Subscript):
+        _check_input_axis(node, input_ranks)
+        return
+    if isinstance(node, ast.BinOp) and isinstance(node.op, SHAPE_OPERATORS):
+        check_shape_dim(node.left, int_params, input_ranks)
+        check_shape_dim(node.right, int_params, input_ranks)
+        return
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        raise ExpressionError("`/` gives a float: use `//` for dimensions")
+    raise ExpressionError(
+        "a dimension must be an int, an int param, an input dimension like "
+        "`x[-1]`, or `+ - * // %` of those"
+    )
+
+
+def _check_input_axis(
+    node: ast.Subscript, input_ranks: Mapping[str, tuple[int | None, int | None]]
+) -> None:
+    if not isinstance(node.value, ast.Name) or node.value.id not in input_ranks:
+        raise ExpressionError(
+            f"`{ast.unparse(node)}` does not index an input"
+            + (
+                _suggest(node.value.id, input_ranks)
+                if isinstance(node.value, ast.Name)
+                else ""
+            )
+        )
+    try:
+        axis = ast.literal_eval(node.slice)
+    except ValueError:
+        axis = None
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise ExpressionError(f"`{ast.unparse(node)}`: the axis must be an int literal")
+    rank, min_rank = input_ranks[node.value.id]
+    if rank is not None and not -rank <= axis < rank:
+        raise ExpressionError(
+            f"axis {axis} is out of range for input `{node.value.id}` of rank {rank}"
+        )
+    if rank is None and min_rank is not None and not -min_rank <= axis < min_rank:
+        raise ExpressionError(
+            f"axis {axis} may not exist: input `{node.value.id}` has min_rank {min_rank}"
+        )
+
+
+def input_axes(node: ast.AST) -> list[tuple[str, int]]:
+    """Every ``(input, axis)`` an expression reads, like ``("x", -1)``, in order."""
+    found: list[tuple[str, int]] = []
+    for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.value, ast.Name)
+            and not isinstance(sub.slice, ast.Slice)
+        ):
+            axis = ast.literal_eval(sub.slice)
+            if (sub.value.id, axis) not in found:
+                found.append((sub.value.id, axis))
+    return found
+
+
+def names_in(node: ast.AST) -> set[str]:
+    """Every plain name an expression or statement reads or writes."""
+    return {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)}
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self, rename: Callable[[str], ast.expr | None]) -> None:
+        self.rename = rename
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        replacement = self.rename(node.id)
+        return ast.copy_location(replacement, node) if replacement else node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        chain = _dotted(node.func)
+        self.generic_visit(node)
+        if chain and chain[0] == "random" and len(chain) == 2:
+            if not any(k.arg == "seed" for k in node.keywords):
+                node.keywords.append(ast.keyword("seed", _attr("self.seed_generator")))
+        return node
+
+
+def _attr(dotted: str) -> ast.expr:
+    root, *rest = dotted.split(".")
+    node: ast.expr = ast.Name(root, ast.Load())
+    for part in rest:
+        node = ast.Attribute(node, part, ast.Load())
+    return node
+
+
+def to_code(node: ast.AST, rename: Mapping[str, str] | None = None) -> str:
+    """Emit code for a checked tree, renaming names (``units`` -> ``self.units``).
+
+    ``random.*`` calls get ``seed=self.seed_generator`` and ``random`` /
+    ``activations`` become ``keras.random`` / ``keras.activations``.
+    """
+    table = {"random": "keras.random", "activations": "keras.activations"}
+    table.update(rename or {})
+
+    def lookup(name: str) -> ast.expr | None:
+        return _attr(table[name]) if name in table else None
+
+    tree = _Rewriter(lookup).visit(copy.deepcopy(node))
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+_COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    """Evaluate a checked shape or condition expression on concrete values."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return env[node.id]
+    if isinstance(node, ast.Subscript):
+        return env[node.value.id][ast.literal_eval(node.slice)]
+    if isinstance(node, ast.BinOp):
+        return _BINOPS[type(node.op)](evaluate(node.left, env), evaluate(node.right, env))
+    if isinstance(node, ast.UnaryOp):
+        value = evaluate(node.operand, env)
+        return {ast.Not: lambda v: not v, ast.USub: lambda v: -v}.get(
+            type(node.op), lambda v: v
+        )(value)
+    if isinstance(node, ast.BoolOp):
+        values = [evaluate(v, env) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare):
+        left = evaluate(node.left, env)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = evaluate(comparator, env)
+            if not _COMPARES[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.List | ast.Tuple):
+        return [evaluate(e, env) for e in node.elts]
+    raise ExpressionError(f"cannot evaluate `{ast.unparse(node)}`")

@@ -1,0 +1,142 @@
+"""The validated, typed form of a layer spec: what every later step consumes."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PARAM_TYPES = (
+    "int",
+    "float",
+    "bool",
+    "str",
+    "list[int]",
+    "list[float]",
+    "list[str]",
+    "activation",
+    "initializer",
+    "regularizer",
+    "constraint",
+)
+# Param types held as Keras objects: converted with keras.<kind>.get in
+# __init__ and written back with keras.<kind>.serialize in get_config.
+OBJECT_PARAM_MODULES = {
+    "activation": "activations",
+    "initializer": "initializers",
+    "regularizer": "regularizers",
+    "constraint": "constraints",
+}
+MASK_MODES = ("none", "propagate", "consume", "compute")
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A user expression or step: its source text, parsed tree and key path."""
+
+    source: str
+    node: ast.AST
+    key: str
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any = None
+    has_default: bool = False
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    @property
+    def object_module(self) -> str | None:
+        """``activations``/``initializers``/... for object-valued params."""
+        return OBJECT_PARAM_MODULES.get(self.type)
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    rank: int | None = None
+    min_rank: int | None = None
+    dtype: str | None = None
+
+    @property
+    def least_rank(self) -> int:
+        return self.rank or self.min_rank or 2
+
+
+@dataclass(frozen=True)
+class Weight:
+    name: str
+    shape: tuple[Expr, ...]
+    initializer: str = "glorot_uniform"
+    trainable: bool = True
+    dtype: str | None = None
+    regularizer: str | None = None
+    constraint: str | None = None
+    condition: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Sublayer:
+    name: str
+    layer: str
+    args: tuple[tuple[str, Expr], ...] = ()
+    for_each: Expr | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    shape: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    params: dict[str, Any]
+    input_shapes: dict[str, tuple[int, ...]]
+    reference: Expr | None = None
+    training_changes_output: bool = True
+
+
+@dataclass
+class LayerSpec:
+    """A whole validated spec. Names in expressions are already checked."""
+
+    name: str
+    module: str
+    package: str
+    doc: str
+    kind: str
+    spec_path: Path
+    spec_text: str
+    params: list[Param] = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)
+    weights: list[Weight] = field(default_factory=list)
+    sublayers: list[Sublayer] = field(default_factory=list)
+    states: list[State] = field(default_factory=list)
+    training: bool = False
+    steps: list[Expr] = field(default_factory=list)
+    expr: Expr | None = None
+    next_states: dict[str, Expr] = field(default_factory=dict)
+    updates: dict[str, Expr] = field(default_factory=dict)
+    mask_mode: str = "none"
+    mask_expr: Expr | None = None
+    output_shape: tuple[Expr, ...] | None = None
+    test: TestConfig | None = None
+    uses_random: bool = False
+    uses_mask: bool = False
+    warnings: list[Any] = field(default_factory=list)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def weight(self, name: str) -> Weight | None:
+        return next((w for w in self.weights if w.name == name), None)
+
+    @property
+    def is_cell(self) -> bool:
+        return self.kind == "cell"

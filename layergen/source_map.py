@@ -1,0 +1,131 @@
+"""Where each key and array element sits in a TOML file (``tomllib`` gives values only).
+
+A small scanner over the text: table headers, ``key = value`` lines, keys of
+inline tables and elements of (possibly multi-line) arrays. Positions are
+1-based ``(line, column)``.
+"""
+
+from __future__ import annotations
+
+import re
+
+Path = tuple[str | int, ...]
+
+_HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]")
+_KEY = re.compile(r'^(\s*)((?:[A-Za-z0-9_\-]+|"[^"]*")(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"))*)\s*=')
+_OWNER = re.compile(r'([A-Za-z0-9_\-]+|"[^"]*")\s*=\s*$')
+_INLINE_KEY = re.compile(r'([{,]\s*)([A-Za-z0-9_\-]+|"[^"]*")\s*=')
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip('"') for part in key.split("."))
+
+
+def format_path(path: Path) -> str:
+    """``("weights", "kernel", "shape", 0)`` -> ``weights.kernel.shape[0]``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+class SourceMap:
+    """Maps key paths of a TOML document to the position where they are written."""
+
+    def __init__(self, text: str) -> None:
+        self.positions: dict[Path, tuple[int, int]] = {}
+        self._lines = text.splitlines()
+        table: Path = ()
+        lineno = 0
+        while lineno < len(self._lines):
+            line = self._lines[lineno]
+            if header := _HEADER.match(line):
+                table = _split_key(header.group(1))
+                self.positions.setdefault(table, (lineno + 1, header.start(1) + 1))
+            elif key := _KEY.match(line):
+                path = table + _split_key(key.group(2))
+                self.positions[path] = (lineno + 1, key.start(2) + 1)
+                value_col = key.end()
+                lineno = self._scan_value(path, lineno, value_col)
+            lineno += 1
+
+    def _scan_value(self, path: Path, lineno: int, col: int) -> int:
+        """Record inline-table keys and array elements; return the last line used."""
+        stack: list[tuple[Path, int]] = []  # (path, next array index or -1)
+        quote = ""
+        expecting_element = False
+        while True:
+            line = self._lines[lineno]
+            i = col
+            while i < len(line):
+                ch = line[i]
+                if quote:
+                    if ch == "\\" and quote == '"':
+                        i += 2
+                        continue
+                    if line.startswith(quote, i):
+                        i += len(quote) - 1
+                        quote = ""
+                elif ch == "#":
+                    break
+                elif ch in "\"'":
+                    quote = ch * 3 if line.startswith(ch * 3, i) else ch
+                    i += len(quote) - 1
+                elif ch in "[{":
+                    here = stack[-1][0] if stack else path
+                    if stack and stack[-1][1] >= 0 and expecting_element:
+                        here = self._element(stack, lineno, i)
+                    elif stack and (owner := _OWNER.search(line, 0, i)):
+                        here = here + (owner.group(1).strip('"'),)
+                    stack.append((here, 0 if ch == "[" else -1))
+                    expecting_element = ch == "["
+                    if ch == "{":
+                        self._inline_keys(here, lineno, line, i)
+                    i += 1
+                    continue
+                elif ch in "]}":
+                    stack.pop()
+                    if not stack:
+                        return lineno
+                elif ch == ",":
+                    expecting_element = bool(stack) and stack[-1][1] >= 0
+                if (
+                    expecting_element
+                    and stack
+                    and stack[-1][1] >= 0
+                    and not ch.isspace()
+                    and ch not in ",]"
+                ):
+                    self._element(stack, lineno, i)
+                    expecting_element = False
+                i += 1
+            if not stack and not quote:
+                return lineno
+            lineno += 1
+            col = 0
+            if lineno >= len(self._lines):
+                return lineno - 1
+
+    def _element(self, stack: list[tuple[Path, int]], lineno: int, col: int) -> Path:
+        parent, index = stack[-1]
+        stack[-1] = (parent, index + 1)
+        element = parent + (index,)
+        self.positions[element] = (lineno + 1, col + 1)
+        return element
+
+    def _inline_keys(self, path: Path, lineno: int, line: str, start: int) -> None:
+        depth = 0
+        for match in _INLINE_KEY.finditer(line, start):
+            depth = line.count("{", start, match.start(2)) - line.count(
+                "}", start, match.start(2)
+            )
+            if depth == 1:
+                key = (match.group(2).strip('"'),)
+                self.positions.setdefault(path + key, (lineno + 1, match.start(2) + 1))
+
+    def locate(self, path: Path) -> tuple[int, int]:
+        """Position of ``path``, or of its nearest written ancestor."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.positions:
+                return self.positions[path[:end]]
+        return (1, 1)
