@@ -157,7 +157,7 @@ class _Checker(ast.NodeVisitor):
         if not isinstance(node, ALLOWED_NODES):
             raise ExpressionError(f"{_describe(node)} is not allowed in expressions")
         if isinstance(node, ast.Constant) and not isinstance(
-            node.value, int | float | str | bool | type(None)
+            node.value, int | float | str | bool | type(None) | type(Ellipsis)
         ):
             raise ExpressionError(f"constant {node.value!r} is not allowed")
         super().generic_visit(node)

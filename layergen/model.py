@@ -114,6 +114,7 @@ class LayerSpec:
     spec_path: Path
     spec_text: str
     params: list[Param] = field(default_factory=list)
+    checks: dict[str, Expr] = field(default_factory=dict)
     inputs: list[Input] = field(default_factory=list)
     weights: list[Weight] = field(default_factory=list)
     sublayers: list[Sublayer] = field(default_factory=list)

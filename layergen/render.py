@@ -66,12 +66,14 @@ def shape_var(spec: LayerSpec, input_name: str) -> str:
     return "input_shape" if len(spec.inputs) == 1 else f"{input_name}_shape"
 
 
-def docstring_text(text: str) -> str:
-    """Text that stays inside a triple-quoted docstring, whatever it contains."""
+def docstring_text(text: str, width: int = 80) -> str:
+    """Text that stays inside a triple-quoted docstring, whatever it contains,
+    wrapped to ``width`` and indented for a class body."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
     if text.endswith('"'):
         text += " "
-    return text.replace("\n", "\n    ")
+    paragraphs = [textwrap.fill(p, width) for p in text.split("\n\n")]
+    return "\n\n".join(paragraphs).replace("\n", "\n    ").replace("\n    \n", "\n\n")
 
 
 def string_literal(text: str, width: int = 60) -> str:
@@ -109,11 +111,11 @@ class _LayerView:
         return {
             "class_name": spec.name,
             "package": spec.package,
-            "summary": doc.splitlines()[0].rstrip(". ") + ".",
             "doc": doc,
             "uses_ops": self.uses_ops(),
             "uses_random": spec.uses_random,
             "params": [self.param(p) for p in spec.params],
+            "checks": [self.check(name, expr) for name, expr in spec.checks.items()],
             "sublayers": [self.sublayer(s) for s in spec.sublayers],
             "is_cell": spec.is_cell,
             "state_sizes": [self.state_size(s.shape) for s in spec.states],
@@ -151,7 +153,8 @@ class _LayerView:
         return any("ops" in ex.names_in(node) for node in nodes)
 
     def param(self, p: Param) -> dict[str, str]:
-        signature = f"{p.name}={p.default!r}" if p.has_default else p.name
+        default = tuple(p.default) if isinstance(p.default, list) else p.default
+        signature = f"{p.name}={default!r}" if p.has_default else p.name
         check, expected = _param_check(p)
         store = p.name
         if p.object_module:
@@ -173,6 +176,16 @@ class _LayerView:
             "config": config,
             "doc": _param_doc(p, expected),
         }
+
+    def check(self, name: str, expr: Expr) -> dict[str, str]:
+        """A cross-param check for __init__, over the constructor's locals."""
+        used = sorted(ex.names_in(expr.node) & {p.name for p in self.spec.params})
+        received = ", ".join(f"{n}={{{n}!r}}" for n in used)
+        message = (
+            f"{self.spec.name} requires `{_braces(expr.source.strip())}` (check `{name}`). "
+            f"Received: {received}"
+        )
+        return {"condition": f"not ({ex.to_code(expr.node)})", "error": string_literal(message)}
 
     def sublayer(self, sub: Any) -> dict[str, str]:
         args = ", ".join(f"{name}={self.code(value)}" for name, value in sub.args)
@@ -334,23 +347,25 @@ def _param_check(p: Param) -> tuple[str, str]:
         )
         return condition, f"a list of {inner.split(' ', 1)[1]}s"
     condition, expected = kinds[p.type]
-    parts = [condition.format(n=name)]
+    parts, limits = [condition.format(n=name)], []
     if p.min is not None:
         parts.append(f"{name} < {p.min!r}")
-        expected += f" >= {p.min!r}"
+        limits.append(f">= {p.min!r}")
     if p.max is not None:
         parts.append(f"{name} > {p.max!r}")
-        expected += f" <= {p.max!r}"
+        limits.append(f"<= {p.max!r}")
     if p.choices is not None:
         parts.append(f"{name} not in {p.choices!r}")
-        expected += " in " + ", ".join(repr(c) for c in p.choices)
+        limits.append("one of " + ", ".join(repr(c) for c in p.choices))
+    if limits:
+        expected += " " + " and ".join(limits)
     return " or ".join(parts), expected
 
 
 def _param_doc(p: Param, expected: str) -> str:
     default = f" Defaults to `{p.default!r}`." if p.has_default else " Required."
     text = f"{expected[0].upper()}{expected[1:]}.{default}"
-    return "\n            ".join(textwrap.wrap(text, 80 - len(p.name)))
+    return "\n            ".join(textwrap.wrap(text, 78 - len(p.name)))
 
 
 def _expects_trainable(spec: LayerSpec, present: list[Weight]) -> bool:
@@ -384,7 +399,8 @@ def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
     reference_names = ex.names_in(test.reference.node) if test.reference else set()
     return {
         "class_name": spec.name,
-        "module_import": module_import,
+        # One block, sorted, so that isort agrees wherever the module lives.
+        "imports": sorted([module_import, "from layergen import testing"]),
         "init_kwargs": repr(test.params),
         "is_cell": spec.is_cell,
         "sequence_length": CELL_SEQUENCE_LENGTH,
@@ -400,7 +416,7 @@ def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
         "training_changes_output": test.training_changes_output,
         "mask_mode": spec.mask_mode,
         "loaded_layers": (
-            "(l.cell for l in loaded.layers if isinstance(l, keras.layers.RNN))"
+            "(rnn.cell for rnn in loaded.layers if isinstance(rnn, keras.layers.RNN))"
             if spec.is_cell
             else "loaded.layers"
         ),
@@ -429,3 +445,8 @@ def _expected_output_shape(spec: LayerSpec, env: dict[str, Any]) -> str:
     if None in dims:
         return ""
     return repr(tuple(dims))
+
+
+def _braces(text: str) -> str:
+    """Escape braces so that ``text`` is literal inside an f-string."""
+    return text.replace("{", "{{").replace("}", "}}")

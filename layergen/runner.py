@@ -30,11 +30,13 @@ class TestRun:
 
 def run_tests(test_files: Sequence[Path], *, extra_args: Sequence[str] = ()) -> TestRun:
     """Run the files in one pytest process (one TensorFlow import for all)."""
+    files = [f.resolve() for f in test_files]
+    rootdir = Path(os.path.commonpath([f.parent for f in files]))
     with tempfile.TemporaryDirectory(prefix="layergen-") as scratch:
         report_path = Path(scratch) / "report.json"
         env = dict(os.environ)
         env[REPORT_ENV] = str(report_path)
-        dirs = dict.fromkeys(str(f.resolve().parent) for f in test_files)
+        dirs = dict.fromkeys(str(f.parent) for f in files)
         env["PYTHONPATH"] = os.pathsep.join([*dirs, env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep
         )
@@ -48,23 +50,20 @@ def run_tests(test_files: Sequence[Path], *, extra_args: Sequence[str] = ()) -> 
             "layergen.pytest_plugin",
             "-p",
             "no:cacheprovider",
-            f"--rootdir={scratch}",
+            f"--rootdir={rootdir}",
             *extra_args,
-            *(str(f.resolve()) for f in test_files),
+            *map(str, files),
         ]
         completed = subprocess.run(
-            command, env=env, cwd=scratch, capture_output=True, text=True, check=False
+            command, env=env, cwd=rootdir, capture_output=True, text=True, check=False
         )
-        report = (
-            json.loads(report_path.read_text()) if report_path.exists() else {}
-        )
+        report = json.loads(report_path.read_text()) if report_path.exists() else {}
     run = TestRun(
         completed.returncode,
         report.get("device", "unknown (pytest did not finish)"),
         completed.stdout + completed.stderr,
     )
     for nodeid, outcome in report.get("outcomes", {}).items():
-        file_part = nodeid.split("::", 1)[0]
-        path = (Path(scratch) / file_part).resolve().as_posix()
+        path = (rootdir / nodeid.split("::", 1)[0]).resolve().as_posix()
         run.per_file.setdefault(path, Counter())[outcome] += 1
     return run

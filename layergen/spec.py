@@ -49,6 +49,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "": (
         "layer",
         "params",
+        "checks",
         "inputs",
         "weights",
         "sublayers",
@@ -83,9 +84,10 @@ KeyPath = tuple[str | int, ...]
 
 
 def snake_case(name: str) -> str:
-    """``SelfAttention`` -> ``self_attention``; ``MLPBlock`` -> ``mlp_block``."""
+    """``SelfAttention`` -> ``self_attention``, ``MLPBlock`` -> ``mlp_block``,
+    ``CustomConv2D`` -> ``custom_conv2d``."""
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def load_spec(path: Path) -> LayerSpec:
@@ -204,6 +206,7 @@ class _Validator:
         spec = self.layer_table(layer)
         self.names: dict[str, str] = {}
         spec.params = self.params(self.table(doc.get("params", {}), ("params",), None))
+        spec.checks = self.checks(spec, doc.get("checks", {}))
         spec.inputs = self.inputs(doc.get("inputs"), spec.is_cell)
         spec.weights = self.weights(spec, doc.get("weights", {}))
         spec.sublayers = self.sublayers(spec, doc.get("sublayers", {}))
@@ -325,6 +328,19 @@ class _Validator:
                     self.error((*path, "default"), f"default {problem}")
             params.append(param)
         return params
+
+    def checks(self, spec: LayerSpec, raw: Any) -> dict[str, Expr]:
+        checks = {}
+        scope = _param_scope(spec)
+        for name, source in self.table(raw, ("checks",), None).items():
+            path: KeyPath = ("checks", name)
+            if not IDENTIFIER.match(name):
+                self.error(path, f"check name `{name}` is not an identifier")
+                continue
+            expr = self.expression(source, path, scope, "check expression")
+            if expr is not None:
+                checks[name] = expr
+        return checks
 
     def inputs(self, raw: Any, is_cell: bool) -> list[Input]:
         if raw is None:
