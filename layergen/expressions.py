@@ -225,6 +225,7 @@ class _Checker(ast.NodeVisitor):
             chain = _dotted(func)
             root = self.scope.get(chain[0]) if chain else None
             if root is None or root.kind != MODULE:
+                self.visit(func.value)
                 raise ExpressionError(
                     "only functions of `ops`, `random` and `activations`, "
                     "activation params and sublayers can be called"
@@ -317,6 +318,12 @@ def check_shape_dim(
         return
     if allow_star and isinstance(node, ast.Constant) and node.value is None:
         return
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+    ):
+        raise ExpressionError(f"a dimension cannot be negative ({ast.unparse(node)})")
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int):
             raise ExpressionError(f"expected an integer, found {node.value!r}")

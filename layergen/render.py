@@ -70,10 +70,9 @@ def docstring_text(text: str, width: int = 80) -> str:
     """Text that stays inside a triple-quoted docstring, whatever it contains,
     wrapped to ``width`` and indented for a class body."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').strip()
-    if text.endswith('"'):
-        text += " "
     paragraphs = [textwrap.fill(p, width) for p in text.split("\n\n")]
-    return "\n\n".join(paragraphs).replace("\n", "\n    ").replace("\n    \n", "\n\n")
+    text = "\n\n".join(paragraphs).replace("\n", "\n    ").replace("\n    \n", "\n\n")
+    return text + " " if text.endswith('"') else text
 
 
 def string_literal(text: str, width: int = 60) -> str:

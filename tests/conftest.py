@@ -1,0 +1,53 @@
+"""Shared fixtures: paths, a spec-writing helper, and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from layergen.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "generated_examples"
+EXAMPLE_SPECS = sorted((EXAMPLES / "specs").glob("*.toml"))
+
+MINIMAL_SPEC = """
+[layer]
+name = "Scale"
+
+[params]
+factor = { type = "float", default = 2.0 }
+
+[inputs]
+x = { min_rank = 2 }
+
+[call]
+expr = "x * factor"
+"""
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path) -> Callable[..., Path]:
+    """Write a spec (dedented) into tmp_path and return its path."""
+
+    def write(text: str = MINIMAL_SPEC, name: str = "spec.toml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+
+    return write
+
+
+@pytest.fixture
+def cli() -> Callable[..., Result]:
+    """Run ``layergen`` in-process; returns click's Result (exit_code, output)."""
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, [str(a) for a in args])
+
+    return invoke

@@ -1,0 +1,176 @@
+"""The expression allowlist: what is accepted, what is rejected, and the rewrite."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from layergen import expressions as ex
+
+SCOPE = {
+    "x": ex.Symbol(ex.INPUT),
+    "kernel": ex.Symbol(ex.WEIGHT),
+    "units": ex.Symbol(ex.PARAM, "int"),
+    "activation": ex.Symbol(ex.PARAM, "activation"),
+    "proj": ex.Symbol(ex.SUBLAYER),
+    "blocks": ex.Symbol(ex.SUBLAYER_LIST),
+    "ops": ex.Symbol(ex.MODULE, "ops"),
+    "random": ex.Symbol(ex.MODULE, "random"),
+    "activations": ex.Symbol(ex.MODULE, "activations"),
+    "training": ex.Symbol(ex.FLAG),
+    "float": ex.Symbol(ex.BUILTIN),
+}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "ops.matmul(x, kernel)",
+        "activation(x) if training else x",
+        "ops.nn.gelu(x)",
+        "ops.linalg.norm(x, axis=-1)",
+        "random.dropout(x, 0.5)",
+        "activations.relu(x)",
+        "proj(x, training=training)",
+        "x[..., :units] * float(units) ** 0.5",
+        "ops.reshape(x, (ops.shape(x)[0], -1, units))",
+        "x.shape[-1] + 1",
+        "ops.cast(x, x.dtype)",
+        "x if units > 2 and not training else -x",
+    ],
+)
+def test_accepts(source: str) -> None:
+    ex.check_expression(ex.parse_expression(source), SCOPE)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("ops.matmull(x, kernel)", "`ops.matmull` is not in keras.ops - did you mean `ops.matmul`?"),
+        ("unit * x", "unknown name `unit` - did you mean `units`?"),
+        ("__import__('os').system('id')", "unknown name `__import__`"),
+        ("ops.__class__", "private attribute `.__class__`"),
+        ("x.__dict__", "private attribute `.__dict__`"),
+        ("getattr(ops, 'matmul')", "unknown name `getattr`"),
+        ("eval('1')", "unknown name `eval`"),
+        ("open('f')", "unknown name `open`"),
+        ("lambda: x", "a lambda is not allowed"),
+        ("[v for v in x]", "a comprehension is not allowed"),
+        ("(y := x)", "the walrus operator `:=` is not allowed"),
+        ("f'{x}'", "an f-string is not allowed"),
+        ("{'a': x}", "a dict literal is not allowed"),
+        ("units.real", "attribute access on param `units` is not allowed"),
+        ("x.numpy()", "only functions of `ops`, `random` and `activations`"),
+        ("units(x)", "param `units` cannot be called"),
+        ("kernel(x)", "weight `kernel` cannot be called"),
+        ("ops", "`ops` is a module"),
+        ("ops.nn.nothing(x)", "`ops.nn.nothing` is not in keras.ops.nn"),
+        ("ops.matmul(*x)", "`*` unpacking is not allowed"),
+        ("x; y", "invalid Python expression"),
+        ("x\nimport os", "invalid Python expression"),
+        ("b'raw'", "constant b'raw' is not allowed"),
+        ("ops.matmul(x, **kernel)", "`**kwargs` in calls is not allowed"),
+        ("(x)(1)", "input `x` cannot be called"),
+        ("ops.shape(x)[0](1)", "only named functions can be called"),
+    ],
+)
+def test_rejects(source: str, message: str) -> None:
+    with pytest.raises(ex.ExpressionError) as info:
+        ex.check_expression(ex.parse_expression(source), SCOPE)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("import os", "a step must be an assignment"),
+        ("h = x; g = x", "exactly one statement"),
+        ("for layer in blocks: h = layer(x); g = h", "`for NAME in SUBLAYERS"),
+        ("x[0] = 1", "assignment targets must be plain names"),
+        ("del x", "a step must be an assignment"),
+        ("for layer in units: h = layer(x)", "must iterate over a sublayer list"),
+        ("kernel = x", "step assigns to weight `kernel`"),
+        ("yield x", "a step must be an assignment"),
+    ],
+)
+def test_rejects_steps(source: str, message: str) -> None:
+    with pytest.raises(ex.ExpressionError) as info:
+        ex.check_step(ex.parse_step(source), dict(SCOPE))
+    assert message in str(info.value)
+
+
+def test_steps_extend_the_scope_in_order() -> None:
+    scope = dict(SCOPE)
+    ex.check_step(ex.parse_step("h = ops.matmul(x, kernel)"), scope)
+    ex.check_step(ex.parse_step("mean, var = ops.moments(h, axes=[0])"), scope)
+    ex.check_step(ex.parse_step("for layer in blocks: h = layer(h)"), scope)
+    ex.check_step(ex.parse_step("h += mean"), scope)
+    assert {"h", "mean", "var"} <= set(scope)
+    assert "layer" not in scope
+    with pytest.raises(ex.ExpressionError, match="unknown name `later`"):
+        ex.check_step(ex.parse_step("g = later + h"), scope)
+
+
+def test_rewrite_prefixes_attributes_and_seeds_random() -> None:
+    node = ex.parse_expression("activation(random.dropout(x, units) + kernel)")
+    code = ex.to_code(
+        node, {"activation": "self.activation", "units": "self.units", "kernel": "self.kernel"}
+    )
+    assert code == (
+        "self.activation(keras.random.dropout(x, self.units, "
+        "seed=self.seed_generator) + self.kernel)"
+    )
+
+
+def test_rewrite_keeps_an_explicit_seed_and_maps_activations() -> None:
+    node = ex.parse_expression("activations.relu(random.normal((2,), seed=3))")
+    assert ex.to_code(node) == "keras.activations.relu(keras.random.normal((2,), seed=3))"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("x", "`x` is an input: use one of its dimensions"),
+        ("x[3]", "axis 3 is out of range for input `x` of rank 3"),
+        ("x[-4]", "axis -4 is out of range"),
+        ("y[0]", "does not index an input"),
+        ("units / 2", "`/` gives a float: use `//`"),
+        ("-1", "a dimension cannot be negative (-1)"),
+        ("2.5", "expected an integer, found 2.5"),
+        ("rate", "unknown name `rate`"),
+        ("x[units]", "the axis must be an int literal"),
+        ("ops.shape(x)[0]", "does not index an input"),
+        ("ops.shape(x)", "a dimension must be an int, an int param"),
+    ],
+)
+def test_shape_dims_rejected(source: str, message: str) -> None:
+    with pytest.raises(ex.ExpressionError) as info:
+        ex.check_shape_dim(ex.parse_expression(source), ["units"], {"x": (3, None)})
+    assert message in str(info.value)
+
+
+def test_shape_dims_evaluate_on_concrete_values() -> None:
+    node = ex.parse_expression("x[-1] * 2 + units // 3")
+    ex.check_shape_dim(node, ["units"], {"x": (None, 2)})
+    assert ex.evaluate(node, {"x": (4, 5), "units": 7}) == 12
+    assert ex.input_axes(node) == [("x", -1)]
+
+
+def test_min_rank_limits_axes() -> None:
+    ex.check_shape_dim(ex.parse_expression("x[1]"), [], {"x": (None, 2)})
+    with pytest.raises(ex.ExpressionError, match="may not exist"):
+        ex.check_shape_dim(ex.parse_expression("x[2]"), [], {"x": (None, 2)})
+
+
+def test_evaluate_conditions() -> None:
+    env = {"use_bias": False, "mode": "sum", "units": 3}
+    assert ex.evaluate(ex.parse_expression("not use_bias and mode == 'sum'"), env)
+    assert not ex.evaluate(ex.parse_expression("units > 4 or use_bias"), env)
+    assert ex.evaluate(ex.parse_expression("1 < units <= 3"), env)
+
+
+def test_names_in_covers_statements() -> None:
+    stmt = ex.parse_step("for layer in blocks: h = layer(h)")
+    assert ex.names_in(stmt) == {"layer", "blocks", "h"}
+    assert isinstance(stmt, ast.For)
