@@ -1,0 +1,131 @@
+"""The shipped examples: in step with their specs, lint-clean, and passing.
+
+Also proves the generated suites have teeth: each hand-made bug below, planted
+in a generated layer, must make its generated test file fail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from layergen.pipeline import generate
+from layergen.plan import IDENTICAL
+from layergen.runner import run_tests
+
+from .conftest import EXAMPLE_SPECS, EXAMPLES
+
+TUTORIAL_LAYERS = {
+    "SimpleDense",
+    "DenseWithActivation",
+    "MyReLU",
+    "AddParam",
+    "DropoutLayer",
+    "LayerNormalization",
+    "CustomConv2D",
+    "SelfAttention",
+    "MLPBlock",
+    "MaskedMeanPooling",
+    "DecayingDropout",
+    "MinimalRNNCell",
+}
+
+
+def test_every_tutorial_layer_has_an_example() -> None:
+    layers = generate(EXAMPLE_SPECS, EXAMPLES)
+    assert {layer.spec.name for layer in layers} == TUTORIAL_LAYERS
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_committed_example_matches_regeneration(spec: Path) -> None:
+    (layer,) = generate([spec], EXAMPLES)
+    for planned in layer.files:
+        assert planned.status == IDENTICAL, (
+            f"{planned.path} is out of step with {spec.name}: run `make examples`\n"
+            + "".join(planned.diff())
+        )
+
+
+def test_generated_code_is_ruff_and_black_clean() -> None:
+    files = sorted(str(p) for p in EXAMPLES.glob("*.py"))
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,B,UP,SIM", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert ruff.returncode == 0, ruff.stdout
+    black = subprocess.run(
+        [sys.executable, "-m", "black", "--check", "--quiet", *files],
+        capture_output=True,
+        text=True,
+    )
+    assert black.returncode == 0, black.stderr
+
+
+@pytest.mark.slow
+def test_generated_examples_pass_their_tests() -> None:
+    test_files = sorted(EXAMPLES.glob("test_*.py"))
+    run = run_tests(test_files)
+    assert run.exit_code == 0, run.output
+    for test_file in test_files:
+        counts = run.counts(test_file)
+        assert counts["passed"] >= 5 and not counts["failed"], (test_file, counts)
+    assert "no GPU found" in run.device or "GPU:" in run.device
+
+
+# (module, planted bug as (old text, new text), the generated test that must fail)
+MUTANTS = [
+    ("simple_dense", ('"units": self.units,', ""), "test_config_round_trip"),
+    (
+        "simple_dense",
+        ("h = h + self.bias if self.use_bias else h", "h = h"),
+        "test_fit_step_trains_every_trainable_weight",
+    ),
+    (
+        "decaying_dropout",
+        ("if training:\n            self.iterations", "if True:\n            self.iterations"),
+        "test_updates_run_only_in_training",
+    ),
+    (
+        "dropout_layer",
+        ("seed=self.seed_generator)\n            if training\n", "seed=self.seed_generator)\n            if True\n"),
+        "test_inference_is_deterministic",
+    ),
+    (
+        "dropout_layer",
+        ("            if training\n", "            if False\n"),
+        "test_training_flag_changes_output",
+    ),
+    ("my_relu", ("self.supports_masking = True", "pass"), "test_mask_passes_through"),
+    (
+        "masked_mean_pooling",
+        ("if mask is None", "if True"),
+        "test_mask_is_consumed",
+    ),
+    ("layer_normalization", ("(x - mean)", "x"), "test_matches_numpy_reference"),
+    ("minimal_rnn_cell", ("return output, [output]", "return output, [h]"), "test_fit_step_trains_every_trainable_weight"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("module", "bug", "catcher"), MUTANTS, ids=[f"{m[0]}-{m[2]}" for m in MUTANTS]
+)
+def test_generated_suite_catches_planted_bug(
+    tmp_path: Path, module: str, bug: tuple[str, str], catcher: str
+) -> None:
+    for name in (f"{module}.py", f"test_{module}.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    layer = tmp_path / f"{module}.py"
+    source = layer.read_text()
+    old, new = bug
+    assert old in source, f"the planted bug no longer applies to {module}.py"
+    layer.write_text(source.replace(old, new))
+    run = run_tests([tmp_path / f"test_{module}.py"])
+    assert run.exit_code == 1, run.output
+    failed = [line for line in run.output.splitlines() if line.startswith("FAILED")]
+    assert any(catcher in line for line in failed), run.output
