@@ -34,10 +34,14 @@ class _Group(click.Group):
             for diagnostic in exc.diagnostics:
                 click.echo(str(diagnostic), err=True)
             count = len(exc.diagnostics)
-            click.echo(f"{count} error{'s' * (count != 1)}; nothing was written", err=True)
+            click.echo(
+                f"{count} error{'s' * (count != 1)}; nothing was written", err=True
+            )
             ctx.exit(exc.exit_code)
         except LayergenError as exc:
-            click.echo(f"error: {exc}" if "error:" not in str(exc) else str(exc), err=True)
+            click.echo(
+                f"error: {exc}" if "error:" not in str(exc) else str(exc), err=True
+            )
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -121,7 +125,9 @@ def _run_and_report(layers: Sequence[GeneratedLayer]) -> int:
     run = run_tests(test_files)
     if run.exit_code not in (0, 1):
         click.echo(run.output, err=True)
-        raise LayergenError(f"pytest could not run the generated tests (exit {run.exit_code})")
+        raise LayergenError(
+            f"pytest could not run the generated tests (exit {run.exit_code})"
+        )
     if run.exit_code != 0:
         click.echo(run.output)
     for layer in layers:

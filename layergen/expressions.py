@@ -181,11 +181,14 @@ class _Checker(ast.NodeVisitor):
         if root is not None and root.kind == MODULE:
             self._check_module_path(chain, root)
             return
-        if isinstance(node.value, ast.Name) and root is not None:
-            if root.kind not in TENSOR_KINDS:
-                raise ExpressionError(
-                    f"attribute access on {root.kind} `{chain[0]}` is not allowed"
-                )
+        if (
+            isinstance(node.value, ast.Name)
+            and root is not None
+            and root.kind not in TENSOR_KINDS
+        ):
+            raise ExpressionError(
+                f"attribute access on {root.kind} `{chain[0]}` is not allowed"
+            )
         if node.attr not in TENSOR_ATTRIBUTES:
             raise ExpressionError(
                 f"attribute `.{node.attr}` is not allowed; tensors allow "
@@ -339,7 +342,8 @@ def check_shape_dim(
         if node.id not in int_params:
             raise ExpressionError(
                 f"unknown name `{node.id}`: a dimension may use int params "
-                f"and input dimensions{_suggest(node.id, int_params | set(input_ranks))}"
+                "and input dimensions"
+                + _suggest(node.id, int_params | set(input_ranks))
             )
         return
     if isinstance(node, ast.Subscript):
@@ -382,7 +386,8 @@ def _check_input_axis(
         )
     if rank is None and min_rank is not None and not -min_rank <= axis < min_rank:
         raise ExpressionError(
-            f"axis {axis} may not exist: input `{node.value.id}` has min_rank {min_rank}"
+            f"axis {axis} may not exist: input `{node.value.id}` "
+            f"has min_rank {min_rank}"
         )
 
 
@@ -417,9 +422,9 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         chain = _dotted(node.func)
         self.generic_visit(node)
-        if chain and chain[0] == "random" and len(chain) == 2:
-            if not any(k.arg == "seed" for k in node.keywords):
-                node.keywords.append(ast.keyword("seed", _attr("self.seed_generator")))
+        seeded = any(k.arg == "seed" for k in node.keywords)
+        if chain and chain[0] == "random" and len(chain) == 2 and not seeded:
+            node.keywords.append(ast.keyword("seed", _attr("self.seed_generator")))
         return node
 
 
@@ -477,7 +482,9 @@ def evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Subscript):
         return env[node.value.id][ast.literal_eval(node.slice)]
     if isinstance(node, ast.BinOp):
-        return _BINOPS[type(node.op)](evaluate(node.left, env), evaluate(node.right, env))
+        return _BINOPS[type(node.op)](
+            evaluate(node.left, env), evaluate(node.right, env)
+        )
     if isinstance(node, ast.UnaryOp):
         value = evaluate(node.operand, env)
         return {ast.Not: lambda v: not v, ast.USub: lambda v: -v}.get(

@@ -82,6 +82,14 @@ def _generate_one(spec: LayerSpec, out_dir: Path, force: bool) -> GeneratedLayer
     test_path = out_dir / f"test_{spec.module}.py"
     return GeneratedLayer(
         spec,
-        plan_file(layer_path, with_header(layer_body, spec_ref.as_posix(), spec_hash), force=force),
-        plan_file(test_path, with_header(test_body, spec_ref.as_posix(), spec_hash), force=force),
+        plan_file(
+            layer_path,
+            with_header(layer_body, spec_ref.as_posix(), spec_hash),
+            force=force,
+        ),
+        plan_file(
+            test_path,
+            with_header(test_body, spec_ref.as_posix(), spec_hash),
+            force=force,
+        ),
     )

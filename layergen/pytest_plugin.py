@@ -13,9 +13,10 @@ _outcomes: dict[str, str] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" or report.outcome != "passed":
-        if report.when == "call" or report.nodeid not in _outcomes:
-            _outcomes[report.nodeid] = report.outcome
+    # A test's outcome is its call phase's, or the first failure/skip of setup.
+    first_problem = report.outcome != "passed" and report.nodeid not in _outcomes
+    if report.when == "call" or first_problem:
+        _outcomes[report.nodeid] = report.outcome
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

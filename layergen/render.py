@@ -21,9 +21,31 @@ from layergen.model import Expr, LayerSpec, Param, Weight
 # keras.layers classes that own no trainable weights (by name or name part).
 WEIGHTLESS_LAYER_PARTS = ("Dropout", "Pooling", "Noise", "Cropping", "ZeroPadding")
 WEIGHTLESS_LAYERS = frozenset(
-    "Activation ReLU LeakyReLU ELU PReLU Softmax Flatten Reshape Permute "
-    "RepeatVector Identity Masking Add Subtract Multiply Average Maximum Minimum "
-    "Concatenate Dot UpSampling1D UpSampling2D UpSampling3D".split()
+    [
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "PReLU",
+        "Softmax",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "RepeatVector",
+        "Identity",
+        "Masking",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+        "UpSampling1D",
+        "UpSampling2D",
+        "UpSampling3D",
+    ]
 ) - {"PReLU"}
 CELL_SEQUENCE_LENGTH = 4
 
@@ -52,7 +74,11 @@ def _environment() -> jinja2.Environment:
 
 def render_layer(spec: LayerSpec) -> str:
     """Unformatted source of the layer module."""
-    return _environment().get_template("layer.py.j2").render(layer=_LayerView(spec).context())
+    return (
+        _environment()
+        .get_template("layer.py.j2")
+        .render(layer=_LayerView(spec).context())
+    )
 
 
 def render_test(spec: LayerSpec, module_import: str) -> str:
@@ -125,7 +151,9 @@ class _LayerView:
             "weights": [self.weight(w) for w in spec.weights],
             "trace_args": self.trace_args(),
             "call_args": self.call_args(),
-            "state_unpack": [f"{s.name} = states[{i}]" for i, s in enumerate(spec.states)],
+            "state_unpack": [
+                f"{s.name} = states[{i}]" for i, s in enumerate(spec.states)
+            ],
             "steps": [self.code(step) for step in spec.steps],
             "expr": self.code(spec.expr),
             "updates": [
@@ -181,10 +209,14 @@ class _LayerView:
         used = sorted(ex.names_in(expr.node) & {p.name for p in self.spec.params})
         received = ", ".join(f"{n}={{{n}!r}}" for n in used)
         message = (
-            f"{self.spec.name} requires `{_braces(expr.source.strip())}` (check `{name}`). "
+            f"{self.spec.name} requires `{_braces(expr.source.strip())}` "
+            f"(check `{name}`). "
             f"Received: {received}"
         )
-        return {"condition": f"not ({ex.to_code(expr.node)})", "error": string_literal(message)}
+        return {
+            "condition": f"not ({ex.to_code(expr.node)})",
+            "error": string_literal(message),
+        }
 
     def sublayer(self, sub: Any) -> dict[str, str]:
         args = ", ".join(f"{name}={self.code(value)}" for name, value in sub.args)
@@ -236,7 +268,9 @@ class _LayerView:
     def weight(self, w: Weight) -> dict[str, Any]:
         shape = _tuple_code([self.code(d, self.build_names) for d in w.shape])
         initializer = (
-            f"self.{w.initializer}" if self.spec.param(w.initializer) else repr(w.initializer)
+            f"self.{w.initializer}"
+            if self.spec.param(w.initializer)
+            else repr(w.initializer)
         )
         arguments = [f"name={w.name!r}", f"shape={shape}", f"initializer={initializer}"]
         for key in ("regularizer", "constraint"):
@@ -260,7 +294,9 @@ class _LayerView:
         args = []
         for item in self.spec.inputs:
             dtype = repr(item.dtype) if item.dtype else "self.compute_dtype"
-            args.append(f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})")
+            args.append(
+                f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})"
+            )
         if self.spec.training:
             args.append("training=False")
         return args
@@ -280,7 +316,9 @@ class _LayerView:
         value = "outputs" if self.spec.updates else self.code(self.spec.expr)
         if not self.spec.is_cell:
             return value
-        states = ", ".join(self.code(self.spec.next_states[s.name]) for s in self.spec.states)
+        states = ", ".join(
+            self.code(self.spec.next_states[s.name]) for s in self.spec.states
+        )
         return f"{value}, [{states}]"
 
     def output_shape(self) -> str:
@@ -291,10 +329,15 @@ class _LayerView:
     def output_dim(self, node: ast.AST) -> str:
         code = self.code(node, self.build_names)
         refs = [
-            f"{shape_var(self.spec, name)}[{axis}]" for name, axis in ex.input_axes(node)
+            f"{shape_var(self.spec, name)}[{axis}]"
+            for name, axis in ex.input_axes(node)
         ]
         if isinstance(node, ast.BinOp) and refs:
-            unknown = f"{refs[0]} is None" if len(refs) == 1 else f"None in ({', '.join(refs)},)"
+            unknown = (
+                f"{refs[0]} is None"
+                if len(refs) == 1
+                else f"None in ({', '.join(refs)},)"
+            )
             return f"None if {unknown} else {code}"
         return code
 
@@ -382,7 +425,9 @@ def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
     assert test is not None
     env: dict[str, Any] = {**test.params, **test.input_shapes}
     present = [
-        w for w in spec.weights if w.condition is None or ex.evaluate(w.condition.node, env)
+        w
+        for w in spec.weights
+        if w.condition is None or ex.evaluate(w.condition.node, env)
     ]
     expected_weights = {
         w.name: (tuple(ex.evaluate(d.node, env) for d in w.shape), w.trainable)
@@ -391,7 +436,11 @@ def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
     dtypes = {i.name: i.dtype or "float32" for i in spec.inputs}
     bindings = [f"{i.name} = inputs[{n}]" for n, i in enumerate(spec.inputs)]
     bindings += [
-        f"{w.name} = testing.to_numpy(layer.{w.name})" if w in present else f"{w.name} = None"
+        (
+            f"{w.name} = testing.to_numpy(layer.{w.name})"
+            if w in present
+            else f"{w.name} = None"
+        )
         for w in spec.weights
     ]
     bindings += [f'{p.name} = INIT_KWARGS["{p.name}"]' for p in spec.params]

@@ -12,7 +12,9 @@ import re
 Path = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]")
-_KEY = re.compile(r'^(\s*)((?:[A-Za-z0-9_\-]+|"[^"]*")(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"))*)\s*=')
+_KEY = re.compile(
+    r'^(\s*)((?:[A-Za-z0-9_\-]+|"[^"]*")(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"))*)\s*='
+)
 _OWNER = re.compile(r'([A-Za-z0-9_\-]+|"[^"]*")\s*=\s*$')
 _INLINE_KEY = re.compile(r'([{,]\s*)([A-Za-z0-9_\-]+|"[^"]*")\s*=')
 

@@ -37,7 +37,18 @@ IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 DTYPES = frozenset(
-    "float16 bfloat16 float32 float64 int8 int16 int32 int64 uint8 bool".split()
+    [
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "bool",
+    ]
 )
 # Names the generated code itself uses, on top of Keras Layer attributes.
 RESERVED = frozenset(
@@ -269,7 +280,9 @@ class _Validator:
         if not self.identifier(name, path, what):
             return False
         if name in self.names:
-            self.error(path, f"{what} `{name}` is already declared as a {self.names[name]}")
+            self.error(
+                path, f"{what} `{name}` is already declared as a {self.names[name]}"
+            )
             return False
         self.names[name] = what
         return True
@@ -297,7 +310,8 @@ class _Validator:
                     ptype not in ("int", "float") or not _is_number(value)
                 ):
                     self.error(
-                        (*path, bound), f"`{bound}` needs an int or float param and a number"
+                        (*path, bound),
+                        f"`{bound}` needs an int or float param and a number",
                     )
                     value = None
                 bounds[bound] = value
@@ -347,7 +361,9 @@ class _Validator:
             return [Input("inputs", rank=2 if is_cell else None)]
         table = self.table(raw, ("inputs",), None)
         if not table:
-            self.error(("inputs",), "declare at least one input, like `x = { min_rank = 2 }`")
+            self.error(
+                ("inputs",), "declare at least one input, like `x = { min_rank = 2 }`"
+            )
         if is_cell and len(table) > 1:
             self.error(("inputs",), "a cell takes exactly one input")
         inputs = []
@@ -365,7 +381,9 @@ class _Validator:
                 self.error(path, "give either `rank` or `min_rank`, not both")
             dtype = self.typed(entry, "dtype", path, (str,), "a string")
             if dtype is not None and dtype not in DTYPES:
-                self.error((*path, "dtype"), f"unknown dtype `{dtype}`{_hint(dtype, DTYPES)}")
+                self.error(
+                    (*path, "dtype"), f"unknown dtype `{dtype}`{_hint(dtype, DTYPES)}"
+                )
             if is_cell and rank not in (None, 2):
                 self.error((*path, "rank"), "a cell's input is one step: rank 2")
             inputs.append(Input(name, rank if not is_cell else 2, min_rank, dtype))
@@ -381,9 +399,13 @@ class _Validator:
         ranks = {i.name: (i.rank, i.min_rank) for i in spec.inputs}
         dims: list[Expr] = []
         for index, dim in enumerate(raw):
-            source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
+            source = (
+                str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
+            )
             if not isinstance(source, str):
-                self.error((*path, index), f"expected an int or a string, found {_kind(dim)}")
+                self.error(
+                    (*path, index), f"expected an int or a string, found {_kind(dim)}"
+                )
                 continue
             try:
                 if allow_star and source.lstrip().startswith("*"):
@@ -407,7 +429,9 @@ class _Validator:
         param = spec.param(value)
         if param is not None:
             if param.type != ptype:
-                self.error(path, f"param `{value}` has type {param.type}, expected {ptype}")
+                self.error(
+                    path, f"param `{value}` has type {param.type}, expected {ptype}"
+                )
             return value
         if value not in catalog.names(namespace):
             choices = catalog.names(namespace) | {
@@ -415,7 +439,8 @@ class _Validator:
             }
             self.error(
                 path,
-                f"`{value}` is neither a {ptype} param nor a Keras {ptype}"
+                f"`{value}` is neither {_article(ptype)} {ptype} param "
+                f"nor a Keras {ptype}"
                 f"{_hint(value, choices)}",
             )
         return value
@@ -451,10 +476,14 @@ class _Validator:
             trainable = self.typed(entry, "trainable", path, (bool,), "true or false")
             dtype = self.typed(entry, "dtype", path, (str,), "a string")
             if dtype is not None and dtype not in DTYPES:
-                self.error((*path, "dtype"), f"unknown dtype `{dtype}`{_hint(dtype, DTYPES)}")
+                self.error(
+                    (*path, "dtype"), f"unknown dtype `{dtype}`{_hint(dtype, DTYPES)}"
+                )
             condition = None
             if "if" in entry:
-                condition = self.condition(entry["if"], (*path, "if"), spec, param_scope)
+                condition = self.condition(
+                    entry["if"], (*path, "if"), spec, param_scope
+                )
             if shape is None or initializer is None:
                 continue
             weights.append(
@@ -512,10 +541,14 @@ class _Validator:
             scope = dict(_param_scope(spec))
             for_each = None
             if "for_each" in entry:
-                for_each = self.expression(entry["for_each"], (*path, "for_each"), scope)
+                for_each = self.expression(
+                    entry["for_each"], (*path, "for_each"), scope
+                )
                 scope["item"] = ex.Symbol(ex.LOCAL)
             args = []
-            for arg, value in self.table(entry.get("args", {}), (*path, "args"), None).items():
+            for arg, value in self.table(
+                entry.get("args", {}), (*path, "args"), None
+            ).items():
                 if not IDENTIFIER.match(arg):
                     self.error((*path, "args", arg), f"`{arg}` is not a keyword name")
                     continue
@@ -582,7 +615,9 @@ class _Validator:
         scope = self.call_scope(spec)
         steps = table.get("steps", [])
         if not isinstance(steps, list):
-            self.error(("call", "steps"), f"expected an array of strings, found {_kind(steps)}")
+            self.error(
+                ("call", "steps"), f"expected an array of strings, found {_kind(steps)}"
+            )
             steps = []
         for index, source in enumerate(steps):
             path: KeyPath = ("call", "steps", index)
@@ -601,7 +636,9 @@ class _Validator:
             self.error(("call",), "missing required key `expr` (the returned value)")
         else:
             spec.expr = self.expression(table["expr"], ("call", "expr"), scope)
-        next_states = self.table(table.get("next_states", {}), ("call", "next_states"), None)
+        next_states = self.table(
+            table.get("next_states", {}), ("call", "next_states"), None
+        )
         if spec.is_cell:
             for state in spec.states:
                 if state.name not in next_states:
@@ -610,7 +647,9 @@ class _Validator:
                         f"missing `[call.next_states]` entry for state `{state.name}`",
                     )
         elif next_states:
-            self.error(("call", "next_states"), '`next_states` is only for `kind = "cell"`')
+            self.error(
+                ("call", "next_states"), '`next_states` is only for `kind = "cell"`'
+            )
         for name, source in next_states.items():
             path = ("call", "next_states", name)
             if spec.is_cell and name not in {s.name for s in spec.states}:
@@ -633,7 +672,11 @@ class _Validator:
             path: KeyPath = ("updates", name)
             weight = spec.weight(name)
             if weight is None:
-                self.error(path, f"`{name}` is not a declared weight{_hint(name, [w.name for w in spec.weights])}")
+                self.error(
+                    path,
+                    f"`{name}` is not a declared weight"
+                    + _hint(name, [w.name for w in spec.weights]),
+                )
                 continue
             if weight.trainable:
                 self.error(
@@ -701,29 +744,41 @@ class _Validator:
                 )
         for name in given:
             if spec.param(name) is None:
-                self.error(("test", "params", name), f"`{name}` is not a declared param")
+                self.error(
+                    ("test", "params", name), f"`{name}` is not a declared param"
+                )
         shapes = self.test_shapes(spec, table.get("input_shapes", {}))
         reference = None
         if "reference" in table:
             scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
             scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
             scope.update(
-                {p.name: ex.Symbol(ex.PARAM, p.type) for p in spec.params if not p.object_module}
+                {
+                    p.name: ex.Symbol(ex.PARAM, p.type)
+                    for p in spec.params
+                    if not p.object_module
+                }
             )
             scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
             scope["np"] = ex.Symbol(ex.MODULE, "numpy")
-            reference = self.expression(table["reference"], ("test", "reference"), scope)
+            reference = self.expression(
+                table["reference"], ("test", "reference"), scope
+            )
         changes = self.typed(
             table, "training_changes_output", ("test",), (bool,), "true or false"
         )
-        return TestConfig(values, shapes, reference, True if changes is None else changes)
+        return TestConfig(
+            values, shapes, reference, True if changes is None else changes
+        )
 
     def test_shapes(self, spec: LayerSpec, raw: Any) -> dict[str, tuple[int, ...]]:
         given = self.table(raw, ("test", "input_shapes"), None)
         shapes = {}
         for name in given:
             if name not in {i.name for i in spec.inputs}:
-                self.error(("test", "input_shapes", name), f"`{name}` is not a declared input")
+                self.error(
+                    ("test", "input_shapes", name), f"`{name}` is not a declared input"
+                )
         for item in spec.inputs:
             path: KeyPath = ("test", "input_shapes", item.name)
             shape = given.get(item.name)
@@ -736,11 +791,16 @@ class _Validator:
                 self.error(path, "expected an array of positive ints, like [2, 5, 3]")
                 continue
             if item.rank is not None and len(shape) != item.rank:
-                self.error(path, f"input `{item.name}` has rank {item.rank}, shape has {len(shape)} dims")
+                self.error(
+                    path,
+                    f"input `{item.name}` has rank {item.rank}, "
+                    f"shape has {len(shape)} dims",
+                )
             elif item.min_rank is not None and len(shape) < item.min_rank:
                 self.error(
                     path,
-                    f"input `{item.name}` has min_rank {item.min_rank}, shape has {len(shape)} dims",
+                    f"input `{item.name}` has min_rank {item.min_rank}, "
+                    f"shape has {len(shape)} dims",
                 )
             shapes[item.name] = tuple(shape)
         return shapes
@@ -782,7 +842,8 @@ def param_value_problem(param: Param, value: Any) -> str | None:
         return f"{value!r} is not a {param.type}"
     namespace = param.object_module
     if namespace and value not in catalog.names(namespace):
-        return f"`{value}` is not a Keras {param.type}{_hint(value, catalog.names(namespace))}"
+        hint = _hint(value, catalog.names(namespace))
+        return f"`{value}` is not a Keras {param.type}{hint}"
     if param.min is not None and value < param.min:
         return f"{value!r} is below min = {param.min}"
     if param.max is not None and value > param.max:
@@ -827,3 +888,7 @@ def _kind(value: Any) -> str:
         list: "an array",
         dict: "a table",
     }.get(type(value), type(value).__name__)
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"

@@ -25,7 +25,10 @@ def test_validate_reports_every_error_without_traceback(cli, write_spec) -> None
     path = write_spec('[layer]\nname = "bad name"\n[call]\nexpr = "nope"\n')
     result = cli("validate", path)
     assert result.exit_code == 2
-    assert f"{path}:2:1: error: layer.name: `bad name` is not a PascalCase" in result.output
+    assert (
+        f"{path}:2:1: error: layer.name: `bad name` is not a PascalCase"
+        in result.output
+    )
     assert f"{path}:4:1: error: call.expr: unknown name `nope`" in result.output
     assert "2 errors; nothing was written" in result.output
     assert "Traceback" not in result.output
@@ -56,7 +59,9 @@ def test_new_writes_layer_and_test_with_header(cli, write_spec, tmp_path: Path) 
     assert "   create" in result.output
 
 
-def test_regeneration_is_byte_identical_and_does_not_rewrite(cli, write_spec, tmp_path: Path) -> None:
+def test_regeneration_is_byte_identical_and_does_not_rewrite(
+    cli, write_spec, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     spec = write_spec()
     cli("new", spec, "-o", out, "--no-test")
@@ -79,7 +84,9 @@ def test_dry_run_writes_nothing(cli, write_spec, tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_changed_spec_regenerates_and_dry_run_shows_the_diff(cli, write_spec, tmp_path: Path) -> None:
+def test_changed_spec_regenerates_and_dry_run_shows_the_diff(
+    cli, write_spec, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     spec = write_spec()
     cli("new", spec, "-o", out, "--no-test")
@@ -132,8 +139,7 @@ def test_two_specs_for_one_module_are_rejected(cli, write_spec, tmp_path: Path) 
 
 
 def test_no_test_never_imports_tensorflow(tmp_path: Path, write_spec) -> None:
-    program = textwrap.dedent(
-        f"""
+    program = textwrap.dedent(f"""
         import sys
         from layergen.cli import main
         try:
@@ -142,8 +148,7 @@ def test_no_test_never_imports_tensorflow(tmp_path: Path, write_spec) -> None:
             assert exc.code in (0, None), exc.code
         heavy = [m for m in ("tensorflow", "keras") if m in sys.modules]
         print("heavy:", heavy)
-        """
-    )
+        """)
     result = subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
@@ -156,7 +161,16 @@ def test_new_runs_the_generated_tests_and_reports(tmp_path: Path, write_spec) ->
     wrong = MINIMAL_SPEC.replace('name = "Scale"', 'name = "Wrong"')
     bad = write_spec(wrong + '[test]\nreference = "x * 3"\n', "bad.toml")
     result = subprocess.run(
-        [sys.executable, "-m", "layergen", "new", str(good), str(bad), "-o", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-m",
+            "layergen",
+            "new",
+            str(good),
+            str(bad),
+            "-o",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -53,7 +53,16 @@ def test_committed_example_matches_regeneration(spec: Path) -> None:
 def test_generated_code_is_ruff_and_black_clean() -> None:
     files = sorted(str(p) for p in EXAMPLES.glob("*.py"))
     ruff = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,B,UP,SIM", *files],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "E,F,W,B,UP,SIM",
+            *files,
+        ],
         capture_output=True,
         text=True,
     )
@@ -87,12 +96,18 @@ MUTANTS = [
     ),
     (
         "decaying_dropout",
-        ("if training:\n            self.iterations", "if True:\n            self.iterations"),
+        (
+            "if training:\n            self.iterations",
+            "if True:\n            self.iterations",
+        ),
         "test_updates_run_only_in_training",
     ),
     (
         "dropout_layer",
-        ("seed=self.seed_generator)\n            if training\n", "seed=self.seed_generator)\n            if True\n"),
+        (
+            "seed=self.seed_generator)\n            if training\n",
+            "seed=self.seed_generator)\n            if True\n",
+        ),
         "test_inference_is_deterministic",
     ),
     (
@@ -107,7 +122,11 @@ MUTANTS = [
         "test_mask_is_consumed",
     ),
     ("layer_normalization", ("(x - mean)", "x"), "test_matches_numpy_reference"),
-    ("minimal_rnn_cell", ("return output, [output]", "return output, [h]"), "test_fit_step_trains_every_trainable_weight"),
+    (
+        "minimal_rnn_cell",
+        ("return output, [output]", "return output, [h]"),
+        "test_fit_step_trains_every_trainable_weight",
+    ),
 ]
 
 

@@ -47,7 +47,10 @@ def test_accepts(source: str) -> None:
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("ops.matmull(x, kernel)", "`ops.matmull` is not in keras.ops - did you mean `ops.matmul`?"),
+        (
+            "ops.matmull(x, kernel)",
+            "`ops.matmull` is not in keras.ops - did you mean `ops.matmul`?",
+        ),
         ("unit * x", "unknown name `unit` - did you mean `units`?"),
         ("__import__('os').system('id')", "unknown name `__import__`"),
         ("ops.__class__", "private attribute `.__class__`"),
@@ -115,7 +118,12 @@ def test_steps_extend_the_scope_in_order() -> None:
 def test_rewrite_prefixes_attributes_and_seeds_random() -> None:
     node = ex.parse_expression("activation(random.dropout(x, units) + kernel)")
     code = ex.to_code(
-        node, {"activation": "self.activation", "units": "self.units", "kernel": "self.kernel"}
+        node,
+        {
+            "activation": "self.activation",
+            "units": "self.units",
+            "kernel": "self.kernel",
+        },
     )
     assert code == (
         "self.activation(keras.random.dropout(x, self.units, "
@@ -125,7 +133,9 @@ def test_rewrite_prefixes_attributes_and_seeds_random() -> None:
 
 def test_rewrite_keeps_an_explicit_seed_and_maps_activations() -> None:
     node = ex.parse_expression("activations.relu(random.normal((2,), seed=3))")
-    assert ex.to_code(node) == "keras.activations.relu(keras.random.normal((2,), seed=3))"
+    assert (
+        ex.to_code(node) == "keras.activations.relu(keras.random.normal((2,), seed=3))"
+    )
 
 
 @pytest.mark.parametrize(

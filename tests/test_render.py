@@ -122,7 +122,10 @@ def test_call_rewrites_names_and_gates_updates_on_training(write_spec) -> None:
         "            self.moving.assign(0.9 * self.moving + 0.1 * mean)\n"
         "        return outputs"
     ) in code
-    assert "def compute_output_shape(self, input_shape):\n        return (*input_shape[:-1], self.units)" in code
+    assert (
+        "def compute_output_shape(self, input_shape):\n        return (*input_shape[:-1], self.units)"
+        in code
+    )
 
 
 def test_doc_cannot_break_out_of_the_docstring(write_spec) -> None:
@@ -139,10 +142,19 @@ def test_doc_cannot_break_out_of_the_docstring(write_spec) -> None:
     [
         ("none", [], ["supports_masking", "compute_mask"]),
         ("propagate", ["self.supports_masking = True"], ["compute_mask"]),
-        ("consume", ["def compute_mask(self, inputs, mask=None):\n        # The mask", "def call(self, x, mask=None):"], []),
+        (
+            "consume",
+            [
+                "def compute_mask(self, inputs, mask=None):\n        # The mask",
+                "def call(self, x, mask=None):",
+            ],
+            [],
+        ),
     ],
 )
-def test_mask_modes(write_spec, mode: str, expected: list[str], absent: list[str]) -> None:
+def test_mask_modes(
+    write_spec, mode: str, expected: list[str], absent: list[str]
+) -> None:
     code = generated(write_spec, MINIMAL_SPEC + f'[mask]\nmode = "{mode}"\n')
     for text in expected:
         assert text in code
@@ -214,10 +226,17 @@ def test_layer_without_weights_has_a_valid_build(write_spec) -> None:
 
 
 def test_test_file_uses_spec_derived_expectations(write_spec) -> None:
-    spec = load_spec(write_spec(DENSE + "[test]\nparams = { units = 6, use_bias = false }\ninput_shapes = { x = [2, 5] }\n"))
+    spec = load_spec(
+        write_spec(
+            DENSE
+            + "[test]\nparams = { units = 6, use_bias = false }\ninput_shapes = { x = [2, 5] }\n"
+        )
+    )
     code = format_source(render_test(spec, "from dense2 import Dense2"), "test")
     ast.parse(code)
-    assert "EXPECTED_WEIGHTS = {\"kernel\": ((5, 6), True), \"moving\": ((6,), False)}" in code
+    assert (
+        'EXPECTED_WEIGHTS = {"kernel": ((5, 6), True), "moving": ((6,), False)}' in code
+    )
     assert 'ABSENT_WEIGHTS = ["bias"]' in code
     assert "EXPECTED_OUTPUT_SHAPE = (2, 6)" in code
     assert 'UPDATED_WEIGHTS = ["moving"]' in code
@@ -235,19 +254,21 @@ def test_test_file_uses_spec_derived_expectations(write_spec) -> None:
 
 def test_generated_layer_module_imports_no_tensorflow_at_render_time() -> None:
     # Rendering and formatting must not import Keras or TensorFlow.
-    program = textwrap.dedent(
-        """
+    program = textwrap.dedent("""
         import sys
         from pathlib import Path
         from layergen.pipeline import generate
         generate([Path("generated_examples/specs/self_attention.toml")], Path("out"))
         heavy = [m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules]
         print(heavy)
-        """
-    )
+        """)
     from .conftest import ROOT
 
     result = subprocess.run(
-        [sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert result.stdout.strip() == "[]"

@@ -76,56 +76,217 @@ def test_unused_weight_is_a_warning(write_spec) -> None:
     [
         ('[layer\nname = "X"\n', "1:7: error: invalid TOML: Expected ']'"),
         ('[call]\nexpr = "x"\n', "1:1: error: layer: missing required key `name`"),
-        ('[layer]\nname = "scale"\n' + CALL, "2:1: error: layer.name: `scale` is not a PascalCase"),
-        ("[layer]\nname = 3\n" + CALL, "2:1: error: layer.name: expected a string, found an integer"),
-        (HEAD + 'nmae = "x"\n' + CALL, "3:1: error: layer.nmae: unknown key `nmae` - did you mean `name`?"),
-        (HEAD + 'module = "../evil"\n' + CALL, "error: layer.module: `../evil` is not a module name"),
-        (HEAD + 'package = "a/b"\n' + CALL, "error: layer.package: `a/b` is not a dotted Python package"),
-        (HEAD + 'kind = "cel"\n' + CALL, 'error: layer.kind: expected "layer" or "cell", found "cel"'),
-        (HEAD + "[cal]\nexpr = 'x'\n", "3:2: error: cal: unknown key `cal` - did you mean `call`?"),
+        (
+            '[layer]\nname = "scale"\n' + CALL,
+            "2:1: error: layer.name: `scale` is not a PascalCase",
+        ),
+        (
+            "[layer]\nname = 3\n" + CALL,
+            "2:1: error: layer.name: expected a string, found an integer",
+        ),
+        (
+            HEAD + 'nmae = "x"\n' + CALL,
+            "3:1: error: layer.nmae: unknown key `nmae` - did you mean `name`?",
+        ),
+        (
+            HEAD + 'module = "../evil"\n' + CALL,
+            "error: layer.module: `../evil` is not a module name",
+        ),
+        (
+            HEAD + 'package = "a/b"\n' + CALL,
+            "error: layer.package: `a/b` is not a dotted Python package",
+        ),
+        (
+            HEAD + 'kind = "cel"\n' + CALL,
+            'error: layer.kind: expected "layer" or "cell", found "cel"',
+        ),
+        (
+            HEAD + "[cal]\nexpr = 'x'\n",
+            "3:2: error: cal: unknown key `cal` - did you mean `call`?",
+        ),
         (HEAD + INPUT, "error: call: missing required key `expr`"),
-        (HEAD + '[params]\nunits = { type = "integer" }\n' + INPUT + CALL, "4:11: error: params.units.type: `integer` param type"),
-        (HEAD + '[params]\nunits = { type = "int", default = "8" }\n' + INPUT + CALL, "4:25: error: params.units.default: default '8' is not a int"),
-        (HEAD + '[params]\nunits = { type = "int", default = 0, min = 1 }\n' + INPUT + CALL, "default 0 is below min = 1"),
-        (HEAD + '[params]\nmode = { type = "str", default = "max", choices = ["sum"] }\n' + INPUT + CALL, "default 'max' is not one of the choices ['sum']"),
-        (HEAD + '[params]\nflag = { type = "bool", min = 1 }\n' + INPUT + CALL, "`min` needs an int or float param"),
-        (HEAD + '[params]\nact = { type = "activation", default = "rellu" }\n' + INPUT + CALL, "`rellu` is not a Keras activation - did you mean `relu`?"),
-        (HEAD + '[params]\nclass = { type = "int", default = 1 }\n' + INPUT + CALL, "param `class` is a Python keyword"),
-        (HEAD + '[params]\ntrainable = { type = "bool", default = true }\n' + INPUT + CALL, "param `trainable` is reserved"),
-        (HEAD + '[params]\nweights = { type = "int", default = 1 }\n' + INPUT + CALL, "param `weights` is reserved"),
+        (
+            HEAD + '[params]\nunits = { type = "integer" }\n' + INPUT + CALL,
+            "4:11: error: params.units.type: `integer` param type",
+        ),
+        (
+            HEAD + '[params]\nunits = { type = "int", default = "8" }\n' + INPUT + CALL,
+            "4:25: error: params.units.default: default '8' is not a int",
+        ),
+        (
+            HEAD
+            + '[params]\nunits = { type = "int", default = 0, min = 1 }\n'
+            + INPUT
+            + CALL,
+            "default 0 is below min = 1",
+        ),
+        (
+            HEAD
+            + '[params]\nmode = { type = "str", default = "max", choices = ["sum"] }\n'
+            + INPUT
+            + CALL,
+            "default 'max' is not one of the choices ['sum']",
+        ),
+        (
+            HEAD + '[params]\nflag = { type = "bool", min = 1 }\n' + INPUT + CALL,
+            "`min` needs an int or float param",
+        ),
+        (
+            HEAD
+            + '[params]\nact = { type = "activation", default = "rellu" }\n'
+            + INPUT
+            + CALL,
+            "`rellu` is not a Keras activation - did you mean `relu`?",
+        ),
+        (
+            HEAD + '[params]\nclass = { type = "int", default = 1 }\n' + INPUT + CALL,
+            "param `class` is a Python keyword",
+        ),
+        (
+            HEAD
+            + '[params]\ntrainable = { type = "bool", default = true }\n'
+            + INPUT
+            + CALL,
+            "param `trainable` is reserved",
+        ),
+        (
+            HEAD + '[params]\nweights = { type = "int", default = 1 }\n' + INPUT + CALL,
+            "param `weights` is reserved",
+        ),
         (HEAD + "[inputs]\nbuilt = {}\n" + CALL, "input `built` is reserved"),
-        (HEAD + '[params]\nx = { type = "int", default = 1 }\n' + INPUT + CALL, "input `x` is already declared as a param"),
-        (HEAD + "[inputs]\nx = { rank = 0 }\n" + CALL, "inputs.x.rank: expected an int >= 1, found 0"),
-        (HEAD + '[inputs]\nx = { dtype = "flaot32" }\n' + CALL, "unknown dtype `flaot32` - did you mean `float32`?"),
-        (HEAD + INPUT + "[weights.w]\nshape = ['y[-1]']\n" + CALL, "6:10: error: weights.w.shape[0]: `y[-1]` does not index an input"),
-        (HEAD + INPUT + "[weights.w]\nshape = ['x[3]']\n" + CALL, "axis 3 is out of range for input `x` of rank 3"),
-        (HEAD + INPUT + "[weights.w]\nshape = [-2]\n" + CALL, "a dimension cannot be negative"),
-        (HEAD + INPUT + "[weights.w]\nshape = ['x[-1] / 2']\n" + CALL, "`/` gives a float: use `//`"),
-        (HEAD + INPUT + "[weights.w]\ninitializer = 'zeros'\n" + CALL, "weights.w: missing required key `shape`"),
-        (HEAD + INPUT + "[weights.w]\nshape = [2]\ninitializer = 'glorot_unifrom'\n" + CALL, "did you mean `glorot_uniform`?"),
-        (HEAD + INPUT + "[weights.w]\nshape = [2]\ntrainable = 'no'\n" + CALL, "expected true or false, found a string"),
-        (HEAD + '[params]\nunits = { type = "int", default = 2 }\n' + INPUT + "[weights.w]\nshape = [2]\nif = 'units'\n" + CALL, "param `units` is a int, not a bool"),
-        (HEAD + INPUT + "[sublayers.p]\nlayer = 'Dens'\n" + CALL, "`Dens` is not a keras.layers class - did you mean `Dense`?"),
-        (HEAD + INPUT + "[sublayers.p]\nargs = {}\n" + CALL, "sublayers.p: missing required key `layer`"),
-        (HEAD + INPUT + "[call]\nexpr = 'ops.matmull(x, x)'\n", "6:1: error: call.expr: `ops.matmull` is not in keras.ops - did you mean `ops.matmul`?"),
-        (HEAD + INPUT + "[call]\nsteps = ['h = g + x']\nexpr = 'h'\n", "6:10: error: call.steps[0]: unknown name `g`"),
-        (HEAD + INPUT + "[call]\nexpr = 'x if training else x'\n", "unknown name `training`"),
+        (
+            HEAD + '[params]\nx = { type = "int", default = 1 }\n' + INPUT + CALL,
+            "input `x` is already declared as a param",
+        ),
+        (
+            HEAD + "[inputs]\nx = { rank = 0 }\n" + CALL,
+            "inputs.x.rank: expected an int >= 1, found 0",
+        ),
+        (
+            HEAD + '[inputs]\nx = { dtype = "flaot32" }\n' + CALL,
+            "unknown dtype `flaot32` - did you mean `float32`?",
+        ),
+        (
+            HEAD + INPUT + "[weights.w]\nshape = ['y[-1]']\n" + CALL,
+            "6:10: error: weights.w.shape[0]: `y[-1]` does not index an input",
+        ),
+        (
+            HEAD + INPUT + "[weights.w]\nshape = ['x[3]']\n" + CALL,
+            "axis 3 is out of range for input `x` of rank 3",
+        ),
+        (
+            HEAD + INPUT + "[weights.w]\nshape = [-2]\n" + CALL,
+            "a dimension cannot be negative",
+        ),
+        (
+            HEAD + INPUT + "[weights.w]\nshape = ['x[-1] / 2']\n" + CALL,
+            "`/` gives a float: use `//`",
+        ),
+        (
+            HEAD + INPUT + "[weights.w]\ninitializer = 'zeros'\n" + CALL,
+            "weights.w: missing required key `shape`",
+        ),
+        (
+            HEAD
+            + INPUT
+            + "[weights.w]\nshape = [2]\ninitializer = 'glorot_unifrom'\n"
+            + CALL,
+            "did you mean `glorot_uniform`?",
+        ),
+        (
+            HEAD + INPUT + "[weights.w]\nshape = [2]\ntrainable = 'no'\n" + CALL,
+            "expected true or false, found a string",
+        ),
+        (
+            HEAD
+            + '[params]\nunits = { type = "int", default = 2 }\n'
+            + INPUT
+            + "[weights.w]\nshape = [2]\nif = 'units'\n"
+            + CALL,
+            "param `units` is a int, not a bool",
+        ),
+        (
+            HEAD + INPUT + "[sublayers.p]\nlayer = 'Dens'\n" + CALL,
+            "`Dens` is not a keras.layers class - did you mean `Dense`?",
+        ),
+        (
+            HEAD + INPUT + "[sublayers.p]\nargs = {}\n" + CALL,
+            "sublayers.p: missing required key `layer`",
+        ),
+        (
+            HEAD + INPUT + "[call]\nexpr = 'ops.matmull(x, x)'\n",
+            "6:1: error: call.expr: `ops.matmull` is not in keras.ops - did you mean `ops.matmul`?",
+        ),
+        (
+            HEAD + INPUT + "[call]\nsteps = ['h = g + x']\nexpr = 'h'\n",
+            "6:10: error: call.steps[0]: unknown name `g`",
+        ),
+        (
+            HEAD + INPUT + "[call]\nexpr = 'x if training else x'\n",
+            "unknown name `training`",
+        ),
         (HEAD + INPUT + "[call]\nexpr = 'x * mask'\n", "unknown name `mask`"),
-        (HEAD + INPUT + "[weights.w]\nshape = [2]\n[call]\nexpr = 'x + w'\n[updates]\nw = 'w + 1'\n", "weight `w` is trainable"),
-        (HEAD + INPUT + CALL + "[updates]\nv = 'v + 1'\n", "updates.v: `v` is not a declared weight"),
-        (HEAD + INPUT + CALL + "[mask]\nmode = 'consume'\nexpr = 'mask'\n", '`expr` needs `mode = "compute"`'),
-        (HEAD + INPUT + CALL + "[mask]\nmode = 'compute'\n", 'mode "compute" needs `expr`'),
+        (
+            HEAD
+            + INPUT
+            + "[weights.w]\nshape = [2]\n[call]\nexpr = 'x + w'\n[updates]\nw = 'w + 1'\n",
+            "weight `w` is trainable",
+        ),
+        (
+            HEAD + INPUT + CALL + "[updates]\nv = 'v + 1'\n",
+            "updates.v: `v` is not a declared weight",
+        ),
+        (
+            HEAD + INPUT + CALL + "[mask]\nmode = 'consume'\nexpr = 'mask'\n",
+            '`expr` needs `mode = "compute"`',
+        ),
+        (
+            HEAD + INPUT + CALL + "[mask]\nmode = 'compute'\n",
+            'mode "compute" needs `expr`',
+        ),
         (HEAD + INPUT + CALL + "[mask]\nmode = 'keep'\n", "unknown mask mode `keep`"),
-        ('[layer]\nname = "C"\nkind = "cell"\n' + CALL, 'a cell needs a `[states]` table'),
-        ('[layer]\nname = "C"\nkind = "cell"\n[states]\nh = { shape = [2] }\n' + CALL, "missing `[call.next_states]` entry for state `h`"),
-        (HEAD + INPUT + CALL + "[test]\ninput_shapes = { x = [2, 3] }\n", "input `x` has rank 3, shape has 2 dims"),
-        (HEAD + INPUT + CALL + "[test]\ninput_shapes = { y = [2, 3] }\n", "`y` is not a declared input"),
-        (HEAD + '[params]\nunits = { type = "int" }\n' + INPUT + CALL, "required param `units` needs a value in `[test] params`"),
-        (HEAD + '[params]\nunits = { type = "int", default = 2, max = 4 }\n' + INPUT + CALL + "[test]\nparams = { units = 9 }\n", "test.params.units: 9 is above max = 4"),
-        (HEAD + INPUT + CALL + "[test]\nparams = { units = 9 }\n", "`units` is not a declared param"),
+        (
+            '[layer]\nname = "C"\nkind = "cell"\n' + CALL,
+            "a cell needs a `[states]` table",
+        ),
+        (
+            '[layer]\nname = "C"\nkind = "cell"\n[states]\nh = { shape = [2] }\n'
+            + CALL,
+            "missing `[call.next_states]` entry for state `h`",
+        ),
+        (
+            HEAD + INPUT + CALL + "[test]\ninput_shapes = { x = [2, 3] }\n",
+            "input `x` has rank 3, shape has 2 dims",
+        ),
+        (
+            HEAD + INPUT + CALL + "[test]\ninput_shapes = { y = [2, 3] }\n",
+            "`y` is not a declared input",
+        ),
+        (
+            HEAD + '[params]\nunits = { type = "int" }\n' + INPUT + CALL,
+            "required param `units` needs a value in `[test] params`",
+        ),
+        (
+            HEAD
+            + '[params]\nunits = { type = "int", default = 2, max = 4 }\n'
+            + INPUT
+            + CALL
+            + "[test]\nparams = { units = 9 }\n",
+            "test.params.units: 9 is above max = 4",
+        ),
+        (
+            HEAD + INPUT + CALL + "[test]\nparams = { units = 9 }\n",
+            "`units` is not a declared param",
+        ),
         (HEAD + INPUT + CALL + "[test]\nreference = 'x.mean()'\n", "test.reference"),
-        (HEAD + INPUT + "[call]\nexpr = 'x'\nnext_states = { h = 'x' }\n", '`next_states` is only for `kind = "cell"`'),
-        (HEAD + INPUT + CALL + "[checks]\nok = 'units > 1'\n", "checks.ok: unknown name `units`"),
+        (
+            HEAD + INPUT + "[call]\nexpr = 'x'\nnext_states = { h = 'x' }\n",
+            '`next_states` is only for `kind = "cell"`',
+        ),
+        (
+            HEAD + INPUT + CALL + "[checks]\nok = 'units > 1'\n",
+            "checks.ok: unknown name `units`",
+        ),
     ],
 )
 def test_bad_spec_diagnostics(write_spec, text: str, expected: str) -> None:
@@ -134,7 +295,12 @@ def test_bad_spec_diagnostics(write_spec, text: str, expected: str) -> None:
 
 
 def test_all_errors_are_reported_at_once(write_spec) -> None:
-    text = HEAD + "bogus = 1\n[params]\nunits = { type = 'nope' }\n" + INPUT + "[call]\nexpr = 'y'\n"
+    text = (
+        HEAD
+        + "bogus = 1\n[params]\nunits = { type = 'nope' }\n"
+        + INPUT
+        + "[call]\nexpr = 'y'\n"
+    )
     path = write_spec(text)
     found = diagnostics(path)
     assert len(found) == 3

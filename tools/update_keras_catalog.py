@@ -15,7 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-CATALOG_PATH = Path(__file__).resolve().parent.parent / "layergen/data/keras_catalog.json"
+CATALOG_PATH = (
+    Path(__file__).resolve().parent.parent / "layergen/data/keras_catalog.json"
+)
 OPS_SUBMODULES = ("nn", "linalg", "image", "numpy")
 
 
@@ -42,7 +44,9 @@ def build_catalog() -> dict[str, list[str]]:
         "constraints": sorted(constraints),
         "layer_attributes": _public(keras.layers.Layer()),
         "layers": [
-            n for n in _public(keras.layers) if inspect.isclass(getattr(keras.layers, n))
+            n
+            for n in _public(keras.layers)
+            if inspect.isclass(getattr(keras.layers, n))
         ],
     }
     for sub in OPS_SUBMODULES:
