@@ -17,6 +17,7 @@ import jinja2
 
 from layergen import expressions as ex
 from layergen.model import Expr, LayerSpec, Param, Weight
+from layergen.spec import mask_names
 
 # keras.layers classes that own no trainable weights (by name or name part).
 WEIGHTLESS_LAYER_PARTS = ("Dropout", "Pooling", "Noise", "Cropping", "ZeroPadding")
@@ -309,7 +310,7 @@ class _LayerView:
         if spec.training:
             args.append("training=None")
         if spec.mask_mode == "consume" or spec.uses_mask:
-            args.append("mask=None")
+            args += [f"{name}=None" for name in mask_names(spec)]
         return args
 
     def returned(self) -> str:
@@ -463,6 +464,7 @@ def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
         "training": spec.training,
         "training_changes_output": test.training_changes_output,
         "mask_mode": spec.mask_mode,
+        "mask_kwarg": mask_names(spec)[0],
         "loaded_layers": (
             "(rnn.cell for rnn in loaded.layers if isinstance(rnn, keras.layers.RNN))"
             if spec.is_cell

@@ -327,6 +327,12 @@ class _Validator:
                                 (*path, "choices", i),
                                 f"choice {choice!r} is not a {ptype}",
                             )
+            if "default" not in entry and any(p.has_default for p in params):
+                self.error(
+                    path,
+                    f"required param `{name}` (no `default`) must come before "
+                    "the params that have defaults",
+                )
             param = Param(
                 name,
                 ptype,
