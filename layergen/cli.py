@@ -83,14 +83,25 @@ def validate(specs: Sequence[Path]) -> None:
     show_default=True,
     help="Directory for the layer modules and their tests.",
 )
+@click.option(
+    "--tests-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory for the test files (default: beside the layers).",
+)
 @click.option("--no-test", is_flag=True, help="Do not import the layers or run tests.")
 @click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 def new(
-    specs: Sequence[Path], out_dir: Path, no_test: bool, force: bool, dry_run: bool
+    specs: Sequence[Path],
+    out_dir: Path,
+    tests_dir: Path | None,
+    no_test: bool,
+    force: bool,
+    dry_run: bool,
 ) -> None:
     """Generate a layer and its tests from each SPEC, then run the tests."""
-    layers = generate(specs, out_dir, force=force)
+    layers = generate(specs, out_dir, tests_dir=tests_dir, force=force)
     for layer in layers:
         _print_warnings(layer.spec.warnings)
     if dry_run:

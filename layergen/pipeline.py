@@ -14,8 +14,8 @@ from pathlib import Path
 from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.formatting import format_source
 from layergen.model import LayerSpec
-from layergen.plan import PlannedFile, plan_file, sha256, with_header
-from layergen.render import render_layer, render_test
+from layergen.plan import LAYER, TEST, PlannedFile, plan_file, sha256, with_header
+from layergen.render import LayerImport, render_layer, render_test
 from layergen.spec import load_spec
 
 
@@ -64,32 +64,74 @@ def _check_unique(specs: list[LayerSpec]) -> None:
 
 
 def generate(
-    spec_paths: Sequence[Path], out_dir: Path, *, force: bool = False
+    spec_paths: Sequence[Path],
+    out_dir: Path,
+    *,
+    tests_dir: Path | None = None,
+    force: bool = False,
 ) -> list[GeneratedLayer]:
-    """Render and format every layer and its test in memory, with file statuses."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise LayergenError(f"{out_dir}: output path exists and is not a directory")
-    return [_generate_one(spec, out_dir, force) for spec in load_specs(spec_paths)]
+    """Render and format every layer and its test in memory, with file statuses.
+
+    Layers go to ``out_dir``, their tests to ``tests_dir`` (default: beside them).
+    """
+    for directory in (out_dir, tests_dir):
+        if directory is not None and directory.exists() and not directory.is_dir():
+            raise LayergenError(f"{directory}: exists and is not a directory")
+    return [
+        generate_layer(spec, out_dir, tests_dir or out_dir, force=force)
+        for spec in load_specs(spec_paths)
+    ]
 
 
-def _generate_one(spec: LayerSpec, out_dir: Path, force: bool) -> GeneratedLayer:
-    spec_ref = Path(os.path.relpath(spec.spec_path.resolve(), out_dir.resolve()))
+def generate_layer(
+    spec: LayerSpec, out_dir: Path, tests_dir: Path, *, force: bool = False
+) -> GeneratedLayer:
+    """One layer module and its test file, rendered, formatted and planned."""
+    layer_path = out_dir / f"{spec.module}.py"
+    test_path = tests_dir / f"test_{spec.module}.py"
     spec_hash = sha256(spec.spec_text)
     layer_body = format_source(render_layer(spec), f"layer {spec.name}")
-    test_source = render_test(spec, f"from {spec.module} import {spec.name}")
-    test_body = format_source(test_source, f"the tests of {spec.name}")
-    layer_path = out_dir / f"{spec.module}.py"
-    test_path = out_dir / f"test_{spec.module}.py"
-    return GeneratedLayer(
-        spec,
-        plan_file(
-            layer_path,
-            with_header(layer_body, spec_ref.as_posix(), spec_hash),
-            force=force,
-        ),
-        plan_file(
-            test_path,
-            with_header(test_body, spec_ref.as_posix(), spec_hash),
-            force=force,
-        ),
+    test_body = format_source(
+        render_test(spec, layer_import(spec, layer_path, test_path)),
+        f"the tests of {spec.name}",
     )
+    layer = with_header(
+        layer_body,
+        role=LAYER,
+        spec_ref=relative_ref(spec.spec_path, layer_path.parent),
+        partner_ref=relative_ref(test_path, layer_path.parent),
+        spec_hash=spec_hash,
+    )
+    test = with_header(
+        test_body,
+        role=TEST,
+        spec_ref=relative_ref(spec.spec_path, test_path.parent),
+        partner_ref=relative_ref(layer_path, test_path.parent),
+        spec_hash=spec_hash,
+    )
+    return GeneratedLayer(
+        spec, plan_file(layer_path, layer, force=force), plan_file(test_path, test, force=force)
+    )
+
+
+def relative_ref(target: Path, start: Path) -> str:
+    """``target`` relative to the directory ``start``, with forward slashes."""
+    return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
+
+
+def package_path(module_file: Path) -> str | None:
+    """``myproj.layers.attention`` when the file sits in an importable package."""
+    parts = [module_file.stem]
+    directory = module_file.resolve().parent
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts) if len(parts) > 1 else None
+
+
+def layer_import(spec: LayerSpec, layer_path: Path, test_path: Path) -> LayerImport:
+    """How the test file imports the layer: by package path, else by file path."""
+    dotted = package_path(layer_path)
+    if dotted is not None:
+        return LayerImport(statement=f"from {dotted} import {spec.name}")
+    return LayerImport(file=relative_ref(layer_path, test_path.parent))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -82,9 +83,18 @@ def render_layer(spec: LayerSpec) -> str:
     )
 
 
-def render_test(spec: LayerSpec, module_import: str) -> str:
+@dataclass(frozen=True)
+class LayerImport:
+    """How a test file reaches its layer: an import statement, or a file path
+    relative to the test file (for output directories that are not packages)."""
+
+    statement: str = ""
+    file: str = ""
+
+
+def render_test(spec: LayerSpec, layer_import: LayerImport) -> str:
     """Unformatted source of the layer's pytest file."""
-    context = _test_context(spec, module_import)
+    context = _test_context(spec, layer_import)
     return _environment().get_template("test_layer.py.j2").render(t=context)
 
 
@@ -421,7 +431,7 @@ def _expects_trainable(spec: LayerSpec, present: list[Weight]) -> bool:
     )
 
 
-def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
+def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
     test = spec.test
     assert test is not None
     env: dict[str, Any] = {**test.params, **test.input_shapes}
@@ -449,7 +459,10 @@ def _test_context(spec: LayerSpec, module_import: str) -> dict[str, Any]:
     return {
         "class_name": spec.name,
         # One block, sorted, so that isort agrees wherever the module lives.
-        "imports": sorted([module_import, "from layergen import testing"]),
+        "imports": sorted(
+            filter(None, [layer_import.statement, "from layergen import testing"])
+        ),
+        "layer_file": layer_import.file,
         "init_kwargs": repr(test.params),
         "is_cell": spec.is_cell,
         "sequence_length": CELL_SEQUENCE_LENGTH,

@@ -36,10 +36,6 @@ def run_tests(test_files: Sequence[Path], *, extra_args: Sequence[str] = ()) -> 
         report_path = Path(scratch) / "report.json"
         env = dict(os.environ)
         env[REPORT_ENV] = str(report_path)
-        dirs = dict.fromkeys(str(f.parent) for f in files)
-        env["PYTHONPATH"] = os.pathsep.join([*dirs, env.get("PYTHONPATH", "")]).rstrip(
-            os.pathsep
-        )
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         command = [
             sys.executable,

@@ -6,11 +6,41 @@ public Keras API is used, so the helpers work on every Keras backend.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
+
+
+def load_layer(test_file: str, layer_file: str, class_name: str) -> type:
+    """Import a layer class from a module file given relative to ``test_file``.
+
+    Used by generated tests whose layer is not in an importable package; the
+    module is registered in ``sys.modules`` (under its file name when free), so
+    the layer's Keras registration runs once.
+    """
+    path = (Path(test_file).parent / layer_file).resolve()
+    name = path.stem
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path:
+        return getattr(loaded, class_name)
+    if loaded is not None:
+        name = f"layergen_loaded_{abs(hash(str(path)))}_{name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import a layer from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return getattr(module, class_name)
 
 
 def random_inputs(

@@ -180,3 +180,26 @@ def test_new_runs_the_generated_tests_and_reports(tmp_path: Path, write_spec) ->
     assert "FAIL  Wrong:" in result.stdout
     assert "test_matches_numpy_reference" in result.stdout
     assert "device: CPU: no GPU found (tensorflow)" in result.stdout
+
+
+def test_layer_in_a_package_is_imported_by_package_path(cli, write_spec, tmp_path: Path) -> None:
+    layers = tmp_path / "src" / "myproj" / "layers"
+    layers.mkdir(parents=True)
+    (layers / "__init__.py").write_text("")
+    (layers.parent / "__init__.py").write_text("")
+    tests = tmp_path / "tests" / "layers"
+    result = cli("new", write_spec(), "-o", layers, "--tests-dir", tests, "--no-test")
+    assert result.exit_code == 0, result.output
+    test_code = (tests / "test_scale.py").read_text()
+    assert "from myproj.layers.scale import Scale" in test_code
+    assert read_header(test_code).partner == "../../src/myproj/layers/scale.py"
+    assert read_header((layers / "scale.py").read_text()).partner == (
+        "../../../tests/layers/test_scale.py"
+    )
+
+
+def test_layer_outside_a_package_is_imported_by_file_path(cli, write_spec, tmp_path: Path) -> None:
+    result = cli("new", write_spec(), "-o", tmp_path / "a", "--tests-dir", tmp_path / "b", "--no-test")
+    assert result.exit_code == 0, result.output
+    test_code = (tmp_path / "b" / "test_scale.py").read_text()
+    assert 'Scale = testing.load_layer(__file__, "../a/scale.py", "Scale")' in test_code

@@ -11,7 +11,7 @@ import black
 import pytest
 
 from layergen.formatting import format_source
-from layergen.render import docstring_text, render_layer, render_test
+from layergen.render import LayerImport, docstring_text, render_layer, render_test
 from layergen.spec import load_spec
 
 from .conftest import MINIMAL_SPEC
@@ -232,7 +232,7 @@ def test_test_file_uses_spec_derived_expectations(write_spec) -> None:
             + "[test]\nparams = { units = 6, use_bias = false }\ninput_shapes = { x = [2, 5] }\n"
         )
     )
-    code = format_source(render_test(spec, "from dense2 import Dense2"), "test")
+    code = format_source(render_test(spec, LayerImport(statement="from dense2 import Dense2")), "test")
     ast.parse(code)
     assert (
         'EXPECTED_WEIGHTS = {"kernel": ((5, 6), True), "moving": ((6,), False)}' in code
