@@ -1,6 +1,7 @@
 """The ``layergen`` command line: Click wiring and exit codes, no logic.
 
-Exit codes: 0 success, 1 a generated test failed, 2 bad input or usage.
+Exit codes: 0 success, 1 a generated test failed or a layer drifted from its
+spec, 2 bad input or usage.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from typing import Any
 
 import click
 
-from layergen import __version__
+from layergen import __version__, report
+from layergen.check import (
+    FIXABLE,
+    HAND_EDITED,
+    OK,
+    SPEC_INVALID,
+    LayerCheck,
+    check_tree,
+    import_paths,
+)
 from layergen.errors import LayergenError, SpecError
 from layergen.pipeline import GeneratedLayer, generate, load_specs
 from layergen.plan import CONFLICT, IDENTICAL
@@ -148,3 +158,79 @@ def _run_and_report(layers: Sequence[GeneratedLayer]) -> int:
         click.echo(f"{mark:>9}  {layer.spec.name}: {summary or 'no tests ran'}")
     click.echo(f"device: {run.device}")
     return 0 if run.exit_code == 0 else 1
+
+
+@main.command()
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
+)
+@click.option("--no-run", is_flag=True, help="Check drift only; import nothing.")
+@click.option("--fix", is_flag=True, help="Regenerate layers that drifted.")
+@click.option("--force", is_flag=True, help="With --fix, also overwrite hand edits.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+def check(
+    paths: Sequence[Path], no_run: bool, fix: bool, force: bool, output_format: str
+) -> None:
+    """Check generated layers under PATHS against their specs, then run their tests.
+
+    PATHS are directories to search (recursively) and, optionally, spec files
+    whose layers must exist there.
+    """
+    roots = [p for p in paths if p.is_dir()]
+    specs = [p for p in paths if not p.is_dir()]
+    if not roots:
+        raise click.UsageError("give at least one directory to search")
+    checks = check_tree(roots, specs, force=force)
+    if fix:
+        _fix(checks, force=force)
+    as_table = output_format == "table"
+    if as_table:
+        report.print_drift(checks)
+    run = None
+    runnable = [c for c in checks if c.has_tests]
+    if not no_run and runnable:
+        rich = as_table and sys.stdout.isatty()
+        with report.Progress(report.expected_tests(runnable), rich) as on_result:
+            run = run_tests(
+                [c.test_path for c in runnable],
+                import_paths=import_paths(runnable),
+                on_result=on_result,
+            )
+        if run.exit_code not in (0, 1, 5):
+            click.echo(run.output, err=True)
+            raise LayergenError(
+                f"pytest could not run the tests (exit {run.exit_code})"
+            )
+        if run.exit_code == 1 and as_table:
+            click.echo(run.output)
+    records = report.rows(checks, run)
+    if as_table:
+        report.print_table(records, ran=run is not None, rich=sys.stdout.isatty())
+        if run is not None:
+            click.echo(f"device: {run.device}")
+    else:
+        report.print_json(records)
+    sys.exit(_check_exit_code(checks, run))
+
+
+def _fix(checks: Sequence[LayerCheck], *, force: bool) -> None:
+    for check in checks:
+        fixable = check.drift in FIXABLE or (check.drift == HAND_EDITED and force)
+        if fixable and check.regenerated is not None:
+            write_plan(check.regenerated.files)
+            check.detail = f"regenerated (was: {check.drift})"
+            check.drift, check.diffs = OK, []
+
+
+def _check_exit_code(checks: Sequence[LayerCheck], run: Any) -> int:
+    if any(c.drift == SPEC_INVALID for c in checks):
+        return 2
+    failed = run is not None and any(r.outcome == "failed" for r in run.results)
+    drifted = any(c.drift != OK for c in checks)
+    return 1 if failed or drifted or (run is not None and run.exit_code == 1) else 0

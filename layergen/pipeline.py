@@ -110,7 +110,9 @@ def generate_layer(
         spec_hash=spec_hash,
     )
     return GeneratedLayer(
-        spec, plan_file(layer_path, layer, force=force), plan_file(test_path, test, force=force)
+        spec,
+        plan_file(layer_path, layer, force=force),
+        plan_file(test_path, test, force=force),
     )
 
 

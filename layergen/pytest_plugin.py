@@ -1,32 +1,57 @@
-"""A pytest plugin the runner loads: records outcomes and the device for the report."""
+"""A pytest plugin the runner loads: streams each test's outcome and the device.
+
+Writes JSON lines to the file named by ``LAYERGEN_REPORT``: one
+``{"test", "outcome", "seconds"}`` per test as it finishes (so a progress bar
+can follow), and one ``{"device"}`` from every process that ran tests.
+Under pytest-xdist, outcomes come from the controller and devices from workers.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPORT_ENV = "LAYERGEN_REPORT"
-_outcomes: dict[str, str] = {}
+_state = {"worker": False}
+
+
+def _emit(record: dict[str, Any]) -> None:
+    target = os.environ.get(REPORT_ENV)
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _state["worker"] = hasattr(config, "workerinput")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    # A test's outcome is its call phase's, or the first failure/skip of setup.
-    first_problem = report.outcome != "passed" and report.nodeid not in _outcomes
-    if report.when == "call" or first_problem:
-        _outcomes[report.nodeid] = report.outcome
+    if _state["worker"]:
+        return  # the xdist controller reports every worker's results
+    # A test's outcome is its call phase's, or a setup that failed or skipped,
+    # or a teardown that failed.
+    if (
+        report.when == "call"
+        or (report.when == "setup" and report.outcome != "passed")
+        or (report.when == "teardown" and report.outcome == "failed")
+    ):
+        outcome = (
+            "failed" if report.when != "call" and report.failed else report.outcome
+        )
+        _emit({"test": report.nodeid, "outcome": outcome, "seconds": report.duration})
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    target = os.environ.get(REPORT_ENV)
-    if not target:
-        return
+    if session.config.pluginmanager.hasplugin("dsession"):
+        return  # the xdist controller runs no tests; its workers report devices
     try:
         from layergen.testing import device_description
 
         device = device_description()
     except ImportError as exc:
         device = f"unknown ({exc})"
-    Path(target).write_text(json.dumps({"device": device, "outcomes": _outcomes}))
+    _emit({"device": device})

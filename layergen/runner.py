@@ -1,18 +1,37 @@
-"""Run generated test files with pytest in a subprocess, and summarise per layer."""
+"""Run generated test files in one pytest subprocess and collect per-test results.
+
+One process (or one per pytest-xdist worker) imports TensorFlow once for all
+layers. Results stream through a JSON-lines file written by
+``layergen.pytest_plugin``, so callers can show progress while tests run.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from layergen.pytest_plugin import REPORT_ENV
+
+# More layers than this run under pytest-xdist with `-n auto`, when installed.
+PARALLEL_ABOVE = 4
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class TestResult:
+    test_file: Path
+    name: str
+    outcome: str
+    seconds: float
 
 
 @dataclass
@@ -22,21 +41,36 @@ class TestRun:
     exit_code: int
     device: str
     output: str
-    per_file: dict[str, Counter[str]] = field(default_factory=dict)
+    results: list[TestResult] = field(default_factory=list)
+
+    def for_file(self, test_file: Path) -> list[TestResult]:
+        target = test_file.resolve()
+        return [r for r in self.results if r.test_file == target]
 
     def counts(self, test_file: Path) -> Counter[str]:
-        return self.per_file.get(test_file.resolve().as_posix(), Counter())
+        return Counter(r.outcome for r in self.for_file(test_file))
+
+    def seconds(self, test_file: Path) -> float:
+        return sum(r.seconds for r in self.for_file(test_file))
 
 
-def run_tests(test_files: Sequence[Path], *, extra_args: Sequence[str] = ()) -> TestRun:
-    """Run the files in one pytest process (one TensorFlow import for all)."""
+def run_tests(
+    test_files: Sequence[Path],
+    *,
+    import_paths: Sequence[Path] = (),
+    on_result: Callable[[TestResult], None] | None = None,
+) -> TestRun:
+    """Run the files in one pytest process; ``import_paths`` go on PYTHONPATH."""
     files = [f.resolve() for f in test_files]
     rootdir = Path(os.path.commonpath([f.parent for f in files]))
     with tempfile.TemporaryDirectory(prefix="layergen-") as scratch:
-        report_path = Path(scratch) / "report.json"
+        report_path = Path(scratch) / "report.jsonl"
+        report_path.touch()
         env = dict(os.environ)
         env[REPORT_ENV] = str(report_path)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        paths = [str(p) for p in import_paths] + [env.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         command = [
             sys.executable,
             "-m",
@@ -47,19 +81,36 @@ def run_tests(test_files: Sequence[Path], *, extra_args: Sequence[str] = ()) -> 
             "-p",
             "no:cacheprovider",
             f"--rootdir={rootdir}",
-            *extra_args,
-            *map(str, files),
         ]
-        completed = subprocess.run(
-            command, env=env, cwd=rootdir, capture_output=True, text=True, check=False
-        )
-        report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    run = TestRun(
-        completed.returncode,
-        report.get("device", "unknown (pytest did not finish)"),
-        completed.stdout + completed.stderr,
-    )
-    for nodeid, outcome in report.get("outcomes", {}).items():
-        path = (rootdir / nodeid.split("::", 1)[0]).resolve().as_posix()
-        run.per_file.setdefault(path, Counter())[outcome] += 1
-    return run
+        if len(files) > PARALLEL_ABOVE and importlib.util.find_spec("xdist"):
+            command += ["-n", "auto"]
+        command += [str(f) for f in files]
+        results: list[TestResult] = []
+        device = "unknown (pytest did not finish)"
+        with open(Path(scratch) / "output.txt", "w+", encoding="utf-8") as output:
+            process = subprocess.Popen(
+                command, env=env, cwd=rootdir, stdout=output, stderr=subprocess.STDOUT
+            )
+            with open(report_path, encoding="utf-8") as report:
+                while True:
+                    finished = process.poll() is not None
+                    for line in report.readlines():
+                        record = json.loads(line)
+                        if "device" in record:
+                            device = record["device"]
+                            continue
+                        result = TestResult(
+                            (rootdir / record["test"].split("::", 1)[0]).resolve(),
+                            record["test"].split("::", 1)[-1],
+                            record["outcome"],
+                            record["seconds"],
+                        )
+                        results.append(result)
+                        if on_result is not None:
+                            on_result(result)
+                    if finished:
+                        break
+                    time.sleep(POLL_SECONDS)
+            output.seek(0)
+            text = output.read()
+    return TestRun(process.returncode, device, text, results)

@@ -182,7 +182,9 @@ def test_new_runs_the_generated_tests_and_reports(tmp_path: Path, write_spec) ->
     assert "device: CPU: no GPU found (tensorflow)" in result.stdout
 
 
-def test_layer_in_a_package_is_imported_by_package_path(cli, write_spec, tmp_path: Path) -> None:
+def test_layer_in_a_package_is_imported_by_package_path(
+    cli, write_spec, tmp_path: Path
+) -> None:
     layers = tmp_path / "src" / "myproj" / "layers"
     layers.mkdir(parents=True)
     (layers / "__init__.py").write_text("")
@@ -198,8 +200,18 @@ def test_layer_in_a_package_is_imported_by_package_path(cli, write_spec, tmp_pat
     )
 
 
-def test_layer_outside_a_package_is_imported_by_file_path(cli, write_spec, tmp_path: Path) -> None:
-    result = cli("new", write_spec(), "-o", tmp_path / "a", "--tests-dir", tmp_path / "b", "--no-test")
+def test_layer_outside_a_package_is_imported_by_file_path(
+    cli, write_spec, tmp_path: Path
+) -> None:
+    result = cli(
+        "new",
+        write_spec(),
+        "-o",
+        tmp_path / "a",
+        "--tests-dir",
+        tmp_path / "b",
+        "--no-test",
+    )
     assert result.exit_code == 0, result.output
     test_code = (tmp_path / "b" / "test_scale.py").read_text()
     assert 'Scale = testing.load_layer(__file__, "../a/scale.py", "Scale")' in test_code

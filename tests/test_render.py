@@ -232,7 +232,9 @@ def test_test_file_uses_spec_derived_expectations(write_spec) -> None:
             + "[test]\nparams = { units = 6, use_bias = false }\ninput_shapes = { x = [2, 5] }\n"
         )
     )
-    code = format_source(render_test(spec, LayerImport(statement="from dense2 import Dense2")), "test")
+    code = format_source(
+        render_test(spec, LayerImport(statement="from dense2 import Dense2")), "test"
+    )
     ast.parse(code)
     assert (
         'EXPECTED_WEIGHTS = {"kernel": ((5, 6), True), "moving": ((6,), False)}' in code
