@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-REPORT_ENV = "LAYERGEN_REPORT"
+from layergen.runner import REPORT_ENV
+
 _state = {"worker": False}
 
 

@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from layergen.pytest_plugin import REPORT_ENV
-
+# The JSON-lines file layergen.pytest_plugin writes results to.
+REPORT_ENV = "LAYERGEN_REPORT"
 # More layers than this run under pytest-xdist with `-n auto`, when installed.
 PARALLEL_ABOVE = 4
 POLL_SECONDS = 0.2
