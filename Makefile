@@ -3,13 +3,15 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The CPU build of PyTorch (an unpinned torch pulls a multi-GB CUDA build).
+TORCH ?= torch==2.13.0
 
 .PHONY: demo test lint format examples clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,jax]' '$(TORCH)'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## Generate a layer from a shipped example spec and run its tests.

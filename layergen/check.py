@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from layergen.errors import SpecError
-from layergen.pipeline import GeneratedLayer, generate_layer, package_path
+from layergen.pipeline import GeneratedLayer, generate_layer
 from layergen.plan import (
     CONFLICT,
     HEADER_PEEK_BYTES,
@@ -175,14 +175,3 @@ def _not_generated(
         diffs=[line for f in generated.files for line in f.diff()],
         regenerated=generated,
     )
-
-
-def import_paths(checks: Sequence[LayerCheck]) -> list[Path]:
-    """Directories that make package-generated layers importable by their tests."""
-    paths: dict[Path, None] = {}
-    for check in checks:
-        dotted = package_path(check.layer_path)
-        if dotted is not None:
-            top = check.layer_path.parents[dotted.count(".")]
-            paths[top] = None
-    return list(paths)

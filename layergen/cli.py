@@ -21,14 +21,19 @@ from layergen.check import (
     SPEC_INVALID,
     LayerCheck,
     check_tree,
-    import_paths,
 )
 from layergen.errors import LayergenError, SpecError
-from layergen.pipeline import GeneratedLayer, generate, load_specs
+from layergen.pipeline import GeneratedLayer, generate, import_roots, load_specs
 from layergen.plan import CONFLICT, IDENTICAL
-from layergen.runner import run_tests
+from layergen.runner import TestRun, resolve_backends, run_tests
 from layergen.writer import write_plan
 
+BACKEND = click.option(
+    "--backend",
+    type=click.Choice(["tensorflow", "jax", "torch", "all"]),
+    default=None,
+    help="Keras backend for the tests (default: KERAS_BACKEND, else tensorflow).",
+)
 SPECS = click.argument(
     "specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
 )
@@ -102,6 +107,7 @@ def validate(specs: Sequence[Path]) -> None:
 @click.option("--no-test", is_flag=True, help="Do not import the layers or run tests.")
 @click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@BACKEND
 def new(
     specs: Sequence[Path],
     out_dir: Path,
@@ -109,8 +115,10 @@ def new(
     no_test: bool,
     force: bool,
     dry_run: bool,
+    backend: str | None,
 ) -> None:
     """Generate a layer and its tests from each SPEC, then run the tests."""
+    backends = resolve_backends(backend) if not (no_test or dry_run) else []
     layers = generate(specs, out_dir, tests_dir=tests_dir, force=force)
     for layer in layers:
         _print_warnings(layer.spec.warnings)
@@ -121,8 +129,8 @@ def new(
         return
     write_plan([f for layer in layers for f in layer.files])
     _show_plan(layers, diffs=False)
-    if not no_test:
-        sys.exit(_run_and_report(layers))
+    if backends:
+        sys.exit(max(_run_and_report(layers, b) for b in backends))
 
 
 def _print_warnings(warnings: Sequence[Any]) -> None:
@@ -140,10 +148,12 @@ def _show_plan(layers: Sequence[GeneratedLayer], *, diffs: bool) -> None:
                 click.echo("".join(planned.diff()), nl=False)
 
 
-def _run_and_report(layers: Sequence[GeneratedLayer]) -> int:
+def _run_and_report(layers: Sequence[GeneratedLayer], backend: str | None) -> int:
     test_files = [layer.test_file.path for layer in layers]
-    click.echo(f"running the generated tests of {len(layers)} layer(s)...")
-    run = run_tests(test_files)
+    on = f" on {backend}" if backend else ""
+    click.echo(f"running the generated tests of {len(layers)} layer(s){on}...")
+    layer_files = [layer.layer_file.path for layer in layers]
+    run = run_tests(test_files, import_paths=import_roots(layer_files), backend=backend)
     if run.exit_code not in (0, 1):
         click.echo(run.output, err=True)
         raise LayergenError(
@@ -174,8 +184,14 @@ def _run_and_report(layers: Sequence[GeneratedLayer]) -> int:
     default="table",
     show_default=True,
 )
+@BACKEND
 def check(
-    paths: Sequence[Path], no_run: bool, fix: bool, force: bool, output_format: str
+    paths: Sequence[Path],
+    no_run: bool,
+    fix: bool,
+    force: bool,
+    output_format: str,
+    backend: str | None,
 ) -> None:
     """Check generated layers under PATHS against their specs, then run their tests.
 
@@ -186,37 +202,43 @@ def check(
     specs = [p for p in paths if not p.is_dir()]
     if not roots:
         raise click.UsageError("give at least one directory to search")
+    backends = [] if no_run else resolve_backends(backend)
     checks = check_tree(roots, specs, force=force)
     if fix:
         _fix(checks, force=force)
     as_table = output_format == "table"
     if as_table:
         report.print_drift(checks)
-    run = None
-    runnable = [c for c in checks if c.has_tests]
-    if not no_run and runnable:
-        rich = as_table and sys.stdout.isatty()
-        with report.Progress(report.expected_tests(runnable), rich) as on_result:
-            run = run_tests(
-                [c.test_path for c in runnable],
-                import_paths=import_paths(runnable),
-                on_result=on_result,
-            )
-        if run.exit_code not in (0, 1, 5):
-            click.echo(run.output, err=True)
-            raise LayergenError(
-                f"pytest could not run the tests (exit {run.exit_code})"
-            )
-        if run.exit_code == 1 and as_table:
-            click.echo(run.output)
-    records = report.rows(checks, run)
+    runs = [_run_checks(checks, b, verbose=as_table) for b in backends]
+    runs = [run for run in runs if run is not None]
+    records = report.rows(checks, runs)
     if as_table:
-        report.print_table(records, ran=run is not None, rich=sys.stdout.isatty())
-        if run is not None:
-            click.echo(f"device: {run.device}")
+        report.print_table(records, runs=runs, rich=sys.stdout.isatty())
     else:
         report.print_json(records)
-    sys.exit(_check_exit_code(checks, run))
+    sys.exit(_check_exit_code(checks, runs))
+
+
+def _run_checks(
+    checks: Sequence[LayerCheck], backend: str | None, *, verbose: bool
+) -> TestRun | None:
+    runnable = [c for c in checks if c.has_tests]
+    if not runnable:
+        return None
+    rich = verbose and sys.stdout.isatty()
+    with report.Progress(report.expected_tests(runnable), rich) as on_result:
+        run = run_tests(
+            [c.test_path for c in runnable],
+            import_paths=import_roots([c.layer_path for c in runnable]),
+            backend=backend,
+            on_result=on_result,
+        )
+    if run.exit_code not in (0, 1, 5):
+        click.echo(run.output, err=True)
+        raise LayergenError(f"pytest could not run the tests (exit {run.exit_code})")
+    if run.exit_code == 1 and verbose:
+        click.echo(run.output)
+    return run
 
 
 def _fix(checks: Sequence[LayerCheck], *, force: bool) -> None:
@@ -228,9 +250,9 @@ def _fix(checks: Sequence[LayerCheck], *, force: bool) -> None:
             check.drift, check.diffs = OK, []
 
 
-def _check_exit_code(checks: Sequence[LayerCheck], run: Any) -> int:
+def _check_exit_code(checks: Sequence[LayerCheck], runs: Sequence[TestRun]) -> int:
     if any(c.drift == SPEC_INVALID for c in checks):
         return 2
-    failed = run is not None and any(r.outcome == "failed" for r in run.results)
+    failed = any(run.exit_code == 1 for run in runs)
     drifted = any(c.drift != OK for c in checks)
-    return 1 if failed or drifted or (run is not None and run.exit_code == 1) else 0
+    return 1 if failed or drifted else 0

@@ -131,6 +131,16 @@ def package_path(module_file: Path) -> str | None:
     return ".".join(parts) if len(parts) > 1 else None
 
 
+def import_roots(layer_paths: Sequence[Path]) -> list[Path]:
+    """Directories that make package-generated layers importable by their tests."""
+    roots: dict[Path, None] = {}
+    for path in layer_paths:
+        dotted = package_path(path)
+        if dotted is not None:
+            roots[path.resolve().parents[dotted.count(".")]] = None
+    return list(roots)
+
+
 def layer_import(spec: LayerSpec, layer_path: Path, test_path: Path) -> LayerImport:
     """How the test file imports the layer: by package path, else by file path."""
     dotted = package_path(layer_path)

@@ -84,24 +84,31 @@ class Progress:
             self._bar.update(self._task, advance=1, description=result.test_file.name)
 
 
-def rows(checks: Sequence[LayerCheck], run: TestRun | None) -> list[dict[str, Any]]:
-    """One JSON-ready record per layer."""
+def rows(checks: Sequence[LayerCheck], runs: Sequence[TestRun]) -> list[dict[str, Any]]:
+    """One JSON-ready record per layer, and per backend when tests ran."""
     records = []
     for check in checks:
-        counts = run.counts(check.test_path) if run else {}
-        records.append(
-            {
-                "path": shown_path(check.layer_path),
-                "test_path": shown_path(check.test_path),
-                "class": check.class_name,
-                "spec": shown_path(check.spec_path),
-                "drift": check.drift,
-                "detail": check.detail,
-                "tests": {k: counts.get(k, 0) for k in ("passed", "failed", "skipped")},
-                "device": run.device if run else None,
-                "seconds": round(run.seconds(check.test_path), 3) if run else None,
-            }
-        )
+        base = {
+            "path": shown_path(check.layer_path),
+            "test_path": shown_path(check.test_path),
+            "class": check.class_name,
+            "spec": shown_path(check.spec_path),
+            "drift": check.drift,
+            "detail": check.detail,
+        }
+        for run in runs or [None]:
+            counts = run.counts(check.test_path) if run else {}
+            records.append(
+                {
+                    **base,
+                    "backend": run.backend if run else None,
+                    "tests": {
+                        k: counts.get(k, 0) for k in ("passed", "failed", "skipped")
+                    },
+                    "device": run.device if run else None,
+                    "seconds": round(run.seconds(check.test_path), 3) if run else None,
+                }
+            )
     return records
 
 
@@ -109,14 +116,22 @@ def print_json(records: list[dict[str, Any]]) -> None:
     click.echo(json.dumps(records, indent=2))
 
 
-def print_table(records: list[dict[str, Any]], *, ran: bool, rich: bool) -> None:
-    """The summary: layer, file, drift, tests and time, one row per layer."""
-    header = ["layer", "file", "drift"] + (["tests", "seconds"] if ran else [])
-    table = [
-        [r["class"] or "?", r["path"], r["drift"]]
-        + ([_tests_cell(r["tests"]), f"{r['seconds']:.1f}"] if ran else [])
-        for r in records
-    ]
+def print_table(
+    records: list[dict[str, Any]], *, runs: Sequence[TestRun], rich: bool
+) -> None:
+    """The summary: layer, file, drift, and tests and time when they ran."""
+    by_backend = len(runs) > 1
+    header = ["layer", "file", "drift"]
+    header += (["backend"] if by_backend else []) + (
+        ["tests", "seconds"] if runs else []
+    )
+    table = []
+    for r in records:
+        row = [r["class"] or "?", r["path"], r["drift"]]
+        row += [r["backend"] or "default"] if by_backend else []
+        if runs:
+            row += [_tests_cell(r["tests"]), f"{r['seconds']:.1f}"]
+        table.append(row)
     if rich:
         from rich.console import Console
         from rich.table import Table
@@ -125,16 +140,17 @@ def print_table(records: list[dict[str, Any]], *, ran: bool, rich: bool) -> None
         for row in table:
             shown.add_row(*row)
         Console().print(shown)
-        return
-    widths = [
-        max(len(str(c)) for c in column) for column in zip(header, *table, strict=True)
-    ]
-    for row in [header, *table]:
-        click.echo(
-            "  ".join(
-                str(c).ljust(w) for c, w in zip(row, widths, strict=True)
-            ).rstrip()
-        )
+    else:
+        widths = [
+            max(len(c) for c in column) for column in zip(header, *table, strict=True)
+        ]
+        for row in [header, *table]:
+            click.echo(
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            )
+    for run in runs:
+        on = f" ({run.backend})" if by_backend else ""
+        click.echo(f"device{on}: {run.device}")
 
 
 def _tests_cell(tests: dict[str, int]) -> str:

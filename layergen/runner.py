@@ -19,8 +19,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from layergen.errors import LayergenError
+
 # The JSON-lines file layergen.pytest_plugin writes results to.
 REPORT_ENV = "LAYERGEN_REPORT"
+BACKENDS = ("tensorflow", "jax", "torch")
 # More layers than this run under pytest-xdist with `-n auto`, when installed.
 PARALLEL_ABOVE = 4
 POLL_SECONDS = 0.2
@@ -42,6 +45,7 @@ class TestRun:
     device: str
     output: str
     results: list[TestResult] = field(default_factory=list)
+    backend: str | None = None
 
     def for_file(self, test_file: Path) -> list[TestResult]:
         target = test_file.resolve()
@@ -54,13 +58,27 @@ class TestRun:
         return sum(r.seconds for r in self.for_file(test_file))
 
 
+def resolve_backends(choice: str | None) -> list[str | None]:
+    """Backends to run on: ``all`` -> the three; None -> whatever Keras picks."""
+    backends: list[str | None] = list(BACKENDS) if choice == "all" else [choice]
+    for backend in backends:
+        if backend is not None and importlib.util.find_spec(backend) is None:
+            raise LayergenError(
+                f"the {backend} backend is not installed here: "
+                f"pip install 'layergen[{backend}]'"
+            )
+    return backends
+
+
 def run_tests(
     test_files: Sequence[Path],
     *,
     import_paths: Sequence[Path] = (),
+    backend: str | None = None,
     on_result: Callable[[TestResult], None] | None = None,
 ) -> TestRun:
-    """Run the files in one pytest process; ``import_paths`` go on PYTHONPATH."""
+    """Run the files in one pytest process; ``import_paths`` go on PYTHONPATH and
+    ``backend``, when given, becomes ``KERAS_BACKEND``."""
     files = [f.resolve() for f in test_files]
     rootdir = Path(os.path.commonpath([f.parent for f in files]))
     with tempfile.TemporaryDirectory(prefix="layergen-") as scratch:
@@ -69,6 +87,8 @@ def run_tests(
         env = dict(os.environ)
         env[REPORT_ENV] = str(report_path)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if backend is not None:
+            env["KERAS_BACKEND"] = backend
         paths = [str(p) for p in import_paths] + [env.get("PYTHONPATH", "")]
         env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         command = [
@@ -113,4 +133,4 @@ def run_tests(
                     time.sleep(POLL_SECONDS)
             output.seek(0)
             text = output.read()
-    return TestRun(process.returncode, device, text, results)
+    return TestRun(process.returncode, device, text, results, backend)

@@ -215,3 +215,23 @@ def test_layer_outside_a_package_is_imported_by_file_path(
     assert result.exit_code == 0, result.output
     test_code = (tmp_path / "b" / "test_scale.py").read_text()
     assert 'Scale = testing.load_layer(__file__, "../a/scale.py", "Scale")' in test_code
+
+
+def test_missing_backend_is_a_clean_error(
+    cli, write_spec, tmp_path: Path, monkeypatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "jax" else real(name, *a),
+    )
+    result = cli("new", write_spec(), "-o", tmp_path / "o", "--backend", "jax")
+    assert result.exit_code == 2
+    assert (
+        "the jax backend is not installed here: pip install 'layergen[jax]'"
+        in result.output
+    )
+    assert not (tmp_path / "o").exists()
