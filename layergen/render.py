@@ -230,8 +230,11 @@ class _LayerView:
         }
 
     def sublayer(self, sub: Any) -> dict[str, str]:
-        args = ", ".join(f"{name}={self.code(value)}" for name, value in sub.args)
-        made = f"keras.layers.{sub.layer}({args})"
+        args = [f"{name}={self.code(value)}" for name, value in sub.args]
+        if "dtype" not in dict(sub.args):
+            # Sublayers follow the parent's dtype policy (mixed precision).
+            args.append("dtype=self.dtype_policy")
+        made = f"keras.layers.{sub.layer}({', '.join(args)})"
         if sub.for_each is not None:
             made = f"[{made} for item in {self.code(sub.for_each)}]"
         return {"name": sub.name, "init": made}
@@ -304,7 +307,7 @@ class _LayerView:
     def trace_args(self) -> list[str]:
         args = []
         for item in self.spec.inputs:
-            dtype = repr(item.dtype) if item.dtype else "self.compute_dtype"
+            dtype = repr(item.dtype) if item.dtype else "self.variable_dtype"
             args.append(
                 f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})"
             )
@@ -471,7 +474,7 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "expected_weights": repr(expected_weights),
         "absent_weights": [w.name for w in spec.weights if w not in present],
         "expected_output_shape": _expected_output_shape(spec, env),
-        "has_compute_output_shape": spec.output_shape is not None,
+        "has_compute_output_shape": not spec.is_cell,
         "updated_weights": list(spec.updates),
         "expects_trainable": _expects_trainable(spec, present),
         "training": spec.training,

@@ -1,0 +1,46 @@
+"""Every generated example passes Keras's own (private) layer test harness,
+`keras.src.testing.TestCase.run_layer_test`, including its mixed-precision pass.
+
+Generated test files use public API only; this private harness is allowed here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from layergen.spec import load_spec
+
+from .conftest import EXAMPLE_SPECS, EXAMPLES
+
+keras_testing = pytest.importorskip("keras.src.testing")
+layergen_testing = pytest.importorskip("layergen.testing")
+
+
+class _Harness(keras_testing.TestCase):
+    def runTest(self) -> None:  # noqa: N802 - unittest's name
+        """Unused: the harness methods are called directly."""
+
+
+@pytest.mark.parametrize("spec_path", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_example_passes_run_layer_test(spec_path: Path) -> None:
+    spec = load_spec(spec_path)
+    if spec.is_cell:
+        pytest.skip("run_layer_test calls layers with one input; a cell needs states")
+    cls = layergen_testing.load_layer(
+        str(EXAMPLES / f"test_{spec.module}.py"), f"{spec.module}.py", spec.name
+    )
+    shapes = [tuple(spec.test.input_shapes[i.name]) for i in spec.inputs]
+    dtypes = [i.dtype or "float32" for i in spec.inputs]
+    harness = _Harness()
+    harness.setUp()
+    harness.run_layer_test(
+        cls,
+        init_kwargs=spec.test.params,
+        input_shape=shapes[0] if len(shapes) == 1 else shapes,
+        input_dtype=dtypes[0] if len(dtypes) == 1 else dtypes,
+        supports_masking=spec.mask_mode != "none",
+        run_training_check=True,
+        run_mixed_precision_check=True,
+    )
