@@ -100,6 +100,7 @@ class TestConfig:
     input_shapes: dict[str, tuple[int, ...]]
     reference: Expr | None = None
     training_changes_output: bool = True
+    differentiable: bool = True
 
 
 @dataclass

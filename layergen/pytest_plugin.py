@@ -1,6 +1,7 @@
 """A pytest plugin the runner loads: streams each test's outcome and the device.
 
-Writes JSON lines to the file named by ``LAYERGEN_REPORT``: one
+Splits the CPU into two logical devices for the distribution check (TensorFlow
+backend), and writes JSON lines to the file named by ``LAYERGEN_REPORT``: one
 ``{"test", "outcome", "seconds"}`` per test as it finishes (so a progress bar
 can follow), and one ``{"device"}`` from every process that ran tests.
 Under pytest-xdist, outcomes come from the controller and devices from workers.
@@ -28,6 +29,13 @@ def _emit(record: dict[str, Any]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _state["worker"] = hasattr(config, "workerinput")
+    controller = not _state["worker"] and config.getoption("numprocesses", None)
+    if not controller and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        # Two logical CPUs for the tf.distribute check; only possible before
+        # TensorFlow initialises its devices, so here, before any test.
+        from layergen.testing import configure_logical_cpus
+
+        configure_logical_cpus(2)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -49,7 +49,6 @@ WEIGHTLESS_LAYERS = frozenset(
         "UpSampling3D",
     ]
 ) - {"PReLU"}
-CELL_SEQUENCE_LENGTH = 4
 
 
 def template_dir() -> Path:
@@ -161,6 +160,7 @@ class _LayerView:
             "known_dim_checks": self.known_dim_checks(),
             "weights": [self.weight(w) for w in spec.weights],
             "trace_args": self.trace_args(),
+            "traces": bool(spec.sublayers) or not spec.is_cell,
             "call_args": self.call_args(),
             "state_unpack": [
                 f"{s.name} = states[{i}]" for i, s in enumerate(spec.states)
@@ -307,7 +307,7 @@ class _LayerView:
     def trace_args(self) -> list[str]:
         args = []
         for item in self.spec.inputs:
-            dtype = repr(item.dtype) if item.dtype else "self.variable_dtype"
+            dtype = repr(item.dtype) if item.dtype else "self._trace_dtype()"
             args.append(
                 f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})"
             )
@@ -457,7 +457,7 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         )
         for w in spec.weights
     ]
-    bindings += [f'{p.name} = INIT_KWARGS["{p.name}"]' for p in spec.params]
+    bindings += [f'{p.name} = CASE.init_kwargs["{p.name}"]' for p in spec.params]
     reference_names = ex.names_in(test.reference.node) if test.reference else set()
     return {
         "class_name": spec.name,
@@ -468,28 +468,50 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "layer_file": layer_import.file,
         "init_kwargs": repr(test.params),
         "is_cell": spec.is_cell,
-        "sequence_length": CELL_SEQUENCE_LENGTH,
         "input_shapes": repr(test.input_shapes),
         "input_dtypes": repr(dtypes),
         "expected_weights": repr(expected_weights),
         "absent_weights": [w.name for w in spec.weights if w not in present],
         "expected_output_shape": _expected_output_shape(spec, env),
-        "has_compute_output_shape": not spec.is_cell,
         "updated_weights": list(spec.updates),
         "expects_trainable": _expects_trainable(spec, present),
         "training": spec.training,
         "training_changes_output": test.training_changes_output,
+        "random_in_training": spec.uses_random
+        or any(_is_random_layer(s.layer) for s in spec.sublayers),
         "mask_mode": spec.mask_mode,
-        "mask_kwarg": mask_names(spec)[0],
-        "loaded_layers": (
-            "(rnn.cell for rnn in loaded.layers if isinstance(rnn, keras.layers.RNN))"
-            if spec.is_cell
-            else "loaded.layers"
-        ),
+        "mask_argument": mask_names(spec)[0],
+        "differentiable": test.differentiable,
+        "variable_axes": repr(_variable_axes(spec, test.input_shapes)),
         "reference": ex.to_code(test.reference.node) if test.reference else "",
         "reference_bindings": [
             line for line in bindings if line.split(" = ")[0] in reference_names
         ],
+    }
+
+
+def _is_random_layer(name: str) -> bool:
+    return "Dropout" in name or "Noise" in name
+
+
+def _variable_axes(
+    spec: LayerSpec, shapes: dict[str, tuple[int, ...]]
+) -> dict[str, list[int]]:
+    """Per input, the non-batch axes no weight depends on (may be None).
+
+    Sublayers' weights are invisible to the spec: with sublayers the last axis,
+    the features most layers' kernels are sized by, is kept fixed too.
+    """
+    fixed: set[tuple[str, int]] = set()
+    for weight in spec.weights:
+        for dim in weight.shape:
+            for name, axis in ex.input_axes(dim.node):
+                fixed.add((name, axis % len(shapes[name])))
+    if spec.sublayers:
+        fixed |= {(name, len(shape) - 1) for name, shape in shapes.items()}
+    return {
+        name: [axis for axis in range(1, len(shape)) if (name, axis) not in fixed]
+        for name, shape in shapes.items()
     }
 
 

@@ -88,7 +88,13 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "call": ("training", "steps", "expr", "next_states"),
     "mask": ("mode", "expr"),
     "output": ("shape",),
-    "test": ("params", "input_shapes", "reference", "training_changes_output"),
+    "test": (
+        "params",
+        "input_shapes",
+        "reference",
+        "training_changes_output",
+        "differentiable",
+    ),
 }
 DEFAULT_TEST_DIMS = (2, 3, 4, 5, 6, 7)
 KeyPath = tuple[str | int, ...]
@@ -770,11 +776,15 @@ class _Validator:
             reference = self.expression(
                 table["reference"], ("test", "reference"), scope
             )
-        changes = self.typed(
-            table, "training_changes_output", ("test",), (bool,), "true or false"
-        )
+        flags = {
+            key: self.typed(table, key, ("test",), (bool,), "true or false")
+            for key in ("training_changes_output", "differentiable")
+        }
         return TestConfig(
-            values, shapes, reference, True if changes is None else changes
+            values,
+            shapes,
+            reference,
+            **{key: value for key, value in flags.items() if value is not None},
         )
 
     def test_shapes(self, spec: LayerSpec, raw: Any) -> dict[str, tuple[int, ...]]:

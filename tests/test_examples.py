@@ -136,11 +136,11 @@ MUTANTS = [
         ("            if training\n", "            if False\n"),
         "test_training_flag_changes_output",
     ),
-    ("my_relu", ("self.supports_masking = True", "pass"), "test_mask_passes_through"),
+    ("my_relu", ("self.supports_masking = True", "pass"), "test_mask_propagate"),
     (
         "masked_mean_pooling",
         ("if mask is None", "if True"),
-        "test_mask_is_consumed",
+        "test_mask_consume",
     ),
     ("layer_normalization", ("(x - mean)", "x"), "test_matches_numpy_reference"),
     (

@@ -237,19 +237,28 @@ def test_test_file_uses_spec_derived_expectations(write_spec) -> None:
     )
     ast.parse(code)
     assert (
-        'EXPECTED_WEIGHTS = {"kernel": ((5, 6), True), "moving": ((6,), False)}' in code
+        'expected_weights={"kernel": ((5, 6), True), "moving": ((6,), False)},' in code
     )
-    assert 'ABSENT_WEIGHTS = ["bias"]' in code
-    assert "EXPECTED_OUTPUT_SHAPE = (2, 6)" in code
-    assert 'UPDATED_WEIGHTS = ["moving"]' in code
+    assert 'absent_weights=["bias"],' in code
+    assert "expected_output_shape=(2, 6)," in code
+    assert 'updated_weights=["moving"],' in code
+    assert "random_in_training=True," in code
+    assert "variable_axes={" in code
     for name in (
         "test_build_creates_expected_weights",
+        "test_shape_polymorphism",
         "test_config_round_trip",
         "test_save_and_load_keras_format",
         "test_fit_step_trains_every_trainable_weight",
         "test_updates_run_only_in_training",
         "test_training_flag_changes_output",
+        "test_mask_none",
+        "test_xla_matches_eager",
+        "test_mixed_precision",
+        "test_input_gradient_matches_finite_differences",
+        "test_distributed_training_step",
         "test_runs_on_gpu_and_matches_cpu",
+        "test_uses_only_backend_neutral_ops",
     ):
         assert f"def {name}(" in code
 
