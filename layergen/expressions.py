@@ -406,6 +406,32 @@ def input_axes(node: ast.AST) -> list[tuple[str, int]]:
     return found
 
 
+# keras.ops / keras.random functions that make float32 tensors unless given `dtype=`.
+FLOAT32_MAKERS = frozenset(
+    {"ones", "zeros", "full", "eye", "arange", "linspace", "identity", "tri"}
+    | {"normal", "uniform", "truncated_normal", "beta", "gamma", "binomial"}
+)
+
+
+def float32_constants(node: ast.AST, tensor_names: set[str]) -> list[str]:
+    """Sub-expressions that make a float32 tensor whatever the inputs' dtype:
+    an ``ops`` call on constants and params only, or a tensor maker without
+    ``dtype=``. Under mixed precision they clash with float16 tensors."""
+    found = []
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        chain = _dotted(sub.func)
+        if not chain or chain[0] not in ("ops", "random"):
+            continue
+        has_dtype = any(k.arg == "dtype" for k in sub.keywords)
+        maker = chain[-1] in FLOAT32_MAKERS and not has_dtype
+        constant = chain[0] == "ops" and not (names_in(sub) & tensor_names)
+        if (maker or constant) and not has_dtype and chain[-1] != "shape":
+            found.append(ast.unparse(sub))
+    return found
+
+
 def names_in(node: ast.AST) -> set[str]:
     """Every plain name an expression or statement reads or writes."""
     return {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)}

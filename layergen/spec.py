@@ -239,6 +239,7 @@ class _Validator:
         self.output(spec, self.table(doc.get("output", {}), ("output",), "output"))
         spec.test = self.test_config(spec, doc.get("test", {}))
         self.unused_weights(spec)
+        self.float32_constants(spec)
         if self.errors:
             raise SpecError(self.errors[:MAX_ERRORS])
         spec.warnings = self.warnings
@@ -821,6 +822,22 @@ class _Validator:
             shapes[item.name] = tuple(shape)
         return shapes
 
+    def float32_constants(self, spec: LayerSpec) -> None:
+        tensors = {i.name for i in spec.inputs} | {w.name for w in spec.weights}
+        tensors |= {s.name for s in spec.states} | set(mask_names(spec))
+        for step in spec.steps:
+            tensors |= set(ex.assigned_names(step.node))
+        for expr in self.all_call_exprs(spec):
+            for found in ex.float32_constants(expr.node, tensors):
+                self.error(
+                    tuple(_parse_key(expr.key)),
+                    f"`{found}` makes a float32 tensor whatever the inputs' dtype: "
+                    "under mixed precision TensorFlow refuses to combine it with "
+                    "float16 tensors. Use Python numbers (`float(d) ** 0.5`), pass "
+                    "`dtype=x.dtype`, or `ops.cast(..., x.dtype)`",
+                    warning=True,
+                )
+
     def unused_weights(self, spec: LayerSpec) -> None:
         used: set[str] = set()
         for expr in self.all_call_exprs(spec):
@@ -833,6 +850,16 @@ class _Validator:
                     f"weight `{weight.name}` is never used in `[call]` or `[updates]`",
                     warning=True,
                 )
+
+
+def _parse_key(key: str) -> list[str | int]:
+    """``call.steps[2]`` -> ``["call", "steps", 2]`` (the inverse of format_path)."""
+    parts: list[str | int] = []
+    for piece in key.split("."):
+        name, *indices = piece.split("[")
+        parts.append(name)
+        parts.extend(int(index.rstrip("]")) for index in indices)
+    return parts
 
 
 def mask_names(spec: LayerSpec) -> list[str]:

@@ -342,3 +342,21 @@ def test_source_map_locates_keys_inline_tables_and_array_elements() -> None:
     assert source.locate(("call", "expr")) == (8, 1)
     assert source.locate(("call", "missing")) == (3, 2)
     assert format_path(("weights", "kernel", "shape", 0)) == "weights.kernel.shape[0]"
+
+
+def test_float32_constants_are_flagged_for_mixed_precision(write_spec) -> None:
+    spec = load_spec(
+        write_spec(
+            HEAD
+            + '[params]\nunits = { type = "int", default = 4 }\n'
+            + INPUT
+            + "[call]\nsteps = ['s = x / ops.sqrt(float(units))', 't = x / float(units) ** 0.5']\n"
+            + "expr = 's + t + ops.ones(ops.shape(x), dtype=x.dtype)'\n"
+        )
+    )
+    warnings = [str(w) for w in spec.warnings]
+    assert len(warnings) == 1, warnings
+    assert (
+        "call.steps[0]: `ops.sqrt(float(units))` makes a float32 tensor" in warnings[0]
+    )
+    assert "Use Python numbers (`float(d) ** 0.5`)" in warnings[0]

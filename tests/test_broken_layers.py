@@ -1,0 +1,126 @@
+"""Each check in layergen.testing fails on the bug it is meant to catch, with a
+message that says what is wrong; check_layer reports it by name."""
+
+from __future__ import annotations
+
+import pytest
+
+keras = pytest.importorskip("keras")
+if keras.backend.backend() != "tensorflow":
+    pytest.skip("the fixtures import tensorflow", allow_module_level=True)
+
+from layergen import testing  # noqa: E402
+
+from . import broken_layers as broken  # noqa: E402
+
+SEQUENCE = {"x": (4, 5, 3)}
+CASES = [
+    # (layer class, input shapes, LayerCase fields, failing check, message part)
+    (
+        broken.WeightInInit,
+        {"x": (2, 3)},
+        {},
+        "build_and_weights",
+        "weights exist before build",
+    ),
+    (
+        broken.ConfigMissesParam,
+        {"x": (2, 3)},
+        {"init_kwargs": {"factor": 3.0}},
+        "config_round_trip",
+        "misses constructor arguments: ['factor']",
+    ),
+    (
+        broken.DropsMask,
+        SEQUENCE,
+        {"mask_mode": "propagate"},
+        "mask",
+        "the mask is dropped",
+    ),
+    (
+        broken.UpdatesAtInference,
+        {"x": (4, 3)},
+        {
+            "uses_training": True,
+            "updated_weights": ["moving_mean"],
+            "training_changes_output": False,
+        },
+        "updates_only_in_training",
+        "moving_mean was updated at inference",
+    ),
+    (
+        broken.UsesTensorFlow,
+        {"x": (2, 3)},
+        {},
+        "backend_neutral_source",
+        "imports tensorflow",
+    ),
+    (
+        broken.ArgmaxOutput,
+        {"x": (2, 3)},
+        {},
+        "input_gradient",
+        "no gradient flows from the output to the input",
+    ),
+    (broken.PythonBranch, {"x": (2, 3)}, {}, "xla_matches_eager", ""),
+    (broken.Float32Constant, {"x": (2, 3)}, {}, "mixed_float16", ""),
+    (
+        broken.StaticReshape,
+        SEQUENCE,
+        {"variable_axes": {"x": [1, 2]}},
+        "batch_polymorphism",
+        "",
+    ),
+    (
+        broken.RunningMeanPerReplica,
+        {"x": (4, 3)},
+        {
+            "uses_training": True,
+            "updated_weights": ["moving_mean"],
+            "training_changes_output": False,
+        },
+        "distribution",
+        "differs between replicas",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "shapes", "fields", "check", "message"),
+    CASES,
+    ids=[case[0].__name__ for case in CASES],
+)
+def test_check_catches_broken_layer(cls, shapes, fields, check, message) -> None:
+    fields = dict(fields)
+    case = testing.LayerCase(cls, fields.pop("init_kwargs", {}), shapes, **fields)
+    checks = testing.layer_checks(case)
+    testing.reset_keras_state()
+    if check == "distribution" and not testing.configure_logical_cpus(2):
+        pytest.skip("two logical CPUs could not be configured in this process")
+    with pytest.raises(Exception) as info:
+        checks[check]()
+    assert message in str(info.value)
+
+
+def test_check_layer_reports_each_check_by_name() -> None:
+    outcomes = testing.check_layer(
+        broken.ConfigMissesParam, {"factor": 3.0}, {"x": (2, 3)}
+    )
+    assert outcomes["config_round_trip"].startswith(
+        "failed: AssertionError: get_config misses"
+    )
+    assert outcomes["build_and_weights"] == "passed"
+    assert outcomes["runs_on_gpu"].startswith("skipped: no GPU visible to")
+
+
+def test_check_layer_passes_a_correct_hand_written_layer() -> None:
+    outcomes = testing.check_layer(
+        keras.layers.Dense, {"units": 3}, {"x": (2, 4)}, mask_mode=None
+    )
+    failed = {
+        name: outcome
+        for name, outcome in outcomes.items()
+        if outcome.startswith("failed")
+    }
+    # Dense's module imports nothing foreign either; every check passes or skips.
+    assert failed == {}, failed
