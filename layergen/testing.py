@@ -665,7 +665,10 @@ def check_backend_neutral_source(case: LayerCase) -> None:
     """The layer's module imports no TensorFlow, JAX or PyTorch: only
     ``keras.ops``/``keras.random`` run on every backend."""
     module = inspect.getmodule(case.cls)
-    tree = ast.parse(inspect.getsource(module))
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError):
+        pytest.skip(f"the source of {case.cls.__name__}'s module is not available")
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):

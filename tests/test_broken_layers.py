@@ -124,3 +124,12 @@ def test_check_layer_passes_a_correct_hand_written_layer() -> None:
     }
     # Dense's module imports nothing foreign either; every check passes or skips.
     assert failed == {}, failed
+
+
+def test_readme_check_layer_example_runs() -> None:
+    from .conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = readme.split("```python\n")[1:]
+    (example,) = [b.split("```")[0] for b in blocks if "testing.check_layer(Scale" in b]
+    exec(compile(example, "README.md", "exec"), {})
