@@ -1,7 +1,8 @@
 """A pytest plugin the runner loads: streams each test's outcome and the device.
 
-Splits the CPU into two logical devices for the distribution check (TensorFlow
-backend), and writes JSON lines to the file named by ``LAYERGEN_REPORT``: one
+Splits the CPU into two devices for the distribution check (TensorFlow logical
+CPUs, or JAX host devices), and writes JSON lines to the file named by
+``LAYERGEN_REPORT``: one
 ``{"test", "outcome", "seconds"}`` per test as it finishes (so a progress bar
 can follow), and one ``{"device"}`` from every process that ran tests.
 Under pytest-xdist, outcomes come from the controller and devices from workers.
@@ -17,6 +18,7 @@ import pytest
 
 from layergen.runner import REPORT_ENV
 
+HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
 _state = {"worker": False}
 
 
@@ -30,9 +32,13 @@ def _emit(record: dict[str, Any]) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     _state["worker"] = hasattr(config, "workerinput")
     controller = not _state["worker"] and config.getoption("numprocesses", None)
-    if not controller and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
-        # Two logical CPUs for the tf.distribute check; only possible before
-        # TensorFlow initialises its devices, so here, before any test.
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    # Two devices for the distribution check: only possible before the
+    # backend initialises its devices, so here, before any test.
+    if backend == "jax" and HOST_DEVICES_FLAG not in os.environ.get("XLA_FLAGS", ""):
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} {HOST_DEVICES_FLAG}=2".strip()
+    if backend == "tensorflow" and not controller:
         from layergen.testing import configure_logical_cpus
 
         configure_logical_cpus(2)
