@@ -20,8 +20,10 @@ from layergen.plan import (
     HEADER_PEEK_BYTES,
     IDENTICAL,
     LAYER,
+    NOTHING_EDITED,
     TEST,
     Header,
+    Overwrite,
     read_header,
     sha256,
 )
@@ -93,13 +95,18 @@ def _read_generated_header(path: Path) -> Header | None:
 
 
 def check_tree(
-    roots: Sequence[Path], specs: Sequence[Path] = (), *, force: bool = False
+    roots: Sequence[Path],
+    specs: Sequence[Path] = (),
+    *,
+    overwrite: Overwrite = NOTHING_EDITED,
 ) -> list[LayerCheck]:
     """The drift of every generated layer under ``roots``, and of ``specs``
     given on the command line whose layer is missing (expected in ``roots[0]``)."""
     found = list(find_generated(roots))
     checks = [
-        _check_layer(f.path, f.header, force) for f in found if f.header.role == LAYER
+        _check_layer(f.path, f.header, overwrite)
+        for f in found
+        if f.header.role == LAYER
     ]
     known_layers = {c.layer_path for c in checks}
     for orphan in (f for f in found if f.header.role == TEST):
@@ -107,18 +114,20 @@ def check_tree(
         if layer_path not in known_layers:
             spec_path = (orphan.path.parent / orphan.header.spec).resolve()
             checks.append(
-                _not_generated(spec_path, layer_path.parent, orphan.path.parent, force)
+                _not_generated(
+                    spec_path, layer_path.parent, orphan.path.parent, overwrite
+                )
             )
             known_layers.add(layer_path)
     known_specs = {c.spec_path for c in checks}
     for spec_path in (s.resolve() for s in specs):
         if spec_path not in known_specs:
-            checks.append(_not_generated(spec_path, roots[0], roots[0], force))
+            checks.append(_not_generated(spec_path, roots[0], roots[0], overwrite))
             known_specs.add(spec_path)
     return checks
 
 
-def _check_layer(layer_path: Path, header: Header, force: bool) -> LayerCheck:
+def _check_layer(layer_path: Path, header: Header, overwrite: Overwrite) -> LayerCheck:
     layer_path = layer_path.resolve()
     spec_path = (layer_path.parent / header.spec).resolve()
     test_path = (layer_path.parent / header.partner).resolve()
@@ -133,7 +142,9 @@ def _check_layer(layer_path: Path, header: Header, force: bool) -> LayerCheck:
         check.drift, check.detail = SPEC_INVALID, str(exc)
         return check
     check.class_name = spec.name
-    generated = generate_layer(spec, layer_path.parent, test_path.parent, force=force)
+    generated = generate_layer(
+        spec, layer_path.parent, test_path.parent, overwrite=overwrite
+    )
     check.regenerated = generated
     check.diffs = [line for f in generated.files for line in f.diff()]
     test_header = (
@@ -157,14 +168,14 @@ def _check_layer(layer_path: Path, header: Header, force: bool) -> LayerCheck:
 
 
 def _not_generated(
-    spec_path: Path, out_dir: Path, tests_dir: Path, force: bool
+    spec_path: Path, out_dir: Path, tests_dir: Path, overwrite: Overwrite
 ) -> LayerCheck:
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:
         missing = out_dir / f"{spec_path.stem}.py"
         return LayerCheck(missing, missing, spec_path, SPEC_INVALID, detail=str(exc))
-    generated = generate_layer(spec, out_dir, tests_dir, force=force)
+    generated = generate_layer(spec, out_dir, tests_dir, overwrite=overwrite)
     return LayerCheck(
         generated.layer_file.path.resolve(),
         generated.test_file.path.resolve(),

@@ -24,7 +24,7 @@ from layergen.check import (
 )
 from layergen.errors import LayergenError, SpecError
 from layergen.pipeline import GeneratedLayer, generate, import_roots, load_specs
-from layergen.plan import CONFLICT, IDENTICAL
+from layergen.plan import CONFLICT, IDENTICAL, Overwrite
 from layergen.runner import TestRun, resolve_backends, run_tests
 from layergen.writer import write_plan
 
@@ -106,6 +106,11 @@ def validate(specs: Sequence[Path]) -> None:
 )
 @click.option("--no-test", is_flag=True, help="Do not import the layers or run tests.")
 @click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
+@click.option(
+    "--overwrite-foreign",
+    is_flag=True,
+    help="Also overwrite files that layergen did not generate.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @BACKEND
 def new(
@@ -114,12 +119,14 @@ def new(
     tests_dir: Path | None,
     no_test: bool,
     force: bool,
+    overwrite_foreign: bool,
     dry_run: bool,
     backend: str | None,
 ) -> None:
     """Generate a layer and its tests from each SPEC, then run the tests."""
     backends = resolve_backends(backend) if not (no_test or dry_run) else []
-    layers = generate(specs, out_dir, tests_dir=tests_dir, force=force)
+    overwrite = Overwrite(hand_edited=force, foreign=overwrite_foreign)
+    layers = generate(specs, out_dir, tests_dir=tests_dir, overwrite=overwrite)
     for layer in layers:
         _print_warnings(layer.spec.warnings)
     if dry_run:
@@ -203,7 +210,7 @@ def check(
     if not roots:
         raise click.UsageError("give at least one directory to search")
     backends = [] if no_run else resolve_backends(backend)
-    checks = check_tree(roots, specs, force=force)
+    checks = check_tree(roots, specs, overwrite=Overwrite(hand_edited=force))
     if fix:
         _fix(checks, force=force)
     as_table = output_format == "table"

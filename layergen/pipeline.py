@@ -14,7 +14,16 @@ from pathlib import Path
 from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.formatting import format_source
 from layergen.model import LayerSpec
-from layergen.plan import LAYER, TEST, PlannedFile, plan_file, sha256, with_header
+from layergen.plan import (
+    LAYER,
+    NOTHING_EDITED,
+    TEST,
+    Overwrite,
+    PlannedFile,
+    plan_file,
+    sha256,
+    with_header,
+)
 from layergen.render import LayerImport, render_layer, render_test
 from layergen.spec import load_spec
 
@@ -68,7 +77,7 @@ def generate(
     out_dir: Path,
     *,
     tests_dir: Path | None = None,
-    force: bool = False,
+    overwrite: Overwrite = NOTHING_EDITED,
 ) -> list[GeneratedLayer]:
     """Render and format every layer and its test in memory, with file statuses.
 
@@ -78,13 +87,17 @@ def generate(
         if directory is not None and directory.exists() and not directory.is_dir():
             raise LayergenError(f"{directory}: exists and is not a directory")
     return [
-        generate_layer(spec, out_dir, tests_dir or out_dir, force=force)
+        generate_layer(spec, out_dir, tests_dir or out_dir, overwrite=overwrite)
         for spec in load_specs(spec_paths)
     ]
 
 
 def generate_layer(
-    spec: LayerSpec, out_dir: Path, tests_dir: Path, *, force: bool = False
+    spec: LayerSpec,
+    out_dir: Path,
+    tests_dir: Path,
+    *,
+    overwrite: Overwrite = NOTHING_EDITED,
 ) -> GeneratedLayer:
     """One layer module and its test file, rendered, formatted and planned."""
     layer_path = out_dir / f"{spec.module}.py"
@@ -111,8 +124,8 @@ def generate_layer(
     )
     return GeneratedLayer(
         spec,
-        plan_file(layer_path, layer, force=force),
-        plan_file(test_path, test, force=force),
+        plan_file(layer_path, layer, overwrite=overwrite),
+        plan_file(test_path, test, overwrite=overwrite),
     )
 
 
