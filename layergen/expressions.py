@@ -32,6 +32,12 @@ TENSOR_KINDS = frozenset({INPUT, WEIGHT, LOCAL})
 SAFE_BUILTINS = frozenset(
     {"float", "int", "len", "range", "min", "max", "tuple", "list", "abs", "bool"}
 )
+# Names that only some settings or places make available, and what does.
+UNLOCKED_BY = {
+    "training": "`training` needs `training = true` in `[call]`",
+    "mask": '`mask` needs a `[mask]` mode (`mode = "consume"` to read it in call)',
+    "random": "`random` is available in `[call]` and `[updates]` only",
+}
 TENSOR_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "T"})
 MODULE_NAMESPACES = {"ops": "ops", "random": "random", "activations": "activations"}
 ALLOWED_NODES: tuple[type[ast.AST], ...] = (
@@ -163,6 +169,8 @@ class _Checker(ast.NodeVisitor):
         super().generic_visit(node)
 
     def visit_Name(self, node: ast.Name) -> None:
+        if node.id in UNLOCKED_BY and node.id not in self.scope:
+            raise ExpressionError(UNLOCKED_BY[node.id])
         if node.id.startswith("__") or node.id not in self.scope:
             raise ExpressionError(
                 f"unknown name `{node.id}`{_suggest(node.id, self.scope)}"

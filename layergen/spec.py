@@ -528,8 +528,8 @@ class _Validator:
             if param is not None and param.type != "bool":
                 self.error(
                     path,
-                    f"param `{name}` is a {param.type}, not a bool: compare it, "
-                    f"like `{name} > 0`",
+                    f"param `{name}` is {_article(param.type)} {param.type}, "
+                    f"not a bool: compare it, like `{name} > 0`",
                 )
                 return None
         return expr
@@ -752,7 +752,7 @@ class _Validator:
                 values[param.name] = param.default
             else:
                 self.error(
-                    ("test", "params") if given else ("test",),
+                    ("params", param.name),
                     f"required param `{param.name}` needs a value in `[test] params`",
                 )
         for name in given:
@@ -882,7 +882,7 @@ def param_value_problem(param: Param, value: Any) -> str | None:
     if value is None and param.object_module:
         return None
     if not _fits_type(value, param.type):
-        return f"{value!r} is not a {param.type}"
+        return f"{value!r} is not {_article(param.type)} {param.type}"
     namespace = param.object_module
     if namespace and value not in catalog.names(namespace):
         hint = _hint(value, catalog.names(namespace))

@@ -111,7 +111,7 @@ def test_unused_weight_is_a_warning(write_spec) -> None:
         ),
         (
             HEAD + '[params]\nunits = { type = "int", default = "8" }\n' + INPUT + CALL,
-            "4:25: error: params.units.default: default '8' is not a int",
+            "4:25: error: params.units.default: default '8' is not an int",
         ),
         (
             HEAD
@@ -203,7 +203,7 @@ def test_unused_weight_is_a_warning(write_spec) -> None:
             + INPUT
             + "[weights.w]\nshape = [2]\nif = 'units'\n"
             + CALL,
-            "param `units` is a int, not a bool",
+            "param `units` is an int, not a bool",
         ),
         (
             HEAD + INPUT + "[sublayers.p]\nlayer = 'Dens'\n" + CALL,
@@ -223,9 +223,9 @@ def test_unused_weight_is_a_warning(write_spec) -> None:
         ),
         (
             HEAD + INPUT + "[call]\nexpr = 'x if training else x'\n",
-            "unknown name `training`",
+            "`training` needs `training = true` in `[call]`",
         ),
-        (HEAD + INPUT + "[call]\nexpr = 'x * mask'\n", "unknown name `mask`"),
+        (HEAD + INPUT + "[call]\nexpr = 'x * mask'\n", "`mask` needs a `[mask]` mode"),
         (
             HEAD
             + INPUT
