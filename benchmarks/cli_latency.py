@@ -1,0 +1,100 @@
+"""How long layergen's TensorFlow-free commands take, next to `import tensorflow`.
+
+`validate`, `new --no-test` and `check --no-run` never import TensorFlow or
+Keras; this prints their wall time for 1 and 100 specs (medians), and each as
+a fraction of one `import tensorflow` measured in the same run. `new` is timed
+with a cold black cache (a fresh LAYERGEN_CACHE_DIR) and a warm one.
+
+Usage: python benchmarks/cli_latency.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = (ROOT / "generated_examples" / "specs" / "simple_dense.toml").read_text()
+
+
+def timed(
+    args: list[str], repeat: int, env: dict[str, str] | None = None, fresh=None
+) -> float:
+    times = []
+    for _ in range(repeat):
+        if fresh is not None:
+            fresh()
+        start = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True, env=env)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    repeat = parser.parse_args().repeat
+    tf = timed([sys.executable, "-c", "import tensorflow"], repeat)
+    print(f"import tensorflow: {tf:.2f} s")
+    print(f"{'command':<28}{'specs':>6}{'seconds':>10}{'x import tf':>13}")
+    layergen = [sys.executable, "-m", "layergen"]
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for count in (1, 100):
+            specs = []
+            for i in range(count):
+                path = root / f"specs{count}" / f"dense{i}.toml"
+                path.parent.mkdir(exist_ok=True)
+                path.write_text(SPEC.replace('"SimpleDense"', f'"SimpleDense{i}"'))
+                specs.append(str(path))
+            out = root / f"out{count}"
+            cold_cache = root / f"cache{count}"
+            env = {**os.environ, "LAYERGEN_CACHE_DIR": str(cold_cache)}
+
+            def clear(out: Path = out, cache: Path = cold_cache) -> None:
+                subprocess.run(["rm", "-rf", str(out), str(cache)], check=True)
+
+            rows = [
+                ("validate", timed([*layergen, "validate", *specs], repeat)),
+                (
+                    "new --no-test (cold cache)",
+                    timed(
+                        [*layergen, "new", "--no-test", "-o", str(out), *specs],
+                        repeat,
+                        env,
+                        clear,
+                    ),
+                ),
+                (
+                    "new --no-test (warm cache)",
+                    timed(
+                        [
+                            *layergen,
+                            "new",
+                            "--no-test",
+                            "--force",
+                            "-o",
+                            str(out),
+                            *specs,
+                        ],
+                        repeat,
+                        env,
+                    ),
+                ),
+                (
+                    "check --no-run",
+                    timed([*layergen, "check", "--no-run", str(out)], repeat, env),
+                ),
+            ]
+            for name, seconds in rows:
+                print(f"{name:<28}{count:>6}{seconds:>10.2f}{seconds / tf:>13.3f}")
+
+
+if __name__ == "__main__":
+    main()
