@@ -21,17 +21,17 @@ demo: $(STAMP)  ## Generate a layer from a shipped example spec and run its test
 	@head -n 60 demo_out/simple_dense.py
 
 test: $(STAMP)  ## Lint, then the whole test suite.
-	$(BIN)/ruff check layergen tests tools
-	$(BIN)/black --check --quiet layergen tests tools
+	$(BIN)/ruff check layergen tests tools benchmarks
+	$(BIN)/black --check --quiet layergen tests tools benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check layergen tests tools
-	$(BIN)/black --check layergen tests tools
+	$(BIN)/ruff check layergen tests tools benchmarks
+	$(BIN)/black --check layergen tests tools benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix layergen tests tools
-	$(BIN)/black layergen tests tools
+	$(BIN)/ruff check --fix layergen tests tools benchmarks
+	$(BIN)/black layergen tests tools benchmarks
 
 examples: $(STAMP)  ## Regenerate generated_examples/ from their specs.
 	$(BIN)/layergen new --force --no-test -o generated_examples generated_examples/specs/*.toml
