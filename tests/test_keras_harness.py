@@ -14,6 +14,7 @@ from layergen.spec import load_spec
 
 from .conftest import EXAMPLE_SPECS, EXAMPLES
 
+keras = pytest.importorskip("keras")
 keras_testing = pytest.importorskip("keras.src.testing")
 layergen_testing = pytest.importorskip("layergen.testing")
 
@@ -26,21 +27,27 @@ class _Harness(keras_testing.TestCase):
 @pytest.mark.parametrize("spec_path", EXAMPLE_SPECS, ids=lambda p: p.stem)
 def test_example_passes_run_layer_test(spec_path: Path) -> None:
     spec = load_spec(spec_path)
-    if spec.is_cell:
-        pytest.skip("run_layer_test calls layers with one input; a cell needs states")
     cls = layergen_testing.load_layer(
         str(EXAMPLES / f"test_{spec.module}.py"), f"{spec.module}.py", spec.name
     )
     shapes = [tuple(spec.test.input_shapes[i.name]) for i in spec.inputs]
     dtypes = [i.dtype or "float32" for i in spec.inputs]
+    init_kwargs, supports_masking = spec.test.params, spec.mask_mode != "none"
+    if spec.is_cell:  # a cell is tested the way it is used: inside keras.layers.RNN
+        cls, init_kwargs, supports_masking = (
+            keras.layers.RNN,
+            {"cell": cls(**spec.test.params)},
+            True,
+        )
+        shapes = [(shapes[0][0], 4, *shapes[0][1:])]
     harness = _Harness()
     harness.setUp()
     harness.run_layer_test(
         cls,
-        init_kwargs=spec.test.params,
+        init_kwargs=init_kwargs,
         input_shape=shapes[0] if len(shapes) == 1 else shapes,
         input_dtype=dtypes[0] if len(dtypes) == 1 else dtypes,
-        supports_masking=spec.mask_mode != "none",
+        supports_masking=supports_masking,
         run_training_check=True,
         run_mixed_precision_check=True,
     )
