@@ -7,6 +7,7 @@ spec, 2 bad input or usage.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,9 @@ def new(
     """Generate a layer and its tests from each SPEC, then run the tests."""
     backends = resolve_backends(backend) if not (no_test or dry_run) else []
     overwrite = Overwrite(hand_edited=force, foreign=overwrite_foreign)
+    started = time.perf_counter()
     layers = generate(specs, out_dir, tests_dir=tests_dir, overwrite=overwrite)
+    generation = time.perf_counter() - started
     for layer in layers:
         _print_warnings(layer.spec.warnings)
     if dry_run:
@@ -136,6 +139,7 @@ def new(
         return
     write_plan([f for layer in layers for f in layer.files])
     _show_plan(layers, diffs=False)
+    click.echo(f"generated in {generation:.2f} s")
     if backends:
         sys.exit(max(_run_and_report(layers, b) for b in backends))
 
@@ -174,6 +178,16 @@ def _run_and_report(layers: Sequence[GeneratedLayer], backend: str | None) -> in
         mark = "FAIL" if counts.get("failed") else "ok"
         click.echo(f"{mark:>9}  {layer.spec.name}: {summary or 'no tests ran'}")
     click.echo(f"device: {run.device}")
+    slowest = max(run.results, key=lambda r: r.seconds, default=None)
+    slow = (
+        f"; slowest {slowest.test_file.name}::{slowest.name} {slowest.seconds:.1f} s"
+        if slowest
+        else ""
+    )
+    click.echo(
+        f"time: start-up and imports {run.startup_seconds:.1f} s, "
+        f"tests {run.wall_seconds - run.startup_seconds:.1f} s{slow}"
+    )
     return 0 if run.exit_code == 0 else 1
 
 

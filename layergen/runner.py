@@ -46,6 +46,10 @@ class TestRun:
     output: str
     results: list[TestResult] = field(default_factory=list)
     backend: str | None = None
+    # Wall time of the pytest process, and of its start until the first test
+    # finished (interpreter, pytest, imports of Keras and the layers, collection).
+    wall_seconds: float = 0.0
+    startup_seconds: float = 0.0
 
     def for_file(self, test_file: Path) -> list[TestResult]:
         target = test_file.resolve()
@@ -107,6 +111,7 @@ def run_tests(
         command += [str(f) for f in files]
         results: list[TestResult] = []
         device = "unknown (pytest did not finish)"
+        started, first_result = time.perf_counter(), 0.0
         with open(Path(scratch) / "output.txt", "w+", encoding="utf-8") as output:
             process = subprocess.Popen(
                 command, env=env, cwd=rootdir, stdout=output, stderr=subprocess.STDOUT
@@ -126,6 +131,7 @@ def run_tests(
                             record["seconds"],
                         )
                         results.append(result)
+                        first_result = first_result or time.perf_counter()
                         if on_result is not None:
                             on_result(result)
                     if finished:
@@ -133,4 +139,6 @@ def run_tests(
                     time.sleep(POLL_SECONDS)
             output.seek(0)
             text = output.read()
-    return TestRun(process.returncode, device, text, results, backend)
+    wall = time.perf_counter() - started
+    startup = (first_result - started) if first_result else wall
+    return TestRun(process.returncode, device, text, results, backend, wall, startup)

@@ -185,6 +185,11 @@ def test_new_runs_the_generated_tests_and_reports(tmp_path: Path, write_spec) ->
     assert "FAIL  Wrong:" in result.stdout
     assert "test_matches_numpy_reference" in result.stdout
     assert "device: CPU: no GPU found (tensorflow)" in result.stdout
+    assert "generated in " in result.stdout
+    assert (
+        "time: start-up and imports " in result.stdout
+        and "slowest test_" in result.stdout
+    )
 
 
 def test_layer_in_a_package_is_imported_by_package_path(
