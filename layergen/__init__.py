@@ -7,8 +7,10 @@ The pipeline, one module per step::
     -> plan.py (files in memory, with statuses)  ->  writer.py (atomic writes)
     -> runner.py (pytest on the generated tests)
 
-``cli.py`` wires these together; nothing here imports Keras or TensorFlow
-except ``layergen.testing``, which generated tests use at run time.
+``pipeline.py`` runs the steps for ``layergen new``; ``check.py`` and
+``report.py`` serve ``layergen check``; ``cli.py`` only wires options to them.
+Nothing here imports Keras or TensorFlow except ``layergen.testing``, the
+checks that generated tests call at run time.
 """
 
 __version__ = "0.1.0"

@@ -39,7 +39,6 @@ UNLOCKED_BY = {
     "random": "`random` is available in `[call]` and `[updates]` only",
 }
 TENSOR_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "T"})
-MODULE_NAMESPACES = {"ops": "ops", "random": "random", "activations": "activations"}
 ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression,
     ast.Constant,

@@ -28,7 +28,6 @@ WEIGHTLESS_LAYERS = frozenset(
         "ReLU",
         "LeakyReLU",
         "ELU",
-        "PReLU",
         "Softmax",
         "Flatten",
         "Reshape",
@@ -48,7 +47,7 @@ WEIGHTLESS_LAYERS = frozenset(
         "UpSampling2D",
         "UpSampling3D",
     ]
-) - {"PReLU"}
+)
 
 
 def template_dir() -> Path:
