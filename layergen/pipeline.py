@@ -21,6 +21,7 @@ from layergen.plan import (
     Overwrite,
     PlannedFile,
     plan_file,
+    read_file_header,
     sha256,
     with_header,
 )
@@ -103,30 +104,39 @@ def generate_layer(
     layer_path = out_dir / f"{spec.module}.py"
     test_path = tests_dir / f"test_{spec.module}.py"
     spec_hash = sha256(spec.spec_text)
-    layer_body = format_source(render_layer(spec), f"layer {spec.name}")
-    test_body = format_source(
-        render_test(spec, layer_import(spec, layer_path, test_path)),
-        f"the tests of {spec.name}",
-    )
+    layer_source = render_layer(spec)
+    test_source = render_test(spec, layer_import(spec, layer_path, test_path))
     layer = with_header(
-        layer_body,
+        _formatted(layer_path, layer_source, f"layer {spec.name}"),
         role=LAYER,
         spec_ref=relative_ref(spec.spec_path, layer_path.parent),
         partner_ref=relative_ref(test_path, layer_path.parent),
         spec_hash=spec_hash,
+        source_hash=sha256(layer_source),
     )
     test = with_header(
-        test_body,
+        _formatted(test_path, test_source, f"the tests of {spec.name}"),
         role=TEST,
         spec_ref=relative_ref(spec.spec_path, test_path.parent),
         partner_ref=relative_ref(layer_path, test_path.parent),
         spec_hash=spec_hash,
+        source_hash=sha256(test_source),
     )
     return GeneratedLayer(
         spec,
         plan_file(layer_path, layer, overwrite=overwrite),
         plan_file(test_path, test, overwrite=overwrite),
     )
+
+
+def _formatted(path: Path, source: str, what: str) -> str:
+    """black's output for ``source``: taken from the file already at ``path``
+    when that was generated from the same source and not edited since."""
+    header = read_file_header(path)
+    unchanged = header is not None and header.source_hash == sha256(source)
+    if unchanged and not header.hand_edited:
+        return header.body
+    return format_source(source, what)
 
 
 def relative_ref(target: Path, start: Path) -> str:

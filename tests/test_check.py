@@ -88,6 +88,7 @@ def test_stale_templates(cli, tree: Path) -> None:
             spec_ref=header.spec,
             partner_ref=header.partner,
             spec_hash=header.spec_hash,
+            source_hash="0" * 64,
         )
     )
     result = cli("check", "--no-run", tree)
