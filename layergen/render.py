@@ -159,7 +159,9 @@ class _LayerView:
             "known_dim_checks": self.known_dim_checks(),
             "weights": [self.weight(w) for w in spec.weights],
             "trace_args": self.trace_args(),
-            "traces": bool(spec.sublayers) or not spec.is_cell,
+            # Tracing call() builds sublayers and infers a missing output shape.
+            "traces": bool(spec.sublayers)
+            or (not spec.is_cell and spec.output_shape is None),
             "call_args": self.call_args(),
             "state_unpack": [
                 f"{s.name} = states[{i}]" for i, s in enumerate(spec.states)
