@@ -284,8 +284,8 @@ Notes. Ratios move by a few percent from run to run on this shared 2-core
 machine (earlier runs without GRU gave geometric means of 0.987, 0.999 and
 1.001; the largest single ratio, MultiHeadAttention under XLA, ranged from
 1.04 to 1.08): the generated layers run at parity with the built-ins. Eager
-GRU is faster generated (0.85) because the cell does less per step than
-Keras's GRUCell, which handles dropout and other options.
+GRU is faster generated (0.85); not profiled yet (Keras's GRUCell also
+handles dropout masks and other options on each step).
 Peak RSS is dominated by TensorFlow itself (about 900 MiB); at that
 resolution both cost the same, and it cannot show differences of a few MiB.
 The dropout XLA row is slow for both (XLA's CPU random number generation).
