@@ -24,7 +24,6 @@ from layergen.plan import (
     Header,
     Overwrite,
     read_file_header,
-    read_header,
     sha256,
 )
 from layergen.spec import load_spec
@@ -135,10 +134,8 @@ def _check_layer(layer_path: Path, header: Header, overwrite: Overwrite) -> Laye
         spec, layer_path.parent, test_path.parent, overwrite=overwrite
     )
     check.regenerated = generated
-    check.diffs = [line for f in generated.files for line in f.diff()]
-    test_header = (
-        read_header(generated.test_file.old or "") if test_path.is_file() else None
-    )
+    check.diffs = generated.diff()
+    test_header = read_file_header(test_path)
     if header.hand_edited or (test_header is not None and test_header.hand_edited):
         check.drift = HAND_EDITED
         edited = layer_path if header.hand_edited else test_path
@@ -172,6 +169,6 @@ def _not_generated(
         NOT_GENERATED,
         class_name=spec.name,
         detail=f"no {generated.layer_file.path.name} in {out_dir}",
-        diffs=[line for f in generated.files for line in f.diff()],
+        diffs=generated.diff(),
         regenerated=generated,
     )

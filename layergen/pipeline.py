@@ -39,6 +39,10 @@ class GeneratedLayer:
     def files(self) -> tuple[PlannedFile, PlannedFile]:
         return (self.layer_file, self.test_file)
 
+    def diff(self) -> list[str]:
+        """What regenerating would change in both files, as capped diff lines."""
+        return [line for planned in self.files for line in planned.diff()]
+
 
 def load_specs(paths: Sequence[Path]) -> list[LayerSpec]:
     """Load every spec, reporting the diagnostics of all of them together."""

@@ -142,13 +142,14 @@ class _LayerView:
     def context(self) -> dict[str, Any]:
         spec = self.spec
         doc = docstring_text(spec.doc)
+        params = [self.param(p) for p in spec.params]
         return {
             "class_name": spec.name,
             "package": spec.package,
             "doc": doc,
             "uses_ops": self.uses_ops(),
             "uses_random": spec.uses_random,
-            "params": [self.param(p) for p in spec.params],
+            "params": params,
             "checks": [self.check(name, expr) for name, expr in spec.checks.items()],
             "sublayers": [self.sublayer(s) for s in spec.sublayers],
             "is_cell": spec.is_cell,
@@ -178,7 +179,7 @@ class _LayerView:
             and "mask" in ex.names_in(spec.mask_expr.node),
             "mask_expr": self.code(spec.mask_expr) if spec.mask_expr else "",
             "output_shape": self.output_shape(),
-            "config_items": self.config_items(),
+            "config_items": self.config_items(params),
             "input_doc": self.input_doc(),
             "output_doc": self.output_doc(),
         }
@@ -356,8 +357,8 @@ class _LayerView:
             return f"None if {unknown} else {code}"
         return code
 
-    def config_items(self) -> list[tuple[str, str]]:
-        items = [(p.name, self.param(p)["config"]) for p in self.spec.params]
+    def config_items(self, params: list[dict[str, str]]) -> list[tuple[str, str]]:
+        items = [(p["name"], p["config"]) for p in params]
         if self.spec.uses_random:
             items.append(("seed", "self.seed"))
         return items
