@@ -15,16 +15,20 @@ Usage: python benchmarks/vs_builtin.py [--repeat N] [--write]
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import math
 import os
 import platform
+import pstats
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -145,6 +149,11 @@ def callables(layer: keras.layers.Layer, training: bool) -> dict[str, Callable]:
     def eager(x):
         return layer(x, training=training)
 
+    return callables_of(eager)
+
+
+def callables_of(eager: Callable) -> dict[str, Callable]:
+    """``eager`` as it is, traced by tf.function, and compiled by XLA."""
     return {
         "eager": eager,
         "tf.function": tf.function(eager),
@@ -170,87 +179,187 @@ def time_pair(
     return statistics.median(times[0]), statistics.median(times[1])
 
 
-MEMORY_PROBE = """
-import json, os, resource, sys
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-sys.path.insert(0, {root!r})
-from pathlib import Path
-import keras, numpy as np
-import benchmarks.vs_builtin as bench
-from layergen import testing
-factory, shape, dtype, training = bench.CASES[{name!r}]
-if {which!r} == "builtin":
-    layer = factory()
-else:
-    layer = bench.make_generated({name!r}, Path({scratch!r}))
-x = testing.random_inputs({{"x": shape}}, {{"x": dtype}})["x"]
-model = keras.Sequential([keras.Input(shape[1:], dtype=dtype), layer])
-model.compile("sgd", "mse")
-y = np.zeros((len(x), *model.output_shape[1:]), "float32")
-model.fit(x, y, batch_size=len(x), epochs=2, verbose=0)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{"peak_mb": peak / 1024}}))
-"""
+def train_step(layer: keras.layers.Layer, training: bool) -> Callable:
+    """One SGD step on mean(y**2): forward, gradients (and the input's, for a
+    float input, so a weightless layer such as Dropout still runs backward),
+    update."""
+    optimizer = keras.optimizers.SGD(0.01)
+    optimizer.build(layer.trainable_variables)
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            if x.dtype.is_floating:
+                tape.watch(x)
+            loss = tf.reduce_mean(tf.square(layer(x, training=training)))
+        sources = [x] if x.dtype.is_floating else []
+        grads = tape.gradient(loss, [*sources, *layer.trainable_variables])
+        if layer.trainable_variables:
+            optimizer.apply(grads[len(sources) :], layer.trainable_variables)
+        return loss
+
+    return step
 
 
-def peak_memory(name: str, which: str) -> float:
-    """Peak RSS (MiB) of a process that builds the layer and trains two steps;
-    the two processes differ only in the layer."""
-    with tempfile.TemporaryDirectory() as scratch:
-        code = MEMORY_PROBE.format(
-            root=str(HERE.parent), name=name, which=which, scratch=scratch
-        )
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        )
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
+def step_memory(a: Callable, b: Callable, x: tf.Tensor, repeat: int = 10) -> tuple:
+    """Peak MiB TensorFlow's CPU allocator held during one step of a and of b,
+    above what it held before the step: the least of ``repeat`` interleaved
+    steps each, as the allocator's free lists shift a little between steps."""
+    peaks: dict[int, list[float]] = {0: [], 1: []}
+    for i in range(repeat + 1):
+        for which in (0, 1) if i % 2 == 0 else (1, 0):
+            step = (a, b)[which]
+            before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+            tf.config.experimental.reset_memory_stats("CPU:0")
+            np.asarray(step(x))
+            peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
+            if i:  # the first step traces and compiles
+                peaks[which].append((peak - before) / 2**20)
+    return min(peaks[0]), min(peaks[1])
+
+
+def step_memories(name: str, scratch: Path) -> dict[str, tuple[float, float]]:
+    """Training-step memory of the built-in and the generated layer, per mode."""
+    builtin, generated, x, training = make_pair(name, scratch)
+    tensor = tf.constant(x)
+    built = callables_of(train_step(builtin, training))
+    gen = callables_of(train_step(generated, training))
+    return {mode: step_memory(built[mode], gen[mode], tensor) for mode in MODES}
+
+
+def memory_in_subprocess(name: str) -> dict[str, tuple[float, float]]:
+    """step_memories() in a fresh process with one inter-op thread, so a
+    graph's ops run in one order every step and the peak is repeatable (the
+    timings run with TensorFlow's default threads)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-of", name],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def eager_ops(fn: Callable, x: tf.Tensor) -> int:
+    """How many TensorFlow ops one eager call dispatches (counted by cProfile)."""
+    profile = cProfile.Profile()
+    profile.runcall(fn, x)
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    return sum(
+        calls
+        for (_, _, func), (_, calls, *_) in stats.items()
+        if "TFE_Py_FastPathExecute" in func or "TFE_Py_Execute" in func
+    )
+
+
+def xla_kernels(fn: Callable, x: tf.Tensor) -> int:
+    """Instructions in the entry computation of the optimised XLA program
+    (fusions, dots, copies...), parameters, constants and bitcasts aside."""
+    hlo = fn.experimental_get_compiler_ir(x)(stage="optimized_hlo")
+    entry = hlo[hlo.index("\nENTRY") :].split("\n}", 1)[0]
+    ops = re.findall(r"= \S+ ([\w-]+)\(", entry)
+    return sum(op not in {"parameter", "constant", "bitcast", "tuple"} for op in ops)
+
+
+@dataclass
+class Row:
+    """One case in one mode: median times (ms) and training-step memory (MiB)."""
+
+    name: str
+    mode: str
+    built_ms: float
+    gen_ms: float
+    built_mib: float
+    gen_mib: float
+
+    @property
+    def ratio(self) -> float:
+        return self.gen_ms / self.built_ms
+
+
+@dataclass
+class Anatomy:
+    """What each layer makes the backend do: eager ops per call, XLA kernels."""
+
+    name: str
+    built_ops: int
+    gen_ops: int
+    built_kernels: int
+    gen_kernels: int
+
+
+def measure(name: str, scratch: Path, repeat: int) -> tuple[list[Row], Anatomy]:
+    builtin, generated, x, training = make_pair(name, scratch)
+    tensor = tf.constant(x)
+    built, gen = callables(builtin, training), callables(generated, training)
+    memory = memory_in_subprocess(name)
+    rows = []
+    for mode in MODES:
+        t_gen, t_built = time_pair(gen[mode], built[mode], tensor, repeat)
+        m_built, m_gen = memory[mode]
+        rows.append(Row(name, mode, t_built * 1e3, t_gen * 1e3, m_built, m_gen))
+    anatomy = Anatomy(
+        name,
+        eager_ops(built["eager"], tensor),
+        eager_ops(gen["eager"], tensor),
+        xla_kernels(built["XLA"], tensor),
+        xla_kernels(gen["XLA"], tensor),
+    )
+    return rows, anatomy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cases", nargs="*", help=f"default: all of {', '.join(CASES)}")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument(
         "--write", action="store_true", help="save benchmarks/results.md"
     )
+    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rows, ratios = [], []
+    if args.memory_of:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        with tempfile.TemporaryDirectory() as scratch:
+            print(json.dumps(step_memories(args.memory_of, Path(scratch))))
+        return
+    unknown = sorted(set(args.cases) - set(CASES))
+    if unknown:
+        parser.error(f"unknown case {', '.join(unknown)}; known: {', '.join(CASES)}")
+    rows: list[Row] = []
+    anatomies: list[Anatomy] = []
+    print(
+        f"{'layer':<22}{'mode':<13}{'built-in':>10}{'generated':>11}{'ratio':>7}"
+        f"{'step MiB built-in / generated':>32}"
+    )
     with tempfile.TemporaryDirectory() as scratch:
-        for name in CASES:
-            builtin, generated, x, training = make_pair(name, Path(scratch))
-            tensor = tf.constant(x)
-            built_fns, gen_fns = callables(builtin, training), callables(
-                generated, training
-            )
-            for mode in MODES:
-                t_gen, t_built = time_pair(
-                    gen_fns[mode], built_fns[mode], tensor, args.repeat
-                )
-                ratios.append(t_gen / t_built)
-                rows.append((name, mode, t_built * 1e3, t_gen * 1e3, t_gen / t_built))
+        for name in args.cases or CASES:
+            case_rows, anatomy = measure(name, Path(scratch), args.repeat)
+            for r in case_rows:
                 print(
-                    f"{name:<20}{mode:<12}{t_built * 1e3:>9.2f} ms"
-                    f"{t_gen * 1e3:>9.2f} ms{t_gen / t_built:>7.2f}",
+                    f"{r.name:<22}{r.mode:<13}{r.built_ms:>7.2f} ms{r.gen_ms:>8.2f} ms"
+                    f"{r.ratio:>7.2f}{r.built_mib:>22.2f} / {r.gen_mib:.2f}",
                     flush=True,
                 )
+            rows += case_rows
+            anatomies.append(anatomy)
+    ratios = [r.ratio for r in rows]
     geomean = math.exp(statistics.fmean(math.log(r) for r in ratios))
     print(
         f"geometric mean ratio (generated / built-in): {geomean:.3f}; "
         f"max {max(ratios):.3f}"
     )
-    memory = [
-        (name, peak_memory(name, "builtin"), peak_memory(name, "generated"))
-        for name in CASES
-    ]
-    for name, built, gen in memory:
+    for a in anatomies:
         print(
-            f"{name:<20}peak RSS of a training process: built-in {built:.0f} MiB, "
-            f"generated {gen:.0f} MiB ({gen / built:.3f})"
+            f"{a.name:<22}eager ops per call {a.built_ops} / {a.gen_ops}; "
+            f"XLA kernels {a.built_kernels} / {a.gen_kernels}"
         )
     if args.write:
-        write_results(rows, geomean, max(ratios), memory, args.repeat)
+        write_results(rows, anatomies, geomean, args.repeat)
 
 
-def write_results(rows, geomean, worst, memory, repeat) -> None:
+def write_results(
+    rows: list[Row], anatomies: list[Anatomy], geomean: float, repeat: int
+) -> None:
     lines = [
         "# Generated layers vs Keras built-ins",
         "",
@@ -260,21 +369,35 @@ def write_results(rows, geomean, worst, memory, repeat) -> None:
         f"{platform.processor() or 'CPU'}; "
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, CPU only.",
         "",
-        "| layer | mode | built-in (ms) | generated (ms) | ratio |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "Time of a forward call, and the peak memory TensorFlow's allocator held",
+        "during one training step (forward, gradients, SGD update) above what it",
+        "held before the step:",
+        "",
+        "| layer | mode | built-in (ms) | generated (ms) | ratio "
+        "| step memory built-in (MiB) | generated (MiB) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    lines += [f"| {n} | {m} | {b:.2f} | {g:.2f} | {r:.2f} |" for n, m, b, g, r in rows]
+    lines += [
+        f"| {r.name} | {r.mode} | {r.built_ms:.2f} | {r.gen_ms:.2f} | {r.ratio:.2f} "
+        f"| {r.built_mib:.2f} | {r.gen_mib:.2f} |"
+        for r in rows
+    ]
     lines += [
         "",
-        f"Geometric mean ratio: **{geomean:.3f}**; largest: {worst:.3f}.",
+        f"Geometric mean ratio: **{geomean:.3f}**; "
+        f"largest: {max(r.ratio for r in rows):.3f}.",
         "",
-        "Peak resident memory of a fresh process that builds the layer and trains",
-        "two steps (the processes differ only in the layer):",
+        "What each layer asks of the backend: TensorFlow ops dispatched by one",
+        "eager call, and kernels in the optimised XLA program:",
         "",
-        "| layer | built-in (MiB) | generated (MiB) | ratio |",
-        "| --- | ---: | ---: | ---: |",
+        "| layer | eager ops built-in | generated | XLA kernels built-in | generated |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
-    lines += [f"| {n} | {b:.0f} | {g:.0f} | {g / b:.3f} |" for n, b, g in memory]
+    lines += [
+        f"| {a.name} | {a.built_ops} | {a.gen_ops} | {a.built_kernels} "
+        f"| {a.gen_kernels} |"
+        for a in anatomies
+    ]
     lines += ["", *NOTES.strip().splitlines()]
     (HERE / "results.md").write_text("\n".join(lines) + "\n")
 
