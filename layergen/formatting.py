@@ -3,7 +3,7 @@
 black is deterministic, so results are cached on disk by the hash of black's
 version, mode and the unformatted source: re-checking an unchanged tree
 (``layergen check --no-run``) then costs no formatting and no black import.
-The cache lives in ``$LAYERGEN_CACHE_DIR`` (default ``~/.cache/layergen``).
+The cache lives under :func:`layergen.cache.cache_root`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,11 @@ import contextlib
 import hashlib
 import os
 from functools import cache
-from pathlib import Path
 
+from layergen.cache import cache_root
 from layergen.errors import LayergenError
 
 TARGET_VERSION = "py311"
-
-
-def cache_dir() -> Path:
-    default = (
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "layergen"
-    )
-    return Path(os.environ.get("LAYERGEN_CACHE_DIR", default)) / "black"
 
 
 @cache
@@ -38,7 +31,7 @@ def format_source(source: str, what: str) -> str:
     key = hashlib.sha256(
         f"{_black_version()}\0{TARGET_VERSION}\0{source}".encode()
     ).hexdigest()
-    cached = cache_dir() / key[:2] / key
+    cached = cache_root() / "black" / key[:2] / key
     with contextlib.suppress(OSError):
         return cached.read_text(encoding="utf-8")
     formatted = _run_black(source, what)

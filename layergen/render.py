@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from layergen import expressions as ex
+from layergen.cache import TemplateCache
 from layergen.model import Expr, LayerSpec, Param, Weight
 from layergen.spec import mask_names
 
@@ -67,6 +68,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        bytecode_cache=TemplateCache(),
     )
     env.filters["pyrepr"] = repr
     return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,12 @@ x = { min_rank = 2 }
 [call]
 expr = "x * factor"
 """
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests (and the commands they start) never touch ~/.cache/layergen."""
+    os.environ["LAYERGEN_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture
