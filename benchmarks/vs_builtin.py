@@ -4,12 +4,13 @@ For each spec in benchmarks/specs/ (written to match a built-in's weight
 layout) this generates the layer, copies the built-in's weights into it,
 asserts both give the same output, then times both interleaved (A B B A ...)
 in three modes: eager, tf.function, tf.function(jit_compile=True). It prints
-the median time of each, the ratio generated/built-in and the geometric mean,
-then the peak resident memory of one training step of each, measured in a
-fresh subprocess per layer. `--write` also saves the table to
-benchmarks/results.md.
+the median time of each, the ratio generated/built-in and the geometric mean;
+the peak memory TensorFlow's allocator holds during one training step of each
+(in a subprocess per case); and, to explain the ratios, the ops one eager call
+dispatches and the kernels of the XLA program. `--write` also saves the
+tables to benchmarks/results.md.
 
-Usage: python benchmarks/vs_builtin.py [--repeat N] [--write]
+Usage: python benchmarks/vs_builtin.py [CASE ...] [--repeat N] [--write]
 """
 
 from __future__ import annotations
@@ -403,17 +404,41 @@ def write_results(
 
 
 NOTES = """
-Notes. Ratios move by a few percent from run to run on this shared 2-core
-machine (earlier runs without GRU gave geometric means of 0.987, 0.999 and
-1.001; the largest single ratio, MultiHeadAttention under XLA, ranged from
-1.04 to 1.08): the generated layers run at parity with the built-ins. Eager
-GRU is faster generated (0.85); not profiled yet (Keras's GRUCell also
-handles dropout masks and other options on each step).
-Peak RSS is dominated by TensorFlow itself (about 900 MiB); at that
-resolution both cost the same, and it cannot show differences of a few MiB.
-The dropout XLA row is slow for both (XLA's CPU random number generation).
-GRU compares a generated cell inside `keras.layers.RNN` with
-`keras.layers.GRU` (reset_after=True, the same weight layout).
+## Why the ratios are what they are
+
+- Timings move by a few percent from run to run on this shared 2-core
+  machine; single ratios within about 0.95-1.05 are parity.
+- MultiHeadAttention: the spec first computed the scores as
+  `einsum('aecd,abcd->acbe', key, query)`. Under XLA that compiled to a batched
+  dot contracting a transposed operand, 4-8% slower than Keras's. Written
+  query-first, as Keras's `dot_product_attention` does, the dots are
+  canonical, and scaling the query (B x T x N x H values) rather than the
+  scores (B x N x T x S) saves two kernels: 15 against Keras's 17. The
+  template was not at fault: the same ops in the same order compile to the
+  same program; the spec's operand order was. In eager mode `keras.ops.einsum`
+  on TensorFlow turns these subscripts into explicit Transpose + BatchMatMul
+  ops (Keras's own fast path, also used by EinsumDense), while the built-in's
+  attention core calls `tf.einsum` directly: more ops dispatched, yet faster,
+  but the transposed copies are kept for the backward pass, which is the
+  extra step memory of the eager generated layer.
+- GRU, eager: the loop runs step by step in Python, and Keras's GRUCell
+  dispatches about three more ops per step (splitting its kernels by gate,
+  dropout-mask bookkeeping) than the generated cell, so the generated layer
+  is faster (see the op counts). Traced or compiled, the two graphs match
+  and so do the times.
+- Conv1D, Conv2D, eager: the built-in dispatches two more ops per call (a
+  Reshape and a Squeeze around its bias), a small eager saving for the
+  generated layers. LayerNormalization dispatches the very same sixteen ops
+  in both.
+- Step memory: the peak TensorFlow's allocator reaches during one training
+  step, above what it held before (`tf.config.experimental.get_memory_info`),
+  the least of ten interleaved steps, measured in a separate process with one
+  inter-op thread so a graph's ops run in one order every step. XLA programs
+  allocate whole buffers, hence the round figures. Equal figures mean equal
+  intermediates kept for the backward pass.
+- The Dropout XLA row is slow for both (XLA's CPU random number generation).
+- GRU compares a generated cell inside `keras.layers.RNN` with
+  `keras.layers.GRU` (reset_after=True, the same weight layout).
 """
 
 

@@ -452,10 +452,10 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         for w in present
     }
     dtypes = {i.name: i.dtype or "float32" for i in spec.inputs}
-    bindings = [f"{i.name} = inputs[{n}]" for n, i in enumerate(spec.inputs)]
+    bindings = [f"{i.name} = built.inputs[{n}]" for n, i in enumerate(spec.inputs)]
     bindings += [
         (
-            f"{w.name} = testing.to_numpy(layer.{w.name})"
+            f"{w.name} = testing.to_numpy(built.layer.{w.name})"
             if w in present
             else f"{w.name} = None"
         )

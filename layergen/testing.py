@@ -19,6 +19,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,28 @@ class LayerCase:
         return {"training": False} if self.uses_training else {}
 
 
+@dataclass
+class BuiltModel:
+    """A functional model around one layer, its inputs and its inference output.
+
+    Built once per test module and shared by the checks that only read it
+    (symbolic shapes, saving, a numerical reference); checks that train,
+    compile, change the dtype policy or need a fresh layer build their own.
+    """
+
+    layer: Any
+    model: Any
+    inputs: list[np.ndarray]
+    output: np.ndarray
+
+
+def build_model(case: LayerCase) -> BuiltModel:
+    layer = case.make_layer()
+    model = case.make_model(layer)
+    inputs = case.make_inputs()
+    return BuiltModel(layer, model, inputs, to_numpy(model(inputs, training=False)))
+
+
 # -- inputs and values --------------------------------------------------------
 
 
@@ -179,8 +202,13 @@ def to_numpy(value: Any) -> np.ndarray:
 
 
 def reset_keras_state(seed: int = 1234) -> None:
-    """Start a test from a clean Keras session with fixed random seeds."""
-    keras.backend.clear_session()
+    """Start a test from a clean Keras session with fixed random seeds.
+
+    Python's full garbage collection, which clear_session runs by default, is
+    skipped: it takes ~0.2 s with TensorFlow loaded, most of a small test, and
+    no check depends on it (the collector still runs on its own schedule).
+    """
+    keras.backend.clear_session(free_memory=False)
     keras.utils.set_random_seed(seed)
 
 
@@ -279,10 +307,10 @@ def check_build_and_weights(case: LayerCase) -> None:
     assert sorted(w.name for w in own) == sorted(case.expected_weights)
 
 
-def check_output_shapes(case: LayerCase) -> None:
+def check_output_shapes(case: LayerCase, built: BuiltModel | None = None) -> None:
     """Symbolic (``keras.Input``) and eager outputs agree in shape, with the
-    expected shape and with ``compute_output_shape``."""
-    symbolic = case.make_model(case.make_layer()).outputs[0]
+    expected shape and with ``compute_output_shape`` (of an unbuilt layer)."""
+    symbolic = (built or build_model(case)).model.outputs[0]
     eager = case.run(case.make_layer(), case.make_inputs(), **case.inference())
     assert tuple(symbolic.shape)[1:] == tuple(eager.shape)[1:], "symbolic vs eager"
     if case.expected_output_shape is not None:
@@ -333,19 +361,17 @@ def check_config_round_trip(case: LayerCase) -> None:
     assert restored.get_config() == config
 
 
-def check_save_and_load(case: LayerCase) -> None:
+def check_save_and_load(case: LayerCase, built: BuiltModel | None = None) -> None:
     """A model using the layer saved as ``.keras`` loads with equal outputs."""
-    model = case.make_model(case.make_layer())
-    inputs = case.make_inputs()
-    expected = to_numpy(model(inputs, training=False))
+    built = built or build_model(case)
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "model.keras"
-        model.save(path)
+        built.model.save(path)
         loaded = keras.models.load_model(path)
     layers = [getattr(layer, "cell", layer) for layer in loaded.layers]
     assert any(isinstance(layer, case.cls) for layer in layers), "layer not restored"
     np.testing.assert_allclose(
-        to_numpy(loaded(inputs, training=False)), expected, **TOLERANCE
+        to_numpy(loaded(built.inputs, training=False)), built.output, **TOLERANCE
     )
 
 
@@ -733,12 +759,14 @@ def check_backend_neutral_source(case: LayerCase) -> None:
 
 
 def layer_checks(case: LayerCase) -> dict[str, Callable[[], None]]:
-    """The checks that apply to ``case``, by name."""
+    """The checks that apply to ``case``, by name; those that only read a built
+    model share one."""
+    built = cache(lambda: build_model(case))
     checks: dict[str, Callable[[], None]] = {
         "build_and_weights": lambda: check_build_and_weights(case),
-        "output_shapes": lambda: check_output_shapes(case),
+        "output_shapes": lambda: check_output_shapes(case, built()),
         "config_round_trip": lambda: check_config_round_trip(case),
-        "save_and_load": lambda: check_save_and_load(case),
+        "save_and_load": lambda: check_save_and_load(case, built()),
         "backend_neutral_source": lambda: check_backend_neutral_source(case),
         "xla_matches_eager": lambda: check_xla_matches_eager(case),
         "distribution": lambda: check_distribution(case),
