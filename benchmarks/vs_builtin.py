@@ -112,6 +112,7 @@ CASES: dict[str, tuple[Callable[[], keras.layers.Layer], tuple, str, bool]] = {
     ),
 }
 MODES = ("eager", "tf.function", "XLA")
+WHICH = ("builtin", "generated")
 
 
 def load_generated(spec_name: str, scratch: Path) -> type:
@@ -201,38 +202,37 @@ def train_step(layer: keras.layers.Layer, training: bool) -> Callable:
     return step
 
 
-def step_memory(a: Callable, b: Callable, x: tf.Tensor, repeat: int = 10) -> tuple:
-    """Peak MiB TensorFlow's CPU allocator held during one step of a and of b,
-    above what it held before the step: the least of ``repeat`` interleaved
-    steps each, as the allocator's free lists shift a little between steps."""
-    peaks: dict[int, list[float]] = {0: [], 1: []}
+def step_memory(step: Callable, x: tf.Tensor, repeat: int = 10) -> float:
+    """Peak MiB TensorFlow's CPU allocator held during one step, above what it
+    held before the step: the least of ``repeat`` steps, after one that traces
+    and compiles."""
+    peaks = []
     for i in range(repeat + 1):
-        for which in (0, 1) if i % 2 == 0 else (1, 0):
-            step = (a, b)[which]
-            before = tf.config.experimental.get_memory_info("CPU:0")["current"]
-            tf.config.experimental.reset_memory_stats("CPU:0")
-            np.asarray(step(x))
+        before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        np.asarray(step(x))
+        if i:
             peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
-            if i:  # the first step traces and compiles
-                peaks[which].append((peak - before) / 2**20)
-    return min(peaks[0]), min(peaks[1])
+            peaks.append((peak - before) / 2**20)
+    return min(peaks)
 
 
-def step_memories(name: str, scratch: Path) -> dict[str, tuple[float, float]]:
-    """Training-step memory of the built-in and the generated layer, per mode."""
-    builtin, generated, x, training = make_pair(name, scratch)
-    tensor = tf.constant(x)
-    built = callables_of(train_step(builtin, training))
-    gen = callables_of(train_step(generated, training))
-    return {mode: step_memory(built[mode], gen[mode], tensor) for mode in MODES}
+def step_memories(name: str, which: str, scratch: Path) -> dict[str, float]:
+    """Training-step memory of one layer of a case (built-in or generated)."""
+    factory, shape, dtype, training = CASES[name]
+    layer = factory() if which == "builtin" else make_generated(name, scratch)
+    x = tf.constant(testing.random_inputs({"x": shape}, {"x": dtype})["x"])
+    layer(x)  # build, so the optimizer sees the weights
+    steps = callables_of(train_step(layer, training))
+    return {mode: step_memory(steps[mode], x) for mode in MODES}
 
 
-def memory_in_subprocess(name: str) -> dict[str, tuple[float, float]]:
-    """step_memories() in a fresh process with one inter-op thread, so a
-    graph's ops run in one order every step and the peak is repeatable (the
-    timings run with TensorFlow's default threads)."""
+def memory_in_subprocess(name: str, which: str) -> dict[str, float]:
+    """step_memories() in a fresh process per layer, so the allocator's history
+    differs only by the layer, with one inter-op thread, so a graph's ops run
+    in one order every step (the timings use TensorFlow's default threads)."""
     out = subprocess.run(
-        [sys.executable, __file__, "--memory-of", name],
+        [sys.executable, __file__, "--memory-of", name, which],
         capture_output=True,
         text=True,
         check=True,
@@ -293,11 +293,11 @@ def measure(name: str, scratch: Path, repeat: int) -> tuple[list[Row], Anatomy]:
     builtin, generated, x, training = make_pair(name, scratch)
     tensor = tf.constant(x)
     built, gen = callables(builtin, training), callables(generated, training)
-    memory = memory_in_subprocess(name)
+    memory = {which: memory_in_subprocess(name, which) for which in WHICH}
     rows = []
     for mode in MODES:
         t_gen, t_built = time_pair(gen[mode], built[mode], tensor, repeat)
-        m_built, m_gen = memory[mode]
+        m_built, m_gen = (memory[which][mode] for which in WHICH)
         rows.append(Row(name, mode, t_built * 1e3, t_gen * 1e3, m_built, m_gen))
     anatomy = Anatomy(
         name,
@@ -316,12 +316,12 @@ def main() -> None:
     parser.add_argument(
         "--write", action="store_true", help="save benchmarks/results.md"
     )
-    parser.add_argument("--memory-of", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-of", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_of:
         tf.config.threading.set_inter_op_parallelism_threads(1)
         with tempfile.TemporaryDirectory() as scratch:
-            print(json.dumps(step_memories(args.memory_of, Path(scratch))))
+            print(json.dumps(step_memories(*args.memory_of, Path(scratch))))
         return
     unknown = sorted(set(args.cases) - set(CASES))
     if unknown:
@@ -435,7 +435,11 @@ NOTES = """
   the least of ten interleaved steps, measured in a separate process with one
   inter-op thread so a graph's ops run in one order every step. XLA programs
   allocate whole buffers, hence the round figures. Equal figures mean equal
-  intermediates kept for the backward pass.
+  intermediates kept for the backward pass. Each layer is measured in a
+  process of its own. GRU under tf.function is the exception to
+  repeatability: its while loop's iterations overlap differently from process
+  to process, and its step memory ranged from 26 to 50 MiB for both layers
+  across runs, so that row shows no difference between them.
 - The Dropout XLA row is slow for both (XLA's CPU random number generation).
 - GRU compares a generated cell inside `keras.layers.RNN` with
   `keras.layers.GRU` (reset_after=True, the same weight layout).

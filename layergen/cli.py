@@ -165,11 +165,7 @@ def _run_and_report(layers: Sequence[GeneratedLayer], backend: str | None) -> in
     click.echo(f"running the generated tests of {len(layers)} layer(s){on}...")
     layer_files = [layer.layer_file.path for layer in layers]
     run = run_tests(test_files, import_paths=import_roots(layer_files), backend=backend)
-    if run.exit_code not in (0, 1):
-        click.echo(run.output, err=True)
-        raise LayergenError(
-            f"pytest could not run the generated tests (exit {run.exit_code})"
-        )
+    _ensure_ran(run)
     if run.exit_code != 0:
         click.echo(run.output)
     for layer in layers:
@@ -254,12 +250,20 @@ def _run_checks(
             backend=backend,
             on_result=on_result,
         )
-    if run.exit_code not in (0, 1, 5):
-        click.echo(run.output, err=True)
-        raise LayergenError(f"pytest could not run the tests (exit {run.exit_code})")
+    _ensure_ran(run)
     if run.exit_code == 1 and verbose:
         click.echo(run.output)
     return run
+
+
+def _ensure_ran(run: TestRun) -> None:
+    """pytest's exit codes 0, 1 and 5 (no tests) are results; any other means
+    it could not run the tests: show its output and stop."""
+    if run.exit_code not in (0, 1, 5):
+        click.echo(run.output, err=True)
+        raise LayergenError(
+            f"pytest could not run the generated tests (exit {run.exit_code})"
+        )
 
 
 def _fix(checks: Sequence[LayerCheck], *, force: bool) -> None:

@@ -207,3 +207,22 @@ def test_runs_tests_and_maps_failures_to_layers(
     assert by_class["Wrong"]["drift"] == "ok"
     assert by_class["Wrong"]["device"] == "CPU: no GPU found (tensorflow)"
     assert by_class["Wrong"]["seconds"] > 0
+
+
+@pytest.mark.slow
+def test_a_test_file_pytest_cannot_collect_is_a_clear_error(
+    cli, tree: Path, tmp_path: Path
+) -> None:
+    test_file = tree / "test_scale.py"
+    test_file.write_text(test_file.read_text() + "\ndef broken(:\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "layergen", "check", str(tree)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "error: pytest could not run the generated tests (exit 2)"
+    assert "SyntaxError" in result.stderr  # pytest's own account comes first
+    assert "Traceback (most recent call last)" not in result.stderr.split("error:")[-1]
