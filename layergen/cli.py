@@ -113,6 +113,13 @@ def validate(specs: Sequence[Path]) -> None:
     help="Also overwrite files that layergen did not generate.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--durations",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="List the N slowest tests with their times (0: every test).",
+)
 @BACKEND
 def new(
     specs: Sequence[Path],
@@ -122,6 +129,7 @@ def new(
     force: bool,
     overwrite_foreign: bool,
     dry_run: bool,
+    durations: int,
     backend: str | None,
 ) -> None:
     """Generate a layer and its tests from each SPEC, then run the tests."""
@@ -141,7 +149,7 @@ def new(
     _show_plan(layers, diffs=False)
     click.echo(f"generated in {generation:.2f} s")
     if backends:
-        sys.exit(max(_run_and_report(layers, b) for b in backends))
+        sys.exit(max(_run_and_report(layers, b, durations) for b in backends))
 
 
 def _print_warnings(warnings: Sequence[Any]) -> None:
@@ -159,7 +167,9 @@ def _show_plan(layers: Sequence[GeneratedLayer], *, diffs: bool) -> None:
                 click.echo("".join(planned.diff()), nl=False)
 
 
-def _run_and_report(layers: Sequence[GeneratedLayer], backend: str | None) -> int:
+def _run_and_report(
+    layers: Sequence[GeneratedLayer], backend: str | None, durations: int
+) -> int:
     test_files = [layer.test_file.path for layer in layers]
     on = f" on {backend}" if backend else ""
     click.echo(f"running the generated tests of {len(layers)} layer(s){on}...")
@@ -174,16 +184,13 @@ def _run_and_report(layers: Sequence[GeneratedLayer], backend: str | None) -> in
         mark = "FAIL" if counts.get("failed") else "ok"
         click.echo(f"{mark:>9}  {layer.spec.name}: {summary or 'no tests ran'}")
     click.echo(f"device: {run.device}")
-    slowest = max(run.results, key=lambda r: r.seconds, default=None)
-    slow = (
-        f"; slowest {slowest.test_file.name}::{slowest.name} {slowest.seconds:.1f} s"
-        if slowest
-        else ""
-    )
     click.echo(
         f"time: start-up and imports {run.startup_seconds:.1f} s, "
-        f"tests {run.wall_seconds - run.startup_seconds:.1f} s{slow}"
+        f"tests {run.tests_seconds:.1f} s, exit {run.exit_seconds:.1f} s"
     )
+    slowest = sorted(run.results, key=lambda r: r.seconds, reverse=True)
+    for result in slowest[:durations] if durations else slowest:
+        click.echo(f"{result.seconds:>7.2f} s  {result.test_file.name}::{result.name}")
     return 0 if run.exit_code == 0 else 1
 
 

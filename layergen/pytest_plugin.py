@@ -2,16 +2,19 @@
 
 Splits the CPU into two devices for the distribution check (TensorFlow logical
 CPUs, or JAX host devices), and writes JSON lines to the file named by
-``LAYERGEN_REPORT``: one
-``{"test", "outcome", "seconds"}`` per test as it finishes (so a progress bar
-can follow), and one ``{"device"}`` from every process that ran tests.
-Under pytest-xdist, outcomes come from the controller and devices from workers.
+``LAYERGEN_REPORT``: one ``{"test", "outcome", "seconds"}`` per test as it
+finishes (so a progress bar can follow; seconds cover its setup, call and
+teardown), and one ``{"device", "finished"}`` (a Unix time) from every process
+that ran tests. Under pytest-xdist, outcomes come from the controller and
+devices from workers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -19,7 +22,10 @@ import pytest
 from layergen.runner import REPORT_ENV
 
 HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
-_state = {"worker": False}
+_state: dict[str, Any] = {"worker": False}
+# Per test in progress: seconds so far (setup, call, teardown) and outcome.
+_seconds: dict[str, float] = {}
+_outcomes: dict[str, str] = {}
 
 
 def _emit(record: dict[str, Any]) -> None:
@@ -47,20 +53,25 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if _state["worker"]:
         return  # the xdist controller reports every worker's results
+    test = report.nodeid
+    _seconds[test] = _seconds.get(test, 0.0) + report.duration
     # A test's outcome is its call phase's, or a setup that failed or skipped,
     # or a teardown that failed.
-    if (
-        report.when == "call"
-        or (report.when == "setup" and report.outcome != "passed")
-        or (report.when == "teardown" and report.outcome == "failed")
-    ):
-        outcome = (
-            "failed" if report.when != "call" and report.failed else report.outcome
+    if report.when == "call" or report.outcome != "passed":
+        failed = report.when != "call" and report.failed
+        _outcomes[test] = "failed" if failed else report.outcome
+    if report.when == "teardown":
+        _emit(
+            {
+                "test": test,
+                "outcome": _outcomes.pop(test, "passed"),
+                "seconds": _seconds.pop(test),
+            }
         )
-        _emit({"test": report.nodeid, "outcome": outcome, "seconds": report.duration})
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _state["exitstatus"] = int(exitstatus)
     if session.config.pluginmanager.hasplugin("dsession"):
         return  # the xdist controller runs no tests; its workers report devices
     try:
@@ -69,4 +80,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         device = device_description()
     except ImportError as exc:
         device = f"unknown ({exc})"
-    _emit({"device": device})
+    _emit({"device": device, "finished": time.time()})
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """In a run started by layergen's runner (and not an xdist worker), end the
+    process once pytest is done: tearing TensorFlow's objects down at
+    interpreter exit takes over a second and serves a throwaway process
+    nothing; the results and pytest's report are written and flushed first."""
+    if os.environ.get(REPORT_ENV) and not _state["worker"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_state.get("exitstatus", 0))

@@ -46,10 +46,16 @@ class TestRun:
     output: str
     results: list[TestResult] = field(default_factory=list)
     backend: str | None = None
-    # Wall time of the pytest process, and of its start until the first test
-    # finished (interpreter, pytest, imports of Keras and the layers, collection).
+    # The pytest process's wall time, split: start-up (interpreter, pytest,
+    # imports of Keras and the layers, collection: until the first test began),
+    # tests (until the last process finished its session), and exit.
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
+    tests_seconds: float = 0.0
+
+    @property
+    def exit_seconds(self) -> float:
+        return max(0.0, self.wall_seconds - self.startup_seconds - self.tests_seconds)
 
     def for_file(self, test_file: Path) -> list[TestResult]:
         target = test_file.resolve()
@@ -104,6 +110,10 @@ def run_tests(
             "layergen.pytest_plugin",
             "-p",
             "no:cacheprovider",
+            # Hypothesis's plugin, when installed, spends ~1.5 s summing up
+            # at exit; generated tests do not use it.
+            "-p",
+            "no:hypothesispytest",
             f"--rootdir={rootdir}",
         ]
         if len(files) > PARALLEL_ABOVE and importlib.util.find_spec("xdist"):
@@ -111,7 +121,7 @@ def run_tests(
         command += [str(f) for f in files]
         results: list[TestResult] = []
         device = "unknown (pytest did not finish)"
-        started, first_result = time.perf_counter(), 0.0
+        started, first_result, finished_at = time.time(), 0.0, 0.0
         with open(Path(scratch) / "output.txt", "w+", encoding="utf-8") as output:
             process = subprocess.Popen(
                 command, env=env, cwd=rootdir, stdout=output, stderr=subprocess.STDOUT
@@ -123,6 +133,7 @@ def run_tests(
                         record = json.loads(line)
                         if "device" in record:
                             device = record["device"]
+                            finished_at = max(finished_at, record["finished"])
                             continue
                         result = TestResult(
                             (rootdir / record["test"].split("::", 1)[0]).resolve(),
@@ -131,7 +142,7 @@ def run_tests(
                             record["seconds"],
                         )
                         results.append(result)
-                        first_result = first_result or time.perf_counter()
+                        first_result = first_result or time.time() - result.seconds
                         if on_result is not None:
                             on_result(result)
                     if finished:
@@ -139,6 +150,9 @@ def run_tests(
                     time.sleep(POLL_SECONDS)
             output.seek(0)
             text = output.read()
-    wall = time.perf_counter() - started
-    startup = (first_result - started) if first_result else wall
-    return TestRun(process.returncode, device, text, results, backend, wall, startup)
+    wall = time.time() - started
+    startup = min(wall, max(0.0, first_result - started)) if first_result else wall
+    tests = max(0.0, finished_at - started - startup) if finished_at else 0.0
+    return TestRun(
+        process.returncode, device, text, results, backend, wall, startup, tests
+    )

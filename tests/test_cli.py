@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -175,6 +176,8 @@ def test_new_runs_the_generated_tests_and_reports(tmp_path: Path, write_spec) ->
             str(bad),
             "-o",
             str(tmp_path / "o"),
+            "--durations",
+            "3",
         ],
         capture_output=True,
         text=True,
@@ -186,10 +189,16 @@ def test_new_runs_the_generated_tests_and_reports(tmp_path: Path, write_spec) ->
     assert "test_matches_numpy_reference" in result.stdout
     assert "device: CPU: no GPU found (tensorflow)" in result.stdout
     assert "generated in " in result.stdout
-    assert (
-        "time: start-up and imports " in result.stdout
-        and "slowest test_" in result.stdout
+    split = re.search(
+        r"time: start-up and imports ([\d.]+) s, tests ([\d.]+) s, exit ([\d.]+) s",
+        result.stdout,
     )
+    assert split, result.stdout
+    startup, tests, _ = map(float, split.groups())
+    assert startup > 0 and tests > 0
+    timed = re.findall(r"^ +(\d+\.\d\d) s  test_\w+\.py::test_\w+", result.stdout, re.M)
+    assert len(timed) == 3  # --durations 3: the three slowest, slowest first
+    assert [float(t) for t in timed] == sorted(map(float, timed), reverse=True)
 
 
 def test_layer_in_a_package_is_imported_by_package_path(
