@@ -6,9 +6,9 @@ asserts both give the same output, then times both interleaved (A B B A ...)
 in three modes: eager, tf.function, tf.function(jit_compile=True). It prints
 the median time of each, the ratio generated/built-in and the geometric mean;
 the peak memory TensorFlow's allocator holds during one training step of each
-(in a subprocess per case); and, to explain the ratios, the ops one eager call
-dispatches and the kernels of the XLA program. `--write` also saves the
-tables to benchmarks/results.md.
+(its range over a few processes per layer); and, to explain the ratios, the
+ops one eager call dispatches and the kernels of the XLA program. `--write`
+also saves the tables to benchmarks/results.md.
 
 Usage: python benchmarks/vs_builtin.py [CASE ...] [--repeat N] [--write]
 """
@@ -229,8 +229,8 @@ def step_memories(name: str, which: str, scratch: Path) -> dict[str, float]:
 
 def memory_in_subprocess(name: str, which: str) -> dict[str, float]:
     """step_memories() in a fresh process per layer, so the allocator's history
-    differs only by the layer, with one inter-op thread, so a graph's ops run
-    in one order every step (the timings use TensorFlow's default threads)."""
+    differs only by the layer, with one inter-op thread, so a graph's
+    independent ops run one at a time (the timings use the default threads)."""
     out = subprocess.run(
         [sys.executable, __file__, "--memory-of", name, which],
         capture_output=True,
@@ -241,12 +241,21 @@ def memory_in_subprocess(name: str, which: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def least_memory(name: str, which: str, runs: int) -> dict[str, float]:
-    """Per mode, the least step memory over ``runs`` processes: under
-    tf.function it can differ by one activation buffer from one process to the
-    next (the order in which the executor runs independent ops)."""
+def memory_range(name: str, which: str, runs: int) -> dict[str, tuple[float, float]]:
+    """Per mode, the least and the most step memory over ``runs`` processes:
+    the figure can move by about one activation buffer from one process to
+    the next (the allocator's state after start-up differs)."""
     found = [memory_in_subprocess(name, which) for _ in range(runs)]
-    return {mode: min(run[mode] for run in found) for mode in MODES}
+    return {
+        mode: (min(run[mode] for run in found), max(run[mode] for run in found))
+        for mode in MODES
+    }
+
+
+def mib(span: tuple[float, float]) -> str:
+    """A memory range for the tables: ``12`` or ``8-12`` (MiB)."""
+    low, high = (f"{v:.2f}".rstrip("0").rstrip(".") for v in span)
+    return low if low == high else f"{low}-{high}"
 
 
 def eager_ops(fn: Callable, x: tf.Tensor) -> int:
@@ -278,8 +287,8 @@ class Row:
     mode: str
     built_ms: float
     gen_ms: float
-    built_mib: float
-    gen_mib: float
+    built_mib: tuple[float, float]
+    gen_mib: tuple[float, float]
 
     @property
     def ratio(self) -> float:
@@ -303,7 +312,7 @@ def measure(
     builtin, generated, x, training = make_pair(name, scratch)
     tensor = tf.constant(x)
     built, gen = callables(builtin, training), callables(generated, training)
-    memory = {which: least_memory(name, which, memory_runs) for which in WHICH}
+    memory = {which: memory_range(name, which, memory_runs) for which in WHICH}
     rows = []
     for mode in MODES:
         t_gen, t_built = time_pair(gen[mode], built[mode], tensor, repeat)
@@ -327,7 +336,7 @@ def main() -> None:
         "--memory-runs",
         type=int,
         default=3,
-        help="processes per layer for the step memory (the least is kept)",
+        help="processes per layer for the step memory (its range is shown)",
     )
     parser.add_argument(
         "--write", action="store_true", help="save benchmarks/results.md"
@@ -356,7 +365,7 @@ def main() -> None:
             for r in case_rows:
                 print(
                     f"{r.name:<22}{r.mode:<13}{r.built_ms:>7.2f} ms{r.gen_ms:>8.2f} ms"
-                    f"{r.ratio:>7.2f}{r.built_mib:>22.2f} / {r.gen_mib:.2f}",
+                    f"{r.ratio:>7.2f}{mib(r.built_mib):>22} / {mib(r.gen_mib)}",
                     flush=True,
                 )
             rows += case_rows
@@ -390,7 +399,7 @@ def write_results(
         "",
         "Time of a forward call, and the peak memory TensorFlow's allocator held",
         "during one training step (forward, gradients, SGD update) above what it",
-        "held before the step:",
+        "held before the step (least-most over the processes measured):",
         "",
         "| layer | mode | built-in (ms) | generated (ms) | ratio "
         "| step memory built-in (MiB) | generated (MiB) |",
@@ -398,7 +407,7 @@ def write_results(
     ]
     lines += [
         f"| {r.name} | {r.mode} | {r.built_ms:.2f} | {r.gen_ms:.2f} | {r.ratio:.2f} "
-        f"| {r.built_mib:.2f} | {r.gen_mib:.2f} |"
+        f"| {mib(r.built_mib)} | {mib(r.gen_mib)} |"
         for r in rows
     ]
     lines += [
@@ -449,16 +458,15 @@ NOTES = """
   generated layers. LayerNormalization dispatches the very same sixteen ops
   in both.
 - Step memory: the peak TensorFlow's allocator reaches during one training
-  step, above what it held before (`tf.config.experimental.get_memory_info`).
-  Each layer is measured in processes of its own, with one inter-op thread:
-  the least of ten steps in each, then the least over three processes, since
-  under tf.function the figure can move by one 4 MiB activation from one
-  process to the next (the order in which the executor runs independent
-  ops). XLA programs allocate whole buffers, hence the round figures. Equal
-  figures mean equal intermediates kept for the backward pass. GRU under
-  tf.function moves more (26 to 50 MiB for either layer, as the while loop's
-  iterations overlap differently), so that row shows no difference between
-  them.
+  step, above what it held before (`tf.config.experimental.get_memory_info`),
+  the least of ten steps. Each layer is measured in processes of its own
+  (three by default), with one inter-op thread; the table gives the range
+  over those processes, because the figure can move by about one 4 MiB
+  activation from one process to the next (the allocator's state after
+  start-up differs; it moved with one intra-op thread too). XLA programs
+  allocate whole buffers, hence the round figures. Overlapping ranges mean
+  no difference shows; GRU under tf.function moves most (26 to 50 MiB for
+  either layer, as the while loop's iterations overlap differently).
 - The Dropout XLA row is slow for both (XLA's CPU random number generation).
 - GRU compares a generated cell inside `keras.layers.RNN` with
   `keras.layers.GRU` (reset_after=True, the same weight layout).
