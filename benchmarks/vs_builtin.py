@@ -467,9 +467,12 @@ NOTES = """
 - Timings move by a few percent from run to run on this shared 2-core
   machine; the A/A control above shows how far two identical programs
   measure apart in the same run. LayerNormalization is such a case: the
-  generated and the built-in layer dispatch the very same sixteen ops in
+  generated and the built-in layer dispatch the very same ops, in order, in
   eager mode and trace to the same tf.function graph (same ops, same order),
-  yet measured 1.01-1.07 apart under tf.function across runs.
+  yet measured 1.01-1.07 apart under tf.function across runs. Most full runs
+  had one ratio above 1.05, each time in a different case (Conv1D XLA 1.25,
+  Conv2D tf.function 1.16, Dropout XLA 1.13, LayerNormalization tf.function
+  1.07); run again alone, each of those cases gave 0.99-1.03.
 - MultiHeadAttention: the spec first computed the scores as
   `einsum('aecd,abcd->acbe', key, query)`. Under XLA that compiled to a batched
   dot contracting a transposed operand, 4-8% slower than Keras's. Written
