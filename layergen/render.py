@@ -484,7 +484,7 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "random_in_training": spec.uses_random
         or any(_is_random_layer(s.layer) for s in spec.sublayers),
         "mask_mode": spec.mask_mode,
-        "mask_argument": mask_names(spec)[0],
+        "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
         "variable_axes": repr(_variable_axes(spec, test.input_shapes)),
         "reference": ex.to_code(test.reference.node) if test.reference else "",
@@ -492,6 +492,13 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
             line for line in bindings if line.split(" = ")[0] in reference_names
         ],
     }
+
+
+def _consumed_masks(spec: LayerSpec) -> list[str]:
+    """The mask arguments call() reads (each is checked), or the first one."""
+    names = mask_names(spec)
+    read = set().union(*(ex.names_in(e.node) for e in [*spec.steps, spec.expr] if e))
+    return [n for n in names if n in read] or names[:1]
 
 
 def _is_random_layer(name: str) -> bool:

@@ -83,7 +83,9 @@ class LayerCase:
     training_changes_output: bool = True
     random_in_training: bool = False
     mask_mode: str | None = None
-    mask_argument: str = "mask"
+    # The call arguments that receive masks, checked one by one in "consume"
+    # mode: ``mask`` for one input, ``<input>_mask`` for several.
+    mask_arguments: Sequence[str] = ("mask",)
     is_cell: bool = False
     sequence_length: int = 4
     differentiable: bool = True
@@ -472,18 +474,34 @@ def check_mask(case: LayerCase) -> None:
 
 
 def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -> None:
-    kwargs = {case.mask_argument: mask}
-    output = layer(*inputs, **kwargs)
-    assert getattr(output, "_keras_mask", None) is None, "the output keeps a mask"
-    # Values at masked positions must not reach the output.
-    expand = (...,) + (None,) * (inputs[0].ndim - mask.ndim)
-    perturbed = np.where(mask[expand], inputs[0], inputs[0] + 100.0)
-    again = layer(perturbed.astype(inputs[0].dtype), *inputs[1:], **kwargs)
-    np.testing.assert_allclose(to_numpy(again), to_numpy(output), **TOLERANCE)
-    unmasked = layer(*inputs, **{case.mask_argument: np.ones_like(mask)})
-    assert not np.allclose(
-        to_numpy(unmasked), to_numpy(output)
-    ), "the mask does not change the output"
+    """Each mask argument in turn: the output keeps no mask, values at the
+    masked positions of its input do not reach the output, and the mask
+    changes the output."""
+    names = list(case.input_shapes)
+    for argument in case.mask_arguments:
+        index = 0 if argument == "mask" else names.index(argument[: -len("_mask")])
+        target = inputs[index]
+        mask = mask if index == 0 else random_mask(target.shape[:-1], seed=1 + index)
+        output = layer(*inputs, **{argument: mask})
+        assert (
+            getattr(output, "_keras_mask", None) is None
+        ), f"the output keeps a mask ({argument})"
+        expand = (...,) + (None,) * (target.ndim - mask.ndim)
+        perturbed = list(inputs)
+        perturbed[index] = np.where(mask[expand], target, target + 100.0).astype(
+            target.dtype
+        )
+        again = layer(*perturbed, **{argument: mask})
+        np.testing.assert_allclose(
+            to_numpy(again),
+            to_numpy(output),
+            **TOLERANCE,
+            err_msg=f"values masked by {argument} reach the output",
+        )
+        unmasked = layer(*inputs, **{argument: np.ones_like(mask)})
+        assert not np.allclose(
+            to_numpy(unmasked), to_numpy(output)
+        ), f"{argument} does not change the output"
 
 
 def check_xla_matches_eager(case: LayerCase) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -58,35 +57,48 @@ def test_base_layer_arguments_reach_keras() -> None:
     )
 
 
+PAIR_POOL = """
+[layer]
+name = "PairPool"
+[inputs]
+query = { rank = 3 }
+value = { rank = 3 }
+[weights.w]
+shape = ["query[-1]", "value[-1]"]
+[call]
+steps = [
+  "mq = ops.ones(ops.shape(query)[:2], dtype=query.dtype) if query_mask is None else ops.cast(query_mask, query.dtype)",
+  "mv = ops.ones(ops.shape(value)[:2], dtype=value.dtype) if value_mask is None else ops.cast(value_mask, value.dtype)",
+  "pooled = ops.sum(query * ops.expand_dims(mq, -1), axis=1) / ops.maximum(ops.sum(mq, axis=1, keepdims=True), 1.0)",
+  "context = ops.sum(value * ops.expand_dims(mv, -1), axis=1) / ops.maximum(ops.sum(mv, axis=1, keepdims=True), 1.0)",
+]
+expr = "ops.matmul(pooled, w) + context"
+[mask]
+mode = "consume"
+[output]
+shape = ["query[0]", "value[-1]"]
+[test]
+input_shapes = { query = [2, 5, 3], value = [2, 4, 6] }
+"""
+
+
 @pytest.mark.slow
-def test_two_input_layer_with_consumed_masks_passes_its_tests(tmp_path: Path) -> None:
+def test_two_input_layer_checks_each_consumed_mask(tmp_path: Path) -> None:
     from layergen.pipeline import generate
 
     spec = tmp_path / "pair.toml"
-    spec.write_text(textwrap.dedent("""
-            [layer]
-            name = "PairPool"
-            [inputs]
-            query = { rank = 3 }
-            value = { rank = 3 }
-            [weights.w]
-            shape = ["query[-1]", "value[-1]"]
-            [call]
-            steps = [
-              "m = ops.ones(ops.shape(query)[:2], dtype=query.dtype) if query_mask is None else ops.cast(query_mask, query.dtype)",
-              "pooled = ops.sum(query * ops.expand_dims(m, -1), axis=1) / ops.maximum(ops.sum(m, axis=1, keepdims=True), 1.0)",
-            ]
-            expr = "ops.matmul(pooled, w) + ops.mean(value, axis=1)"
-            [mask]
-            mode = "consume"
-            [output]
-            shape = ["query[0]", "value[-1]"]
-            [test]
-            input_shapes = { query = [2, 5, 3], value = [2, 4, 6] }
-            """))
+    spec.write_text(PAIR_POOL)
     (layer,) = generate([spec], tmp_path / "out")
     write_plan(layer.files)
     code = layer.layer_file.content
     assert "def call(self, query, value, query_mask=None, value_mask=None):" in code
+    assert 'mask_arguments=["query_mask", "value_mask"]' in layer.test_file.content
     run = run_tests([layer.test_file.path])
     assert run.exit_code == 0, run.output
+    # A layer that ignores its second input's mask fails the mask test.
+    path = layer.layer_file.path
+    path.write_text(path.read_text().replace("if value_mask is None", "if True"))
+    run = run_tests([layer.test_file.path])
+    failed = [r.name for r in run.results if r.outcome == "failed"]
+    assert failed == ["test_mask_consume"], run.output
+    assert "values masked by value_mask reach the output" in run.output
