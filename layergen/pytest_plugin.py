@@ -88,8 +88,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """In a run started by layergen's runner (and not an xdist worker), end the
     process once pytest is done: tearing TensorFlow's objects down at
     interpreter exit takes over a second and serves a throwaway process
-    nothing; the results and pytest's report are written and flushed first."""
-    if os.environ.get(REPORT_ENV) and not _state["worker"]:
+    nothing; the results and pytest's report are written and flushed first.
+    A session that never finished exits the usual way, with pytest's status."""
+    if os.environ.get(REPORT_ENV) and not _state["worker"] and "exitstatus" in _state:
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(_state.get("exitstatus", 0))
+        os._exit(_state["exitstatus"])

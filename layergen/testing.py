@@ -481,24 +481,24 @@ def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -
     for argument in case.mask_arguments:
         index = 0 if argument == "mask" else names.index(argument[: -len("_mask")])
         target = inputs[index]
-        mask = mask if index == 0 else random_mask(target.shape[:-1], seed=1 + index)
-        output = layer(*inputs, **{argument: mask})
+        own = mask if index == 0 else random_mask(target.shape[:-1], seed=1 + index)
+        output = layer(*inputs, **{argument: own})
         assert (
             getattr(output, "_keras_mask", None) is None
         ), f"the output keeps a mask ({argument})"
-        expand = (...,) + (None,) * (target.ndim - mask.ndim)
+        expand = (...,) + (None,) * (target.ndim - own.ndim)
         perturbed = list(inputs)
-        perturbed[index] = np.where(mask[expand], target, target + 100.0).astype(
+        perturbed[index] = np.where(own[expand], target, target + 100.0).astype(
             target.dtype
         )
-        again = layer(*perturbed, **{argument: mask})
+        again = layer(*perturbed, **{argument: own})
         np.testing.assert_allclose(
             to_numpy(again),
             to_numpy(output),
             **TOLERANCE,
             err_msg=f"values masked by {argument} reach the output",
         )
-        unmasked = layer(*inputs, **{argument: np.ones_like(mask)})
+        unmasked = layer(*inputs, **{argument: np.ones_like(own)})
         assert not np.allclose(
             to_numpy(unmasked), to_numpy(output)
         ), f"{argument} does not change the output"
