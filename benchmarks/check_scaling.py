@@ -3,7 +3,8 @@
 Generates 1, 4 and 16 copies of a small layer (distinct classes) into a
 scratch directory, times `layergen check` (tests included) and
 `layergen check --no-run` on each, and prints the marginal cost per layer next
-to the cost of one `import tensorflow`, measured in the same run.
+to the cost of one `import tensorflow`, measured in the same run (each
+command timed as benchmarks/commands.py says).
 
 Usage: python benchmarks/check_scaling.py [--repeat N]
 """
@@ -11,39 +12,24 @@ Usage: python benchmarks/check_scaling.py [--repeat N]
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = (ROOT / "generated_examples" / "specs" / "simple_dense.toml").read_text()
+from benchmarks.commands import ENV, timed, write_specs
+
 SIZES = (1, 4, 16)
 
 
-def timed(args: list[str], repeat: int) -> float:
-    """Median wall time of a command, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def make_tree(root: Path, count: int) -> Path:
-    specs, out = root / f"specs{count}", root / f"layers{count}"
-    specs.mkdir()
-    for i in range(count):
-        text = SPEC.replace('name = "SimpleDense"', f'name = "SimpleDense{i}"')
-        (specs / f"dense{i}.toml").write_text(text)
+    out = root / f"layers{count}"
+    specs = write_specs(root / f"specs{count}", count)
     subprocess.run(
-        [sys.executable, "-m", "layergen", "new", "--no-test", "-o", str(out)]
-        + sorted(str(p) for p in specs.glob("*.toml")),
+        [sys.executable, "-m", "layergen", "new", "--no-test", "-o", str(out), *specs],
         check=True,
         capture_output=True,
+        env=ENV,
     )
     return out
 

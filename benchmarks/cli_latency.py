@@ -7,10 +7,8 @@ three ways: the first run ever (an empty LAYERGEN_CACHE_DIR: templates are
 compiled and every file goes through black), a new spec (compiled templates
 cached, black's output not), and an unchanged spec (both cached).
 
-Every command, `import tensorflow` included, runs once untimed first and with
-bytecode writing allowed, so Python's own .pyc files exist as they do after a
-normal install (PYTHONDONTWRITEBYTECODE would make each run recompile
-layergen from source).
+Every command, `import tensorflow` included, is timed as benchmarks/commands.py
+says: once untimed first, with Python's bytecode writing on.
 
 Usage: python benchmarks/cli_latency.py [--repeat N]
 """
@@ -18,36 +16,13 @@ Usage: python benchmarks/cli_latency.py [--repeat N]
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC = (ROOT / "generated_examples" / "specs" / "simple_dense.toml").read_text()
-
-
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def timed(
-    args: list[str], repeat: int, env: dict[str, str] | None = None, fresh=None
-) -> float:
-    """Median wall time of ``args``, after one untimed run."""
-    env = env or ENV
-    times = []
-    for i in range(repeat + 1):
-        if fresh is not None:
-            fresh()
-        start = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True, env=env)
-        if i:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks.commands import ENV, timed, write_specs
 
 
 def main() -> None:
@@ -61,12 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         for count in (1, 100):
-            specs = []
-            for i in range(count):
-                path = root / f"specs{count}" / f"dense{i}.toml"
-                path.parent.mkdir(exist_ok=True)
-                path.write_text(SPEC.replace('"SimpleDense"', f'"SimpleDense{i}"'))
-                specs.append(str(path))
+            specs = write_specs(root / f"specs{count}", count)
             out = root / f"out{count}"
             cache = root / f"cache{count}"
             env = {**ENV, "LAYERGEN_CACHE_DIR": str(cache)}

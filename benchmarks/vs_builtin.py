@@ -115,6 +115,12 @@ MODES = ("eager", "tf.function", "XLA")
 WHICH = ("builtin", "generated")
 
 
+def case_input(spec_name: str) -> np.ndarray:
+    """The input a case is measured on (the same in every process)."""
+    _, shape, dtype, _ = CASES[spec_name]
+    return testing.random_inputs({"x": shape}, {"x": dtype})["x"]
+
+
 def load_generated(spec_name: str, scratch: Path) -> type:
     (layer,) = generate([HERE / "specs" / f"{spec_name}.toml"], scratch)
     write_plan(layer.files)
@@ -132,9 +138,9 @@ def make_generated(spec_name: str, scratch: Path) -> keras.layers.Layer:
 def make_pair(
     spec_name: str, scratch: Path
 ) -> tuple[keras.layers.Layer, keras.layers.Layer, np.ndarray, bool]:
-    factory, shape, dtype, training = CASES[spec_name]
+    factory, _, _, training = CASES[spec_name]
     builtin, generated = factory(), make_generated(spec_name, scratch)
-    x = testing.random_inputs({"x": shape}, {"x": dtype})["x"]
+    x = case_input(spec_name)
     builtin(x)
     generated(x)
     generated.set_weights(builtin.get_weights())
@@ -219,9 +225,9 @@ def step_memory(step: Callable, x: tf.Tensor, repeat: int = 10) -> float:
 
 def step_memories(name: str, which: str, scratch: Path) -> dict[str, float]:
     """Training-step memory of one layer of a case (built-in or generated)."""
-    factory, shape, dtype, training = CASES[name]
+    factory, _, _, training = CASES[name]
     layer = factory() if which == "builtin" else make_generated(name, scratch)
-    x = tf.constant(testing.random_inputs({"x": shape}, {"x": dtype})["x"])
+    x = tf.constant(case_input(name))
     layer(x)  # build, so the optimizer sees the weights
     steps = callables_of(train_step(layer, training))
     return {mode: step_memory(steps[mode], x) for mode in MODES}
@@ -393,9 +399,9 @@ def main() -> None:
 def control_ratios(repeat: int) -> dict[str, float]:
     """The benchmark's own noise floor: the same ratios for two instances of
     one built-in with equal weights, which run identical programs."""
-    first, second = (keras.layers.LayerNormalization(epsilon=1e-3) for _ in "ab")
-    _, shape, dtype, _ = CASES["layer_normalization"]
-    x = tf.constant(testing.random_inputs({"x": shape}, {"x": dtype})["x"])
+    factory = CASES["layer_normalization"][0]
+    first, second = factory(), factory()
+    x = tf.constant(case_input("layer_normalization"))
     first(x), second(x)
     second.set_weights(first.get_weights())
     a, b = callables(second, False), callables(first, False)
