@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from layergen import testing  # noqa: E402
-from layergen.pipeline import generate  # noqa: E402
-from layergen.writer import write_plan  # noqa: E402
+from layergen.codegen.generate import generate  # noqa: E402
+from layergen.files.writer import write_plan  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

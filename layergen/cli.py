@@ -14,8 +14,9 @@ from typing import Any
 
 import click
 
-from layergen import __version__, report
-from layergen.check import (
+from layergen import __version__
+from layergen.check import report
+from layergen.check.drift import (
     FIXABLE,
     HAND_EDITED,
     OK,
@@ -23,11 +24,11 @@ from layergen.check import (
     LayerCheck,
     check_tree,
 )
+from layergen.codegen.generate import GeneratedLayer, generate, import_roots, load_specs
 from layergen.errors import LayergenError, SpecError
-from layergen.pipeline import GeneratedLayer, generate, import_roots, load_specs
-from layergen.plan import CONFLICT, IDENTICAL, Overwrite
-from layergen.runner import TestRun, resolve_backends, run_tests
-from layergen.writer import write_plan
+from layergen.files.plan import CONFLICT, IDENTICAL, Overwrite
+from layergen.files.writer import write_plan
+from layergen.run.runner import TestRun, resolve_backends, run_tests
 
 BACKEND = click.option(
     "--backend",

@@ -10,9 +10,10 @@ import jinja2
 import pytest
 from click.testing import Result
 
-from layergen import formatting, render
-from layergen.cache import TemplateCache
-from layergen.spec import load_spec
+from layergen.codegen import render
+from layergen.files import formatting
+from layergen.files.cache import TemplateCache
+from layergen.spec.validate import load_spec
 
 SOURCE = "x = [1,\n  2]\n"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layergen.check import find_generated
+from layergen.check.drift import find_generated
 
 from .conftest import EXAMPLES, MINIMAL_SPEC, ROOT
 
@@ -74,7 +74,7 @@ def test_hand_edited_test_file(cli, tree: Path) -> None:
 
 def test_stale_templates(cli, tree: Path) -> None:
     # The file says what an older layergen generated: same spec, other output.
-    from layergen.plan import read_header, with_header
+    from layergen.files.plan import read_header, with_header
 
     layer = tree / "scale.py"
     header = read_header(layer.read_text())

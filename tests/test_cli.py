@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from layergen.plan import read_header
+from layergen.files.plan import read_header
 
 from .conftest import MINIMAL_SPEC, ROOT
 

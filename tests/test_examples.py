@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from layergen.pipeline import generate
-from layergen.plan import IDENTICAL
-from layergen.runner import run_tests
+from layergen.codegen.generate import generate
+from layergen.files.plan import IDENTICAL
+from layergen.run.runner import run_tests
 
 from .conftest import EXAMPLE_SPECS, EXAMPLES
 

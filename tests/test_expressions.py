@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from layergen import expressions as ex
+from layergen.spec import expressions as ex
 
 SCOPE = {
     "x": ex.Symbol(ex.INPUT),

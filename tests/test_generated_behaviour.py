@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from layergen.runner import run_tests
-from layergen.writer import write_plan
+from layergen.files.writer import write_plan
+from layergen.run.runner import run_tests
 
 from .conftest import EXAMPLES
 
@@ -84,7 +84,7 @@ input_shapes = { query = [2, 5, 3], value = [2, 4, 6] }
 
 @pytest.mark.slow
 def test_two_input_layer_checks_each_consumed_mask(tmp_path: Path) -> None:
-    from layergen.pipeline import generate
+    from layergen.codegen.generate import generate
 
     spec = tmp_path / "pair.toml"
     spec.write_text(PAIR_POOL)

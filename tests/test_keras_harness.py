@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from layergen.spec import load_spec
+from layergen.spec.validate import load_spec
 
 from .conftest import EXAMPLE_SPECS, EXAMPLES
 

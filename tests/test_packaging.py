@@ -47,7 +47,7 @@ def test_non_editable_wheel_ships_templates(tmp_path: Path) -> None:
     assert (site / "layergen" / "templates" / "layer.py.j2").is_file()
     spec = ROOT / "generated_examples" / "specs" / "simple_dense.toml"
     program = (
-        "import layergen, layergen.render as r, sys; print(layergen.__file__); "
+        "import layergen, layergen.codegen.render as r, sys; print(layergen.__file__); "
         "print(r.template_dir()); from layergen.cli import main; "
         f"main(['new', {str(spec)!r}, '-o', 'out', '--no-test'])"
     )

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from layergen.codegen.generate import generate
 from layergen.errors import LayergenError, SpecError
-from layergen.formatting import format_source
-from layergen.pipeline import generate
-from layergen.writer import write_plan
+from layergen.files.formatting import format_source
+from layergen.files.writer import write_plan
 
 from .conftest import EXAMPLE_SPECS
 

@@ -10,9 +10,14 @@ import textwrap
 import black
 import pytest
 
-from layergen.formatting import format_source
-from layergen.render import LayerImport, docstring_text, render_layer, render_test
-from layergen.spec import load_spec
+from layergen.codegen.render import (
+    LayerImport,
+    docstring_text,
+    render_layer,
+    render_test,
+)
+from layergen.files.formatting import format_source
+from layergen.spec.validate import load_spec
 
 from .conftest import MINIMAL_SPEC
 
@@ -268,7 +273,7 @@ def test_generated_layer_module_imports_no_tensorflow_at_render_time() -> None:
     program = textwrap.dedent("""
         import sys
         from pathlib import Path
-        from layergen.pipeline import generate
+        from layergen.codegen.generate import generate
         generate([Path("generated_examples/specs/self_attention.toml")], Path("out"))
         heavy = [m for m in ("tensorflow", "keras", "jax", "torch") if m in sys.modules]
         print(heavy)

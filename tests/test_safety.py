@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from layergen import formatting, writer
-from layergen.plan import CREATE, PlannedFile
+from layergen.files import formatting, writer
+from layergen.files.plan import CREATE, PlannedFile
 
 from .conftest import MINIMAL_SPEC
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from layergen.errors import LayergenError, SpecError
-from layergen.source_map import SourceMap, format_path
-from layergen.spec import load_spec, snake_case
+from layergen.spec.source_map import SourceMap, format_path
+from layergen.spec.validate import load_spec, snake_case
 
 from .conftest import EXAMPLE_SPECS, MINIMAL_SPEC
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from layergen.runner import REPORT_ENV
+from layergen.run.runner import REPORT_ENV
 
 HOST_DEVICES_FLAG = "--xla_force_host_platform_device_count"
 _state: dict[str, Any] = {"worker": False}

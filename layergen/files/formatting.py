@@ -13,8 +13,8 @@ import hashlib
 import os
 from functools import cache
 
-from layergen.cache import cache_root
 from layergen.errors import LayergenError
+from layergen.files.cache import cache_root
 
 TARGET_VERSION = "py311"
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from layergen.errors import ConflictError
-from layergen.plan import CHANGED, CONFLICT, CREATE, PlannedFile
+from layergen.files.plan import CHANGED, CONFLICT, CREATE, PlannedFile
 
 
 def write_plan(files: Sequence[PlannedFile]) -> list[PlannedFile]:

@@ -2,7 +2,7 @@
 
 One process (or one per pytest-xdist worker) imports TensorFlow once for all
 layers. Results stream through a JSON-lines file written by
-``layergen.pytest_plugin``, so callers can show progress while tests run.
+``layergen.run.pytest_plugin``, so callers can show progress while tests run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from layergen.errors import LayergenError
 
-# The JSON-lines file layergen.pytest_plugin writes results to.
+# The JSON-lines file layergen.run.pytest_plugin writes results to.
 REPORT_ENV = "LAYERGEN_REPORT"
 BACKENDS = ("tensorflow", "jax", "torch")
 # More layers than this run under pytest-xdist with `-n auto`, when installed.
@@ -107,7 +107,7 @@ def run_tests(
             "pytest",
             "-q",
             "-p",
-            "layergen.pytest_plugin",
+            "layergen.run.pytest_plugin",
             "-p",
             "no:cacheprovider",
             # Hypothesis's plugin, when installed, spends ~1.5 s summing up

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from layergen.codegen.generate import GeneratedLayer, generate_layer
 from layergen.errors import SpecError
-from layergen.pipeline import GeneratedLayer, generate_layer
-from layergen.plan import (
+from layergen.files.plan import (
     CONFLICT,
     IDENTICAL,
     LAYER,
@@ -26,7 +26,7 @@ from layergen.plan import (
     read_file_header,
     sha256,
 )
-from layergen.spec import load_spec
+from layergen.spec.validate import load_spec
 
 OK = "ok"
 SPEC_CHANGED = "spec changed"

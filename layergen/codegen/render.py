@@ -16,10 +16,10 @@ from typing import Any
 
 import jinja2
 
-from layergen import expressions as ex
-from layergen.cache import TemplateCache
-from layergen.model import Expr, LayerSpec, Param, Weight
-from layergen.spec import mask_names
+from layergen.files.cache import TemplateCache
+from layergen.spec import expressions as ex
+from layergen.spec.model import Expr, LayerSpec, Param, Weight
+from layergen.spec.validate import mask_names
 
 # keras.layers classes that own no trainable weights (by name or name part).
 WEIGHTLESS_LAYER_PARTS = ("Dropout", "Pooling", "Noise", "Cropping", "ZeroPadding")
@@ -56,7 +56,7 @@ def template_dir() -> Path:
     packaged = Path(str(files("layergen"))) / "templates"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "templates"
+    return Path(__file__).resolve().parents[2] / "templates"
 
 
 @cache

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from layergen.codegen.render import LayerImport, render_layer, render_test
 from layergen.errors import Diagnostic, LayergenError, SpecError
-from layergen.formatting import format_source
-from layergen.model import LayerSpec
-from layergen.plan import (
+from layergen.files.formatting import format_source
+from layergen.files.plan import (
     LAYER,
     NOTHING_EDITED,
     TEST,
@@ -25,8 +25,8 @@ from layergen.plan import (
     sha256,
     with_header,
 )
-from layergen.render import LayerImport, render_layer, render_test
-from layergen.spec import load_spec
+from layergen.spec.model import LayerSpec
+from layergen.spec.validate import load_spec
 
 
 @dataclass(frozen=True)

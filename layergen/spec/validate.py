@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from layergen import catalog
-from layergen import expressions as ex
 from layergen.errors import Diagnostic, LayergenError, SpecError
-from layergen.model import (
+from layergen.spec import catalog
+from layergen.spec import expressions as ex
+from layergen.spec.model import (
     MASK_MODES,
     PARAM_TYPES,
     Expr,
@@ -30,7 +30,7 @@ from layergen.model import (
     TestConfig,
     Weight,
 )
-from layergen.source_map import SourceMap, format_path
+from layergen.spec.source_map import SourceMap, format_path
 
 MAX_ERRORS = 25
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from layergen import catalog
+from layergen.spec import catalog
 
 # What a name in an expression can stand for.
 INPUT, WEIGHT, PARAM, SUBLAYER, SUBLAYER_LIST, LOCAL = (

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from layergen.check import OK, LayerCheck
-from layergen.runner import TestResult, TestRun
+from layergen.check.drift import OK, LayerCheck
+from layergen.run.runner import TestResult, TestRun
 
 _TEST_FUNCTION = re.compile(r"^def test_", re.MULTILINE)
 

@@ -1,0 +1,2 @@
+"""``layergen check``: ``drift`` compares a generated tree with its specs,
+``report`` prints the result."""

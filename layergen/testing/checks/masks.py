@@ -1,0 +1,64 @@
+"""Masks: none, propagate, consume, compute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from layergen.testing.case import LayerCase
+from layergen.testing.inputs import apply_mask, random_mask, to_numpy
+from layergen.testing.tolerances import TOLERANCE
+
+
+def check_mask(case: LayerCase) -> None:
+    """The mask behaves as ``mask_mode`` says: none, propagate, consume, compute."""
+    layer = case.make_layer()
+    inputs = case.make_inputs()
+    mask = random_mask(inputs[0].shape[:-1])
+    if case.mask_mode == "none":
+        assert not layer.supports_masking, "supports_masking without a mask mode"
+    elif case.mask_mode == "propagate":
+        assert layer.supports_masking, "the mask is dropped: set supports_masking"
+        output = layer(apply_mask(inputs[0], mask), *inputs[1:])
+        np.testing.assert_array_equal(to_numpy(output._keras_mask), mask)
+    elif case.mask_mode == "consume":
+        _check_mask_consumed(case, layer, inputs, mask)
+    elif case.mask_mode == "compute":
+        masked = apply_mask(inputs[0], mask)
+        output = layer(masked, *inputs[1:])
+        computed = layer.compute_mask(masked, masked._keras_mask)
+        assert computed is not None, "compute_mask returned None"
+        assert to_numpy(computed).dtype == bool
+        np.testing.assert_array_equal(to_numpy(output._keras_mask), to_numpy(computed))
+
+
+def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -> None:
+    """Each mask argument in turn: the output keeps no mask, values at the
+    masked positions of its input do not reach the output, and the mask
+    changes the output."""
+    names = list(case.input_shapes)
+    for argument in case.mask_arguments:
+        index = 0 if argument == "mask" else names.index(argument[: -len("_mask")])
+        target = inputs[index]
+        own = mask if index == 0 else random_mask(target.shape[:-1], seed=1 + index)
+        output = layer(*inputs, **{argument: own})
+        assert (
+            getattr(output, "_keras_mask", None) is None
+        ), f"the output keeps a mask ({argument})"
+        expand = (...,) + (None,) * (target.ndim - own.ndim)
+        perturbed = list(inputs)
+        perturbed[index] = np.where(own[expand], target, target + 100.0).astype(
+            target.dtype
+        )
+        again = layer(*perturbed, **{argument: own})
+        np.testing.assert_allclose(
+            to_numpy(again),
+            to_numpy(output),
+            **TOLERANCE,
+            err_msg=f"values masked by {argument} reach the output",
+        )
+        unmasked = layer(*inputs, **{argument: np.ones_like(own)})
+        assert not np.allclose(
+            to_numpy(unmasked), to_numpy(output)
+        ), f"{argument} does not change the output"

@@ -1,0 +1,86 @@
+"""Training: gradients reach weights, the training flag, state updates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+from layergen.testing.case import LayerCase
+from layergen.testing.inputs import to_numpy
+
+
+def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    shape = tuple(model.outputs[0].shape)[1:]
+    return np.random.default_rng(1).standard_normal((len(inputs[0]), *shape))
+
+
+def check_fit_step(case: LayerCase) -> None:
+    """One compiled ``fit`` step changes every trainable weight (a gradient
+    reaches it) and no non-trainable weight that ``updated_weights`` omits."""
+    layer = case.make_layer()
+    model = case.make_model(layer)
+    inputs = case.make_inputs()
+    before = {w.path: to_numpy(w) for w in layer.trainable_weights}
+    frozen = {
+        w.path: to_numpy(w)
+        for w in layer.non_trainable_weights
+        if w.name not in case.updated_weights
+    }
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
+    model.fit(inputs, fit_targets(model, inputs), batch_size=len(inputs[0]), verbose=0)
+    assert before, "the layer has no trainable weights"
+    for weight in layer.trainable_weights:
+        assert not np.allclose(
+            to_numpy(weight), before[weight.path]
+        ), f"trainable weight {weight.path} did not change: no gradient reaches it"
+    for weight in layer.non_trainable_weights:
+        if weight.path in frozen:
+            np.testing.assert_array_equal(
+                to_numpy(weight), frozen[weight.path], err_msg=f"{weight.path} changed"
+            )
+
+
+def check_no_trainable_weights(case: LayerCase) -> None:
+    layer = case.make_layer()
+    case.run(layer, case.make_inputs(), **case.inference())
+    assert layer.trainable_weights == []
+
+
+def check_inference_is_deterministic(case: LayerCase) -> None:
+    layer = case.make_layer()
+    inputs = case.make_inputs()
+    first = to_numpy(case.run(layer, inputs, training=False))
+    second = to_numpy(case.run(layer, inputs, training=False))
+    np.testing.assert_array_equal(first, second)
+
+
+def check_training_changes_output(case: LayerCase) -> None:
+    layer = case.make_layer()
+    inputs = case.make_inputs()
+    inference = to_numpy(case.run(layer, inputs, training=False))
+    training = to_numpy(case.run(layer, inputs, training=True))
+    assert not np.allclose(inference, training), "training=True is ignored"
+
+
+def check_updates_only_in_training(case: LayerCase) -> None:
+    """Non-trainable state changes in training calls only (``None`` is inference)."""
+    layer = case.make_layer()
+    inputs = case.make_inputs()
+    case.run(layer, inputs, training=False)
+    initial = {name: to_numpy(getattr(layer, name)) for name in case.updated_weights}
+    case.run(layer, inputs, training=False)
+    case.run(layer, inputs)
+    for name in case.updated_weights:
+        np.testing.assert_array_equal(
+            to_numpy(getattr(layer, name)),
+            initial[name],
+            err_msg=f"{name} was updated at inference",
+        )
+    case.run(layer, inputs, training=True)
+    for name in case.updated_weights:
+        assert not np.array_equal(
+            to_numpy(getattr(layer, name)), initial[name]
+        ), f"{name} was not updated in training"

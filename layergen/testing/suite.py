@@ -1,0 +1,111 @@
+"""Every applicable check at once, for hand-written layers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import pytest
+
+from layergen.testing.case import LayerCase, build_model
+from layergen.testing.checks.devices import check_runs_on_gpu
+from layergen.testing.checks.distribution import check_distribution
+from layergen.testing.checks.masks import check_mask
+from layergen.testing.checks.precision import (
+    check_input_gradient,
+    check_mixed_precision,
+    check_xla_matches_eager,
+)
+from layergen.testing.checks.serialization import (
+    check_config_round_trip,
+    check_save_and_load,
+)
+from layergen.testing.checks.shapes import (
+    check_batch_polymorphism,
+    check_build_and_weights,
+    check_output_shapes,
+)
+from layergen.testing.checks.source import check_backend_neutral_source
+from layergen.testing.checks.training import (
+    check_fit_step,
+    check_inference_is_deterministic,
+    check_training_changes_output,
+    check_updates_only_in_training,
+)
+from layergen.testing.inputs import reset_keras_state
+from layergen.testing.tolerances import MIXED_PRECISION_POLICIES
+
+
+def layer_checks(case: LayerCase) -> dict[str, Callable[[], None]]:
+    """The checks that apply to ``case``, by name; those that only read a built
+    model share one."""
+    built = cache(lambda: build_model(case))
+    checks: dict[str, Callable[[], None]] = {
+        "build_and_weights": lambda: check_build_and_weights(case),
+        "output_shapes": lambda: check_output_shapes(case, built()),
+        "config_round_trip": lambda: check_config_round_trip(case),
+        "save_and_load": lambda: check_save_and_load(case, built()),
+        "backend_neutral_source": lambda: check_backend_neutral_source(case),
+        "xla_matches_eager": lambda: check_xla_matches_eager(case),
+        "distribution": lambda: check_distribution(case),
+        "runs_on_gpu": lambda: check_runs_on_gpu(case),
+    }
+    if not case.is_cell:
+        checks["batch_polymorphism"] = lambda: check_batch_polymorphism(case)
+    if case.mask_mode is not None:
+        checks["mask"] = lambda: check_mask(case)
+    for policy in MIXED_PRECISION_POLICIES:
+        checks[policy] = lambda p=policy: check_mixed_precision(case, p)
+    if case.differentiable:
+        checks["input_gradient"] = lambda: check_input_gradient(case)
+    if case.uses_training:
+        checks["inference_is_deterministic"] = lambda: check_inference_is_deterministic(
+            case
+        )
+        if case.training_changes_output:
+            checks["training_changes_output"] = lambda: check_training_changes_output(
+                case
+            )
+    if case.updated_weights:
+        checks["updates_only_in_training"] = lambda: check_updates_only_in_training(
+            case
+        )
+    probe = case.make_layer()
+    case.run(probe, case.make_inputs(), **case.inference())
+    if probe.trainable_weights:
+        checks["fit_step"] = lambda: check_fit_step(case)
+    return checks
+
+
+def check_layer(
+    cls: type,
+    init_kwargs: Mapping[str, Any],
+    input_shapes: Mapping[str, Sequence[int]],
+    **expectations: Any,
+) -> dict[str, str]:
+    """Run every applicable check on a layer; returns ``{check: outcome}`` where
+    the outcome is ``"passed"``, ``"skipped: <reason>"`` or ``"failed: <why>"``.
+
+    ``expectations`` are :class:`LayerCase` fields (``mask_mode="propagate"``,
+    ``updated_weights=["moving_mean"]``, ``uses_training=True``, ...).
+    """
+    case = LayerCase(
+        cls,
+        dict(init_kwargs),
+        {name: tuple(shape) for name, shape in input_shapes.items()},
+        **expectations,
+    )
+    outcomes = {}
+    for name, run in layer_checks(case).items():
+        reset_keras_state()
+        try:
+            run()
+        except pytest.skip.Exception as exc:
+            outcomes[name] = f"skipped: {exc.msg}"
+        except Exception as exc:  # a broken layer may raise anything
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            outcomes[name] = f"failed: {type(exc).__name__}: {first_line}"
+        else:
+            outcomes[name] = "passed"
+    return outcomes
