@@ -16,9 +16,9 @@ this module is their public face.
 from layergen.testing.case import BuiltModel, LayerCase, build_model, load_layer
 from layergen.testing.checks.devices import check_runs_on_gpu
 from layergen.testing.checks.distribution import check_distribution
+from layergen.testing.checks.gradients import check_input_gradient
 from layergen.testing.checks.masks import check_mask
 from layergen.testing.checks.precision import (
-    check_input_gradient,
     check_mixed_precision,
     check_xla_matches_eager,
 )

@@ -11,9 +11,9 @@ import pytest
 from layergen.testing.case import LayerCase, build_model
 from layergen.testing.checks.devices import check_runs_on_gpu
 from layergen.testing.checks.distribution import check_distribution
+from layergen.testing.checks.gradients import check_input_gradient
 from layergen.testing.checks.masks import check_mask
 from layergen.testing.checks.precision import (
-    check_input_gradient,
     check_mixed_precision,
     check_xla_matches_eager,
 )
