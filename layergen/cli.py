@@ -1,34 +1,35 @@
-"""The ``layergen`` command line: Click wiring and exit codes, no logic.
+"""The ``layergen`` command line: options -> ``app.Options``, errors -> exit
+codes, and printing; what the commands do lives in ``layergen.app``.
 
 Exit codes: 0 success, 1 a generated test failed or a layer drifted from its
-spec, 2 bad input or usage.
+spec, 2 bad input or usage, 130 / 143 interrupted by SIGINT / SIGTERM (what
+was being written is rolled back).
 """
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from layergen import __version__
+from layergen import __version__, app
 from layergen.check import report
-from layergen.check.drift import (
-    FIXABLE,
-    HAND_EDITED,
-    OK,
-    SPEC_INVALID,
-    LayerCheck,
-    check_tree,
+from layergen.check.drift import LayerCheck
+from layergen.codegen.generate import GeneratedLayer, load_specs
+from layergen.errors import (
+    Diagnostic,
+    Interrupted,
+    LayergenError,
+    SpecError,
+    TestRunError,
 )
-from layergen.codegen.generate import GeneratedLayer, generate, import_roots, load_specs
-from layergen.errors import LayergenError, SpecError
-from layergen.files.plan import CONFLICT, IDENTICAL, Overwrite
-from layergen.files.writer import write_plan
-from layergen.run.runner import TestRun, resolve_backends, run_tests
+from layergen.files.plan import IDENTICAL, Overwrite
+from layergen.run.runner import TestResult, TestRun, resolve_backends
 
 BACKEND = click.option(
     "--backend",
@@ -42,11 +43,12 @@ SPECS = click.argument(
 
 
 class _Group(click.Group):
-    """Turns layergen's errors into one-line messages and exit codes."""
+    """Turns layergen's errors and signals into one-line messages and exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _terminate_raises():
+                code = super().invoke(ctx)
         except SpecError as exc:
             for diagnostic in exc.diagnostics:
                 click.echo(str(diagnostic), err=True)
@@ -54,12 +56,18 @@ class _Group(click.Group):
             click.echo(
                 f"{count} error{'s' * (count != 1)}; nothing was written", err=True
             )
-            ctx.exit(exc.exit_code)
+            code = exc.exit_code
+        except TestRunError as exc:
+            click.echo(exc.output, err=True)
+            code = _error(exc)
         except LayergenError as exc:
-            click.echo(
-                f"error: {exc}" if "error:" not in str(exc) else str(exc), err=True
-            )
-            ctx.exit(exc.exit_code)
+            code = _error(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted (SIGINT)", err=True)
+            code = 128 + signal.SIGINT
+        except Interrupted as exc:
+            click.echo(f"interrupted ({exc})", err=True)
+            code = exc.exit_code
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # layergen's own bug: say so, keep it short
@@ -70,7 +78,34 @@ class _Group(click.Group):
                 "(rerun with `layergen --debug ...` for the traceback)",
                 err=True,
             )
-            ctx.exit(2)
+            code = 2
+        ctx.exit(code or 0)
+
+
+def _error(exc: LayergenError) -> int:
+    """Print each line of the error as ``error: ...`` unless it names its file."""
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        click.echo(line if ": error: " in line else f"error: {line}", err=True)
+    return exc.exit_code
+
+
+@contextlib.contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """SIGTERM raises ``Interrupted`` (SIGINT raises KeyboardInterrupt), so that
+    writes roll back and temporary files go before the process ends."""
+
+    def raise_interrupted(signum: int, frame: object) -> NoReturn:
+        raise Interrupted(signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_interrupted)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=_Group)
@@ -82,11 +117,12 @@ def main(debug: bool) -> None:
 
 @main.command()
 @SPECS
-def validate(specs: Sequence[Path]) -> None:
+def validate(specs: Sequence[Path]) -> int:
     """Check specs and report every problem; write nothing."""
     for spec in load_specs(specs):
         _print_warnings(spec.warnings)
         click.echo(f"{spec.spec_path}: ok ({spec.name})")
+    return 0
 
 
 @main.command()
@@ -132,67 +168,18 @@ def new(
     dry_run: bool,
     durations: int,
     backend: str | None,
-) -> None:
-    """Generate a layer and its tests from each SPEC, then run the tests."""
-    backends = resolve_backends(backend) if not (no_test or dry_run) else []
-    overwrite = Overwrite(hand_edited=force, foreign=overwrite_foreign)
-    started = time.perf_counter()
-    layers = generate(specs, out_dir, tests_dir=tests_dir, overwrite=overwrite)
-    generation = time.perf_counter() - started
-    for layer in layers:
-        _print_warnings(layer.spec.warnings)
-    if dry_run:
-        _show_plan(layers, diffs=True)
-        if any(f.status == CONFLICT for layer in layers for f in layer.files):
-            sys.exit(2)
-        return
-    write_plan([f for layer in layers for f in layer.files])
-    _show_plan(layers, diffs=False)
-    click.echo(f"generated in {generation:.2f} s")
-    if backends:
-        sys.exit(max(_run_and_report(layers, b, durations) for b in backends))
-
-
-def _print_warnings(warnings: Sequence[Any]) -> None:
-    for warning in warnings:
-        click.echo(str(warning), err=True)
-
-
-def _show_plan(layers: Sequence[GeneratedLayer], *, diffs: bool) -> None:
-    for layer in layers:
-        for planned in layer.files:
-            status = planned.status if planned.status != IDENTICAL else "unchanged"
-            reason = f"  ({planned.reason})" if planned.reason else ""
-            click.echo(f"{status:>9}  {planned.path}{reason}")
-            if diffs and planned.old is not None and planned.status != IDENTICAL:
-                click.echo("".join(planned.diff()), nl=False)
-
-
-def _run_and_report(
-    layers: Sequence[GeneratedLayer], backend: str | None, durations: int
 ) -> int:
-    test_files = [layer.test_file.path for layer in layers]
-    on = f" on {backend}" if backend else ""
-    click.echo(f"running the generated tests of {len(layers)} layer(s){on}...")
-    layer_files = [layer.layer_file.path for layer in layers]
-    run = run_tests(test_files, import_paths=import_roots(layer_files), backend=backend)
-    _ensure_ran(run)
-    if run.exit_code != 0:
-        click.echo(run.output)
-    for layer in layers:
-        counts = run.counts(layer.test_file.path)
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-        mark = "FAIL" if counts.get("failed") else "ok"
-        click.echo(f"{mark:>9}  {layer.spec.name}: {summary or 'no tests ran'}")
-    click.echo(f"device: {run.device}")
-    click.echo(
-        f"time: start-up and imports {run.startup_seconds:.1f} s, "
-        f"tests {run.tests_seconds:.1f} s, exit {run.exit_seconds:.1f} s"
+    """Generate a layer and its tests from each SPEC, then run the tests."""
+    options = app.Options(
+        out_dir=out_dir,
+        tests_dir=tests_dir,
+        backends=tuple(resolve_backends(backend)) if not (no_test or dry_run) else (),
+        overwrite=Overwrite(hand_edited=force, foreign=overwrite_foreign),
+        dry_run=dry_run,
+        durations=durations,
     )
-    slowest = sorted(run.results, key=lambda r: r.seconds, reverse=True)
-    for result in slowest[:durations] if durations else slowest:
-        click.echo(f"{result.seconds:>7.2f} s  {result.test_file.name}::{result.name}")
-    return 0 if run.exit_code == 0 else 1
+    result = app.run_new(specs, options, NewReporter(durations))
+    return result.exit_code
 
 
 @main.command()
@@ -217,7 +204,7 @@ def check(
     force: bool,
     output_format: str,
     backend: str | None,
-) -> None:
+) -> int:
     """Check generated layers under PATHS against their specs, then run their tests.
 
     PATHS are directories to search (recursively) and, optionally, spec files
@@ -227,65 +214,105 @@ def check(
     specs = [p for p in paths if not p.is_dir()]
     if not roots:
         raise click.UsageError("give at least one directory to search")
-    backends = [] if no_run else resolve_backends(backend)
-    checks = check_tree(roots, specs, overwrite=Overwrite(hand_edited=force))
-    if fix:
-        _fix(checks, force=force)
+    options = app.Options(
+        backends=() if no_run else tuple(resolve_backends(backend)),
+        overwrite=Overwrite(hand_edited=force),
+        fix=fix,
+    )
     as_table = output_format == "table"
+    reporter = CheckReporter(verbose=as_table)
+    result = app.run_check(roots, specs, options, reporter)
+    records = report.rows(result.checks, result.runs)
     if as_table:
-        report.print_drift(checks)
-    runs = [_run_checks(checks, b, verbose=as_table) for b in backends]
-    runs = [run for run in runs if run is not None]
-    records = report.rows(checks, runs)
-    if as_table:
-        report.print_table(records, runs=runs, rich=sys.stdout.isatty())
+        report.print_table(records, runs=result.runs, rich=sys.stdout.isatty())
     else:
         report.print_json(records)
-    sys.exit(_check_exit_code(checks, runs))
+    return result.exit_code
 
 
-def _run_checks(
-    checks: Sequence[LayerCheck], backend: str | None, *, verbose: bool
-) -> TestRun | None:
-    runnable = [c for c in checks if c.has_tests]
-    if not runnable:
-        return None
-    rich = verbose and sys.stdout.isatty()
-    with report.Progress(report.expected_tests(runnable), rich) as on_result:
-        run = run_tests(
-            [c.test_path for c in runnable],
-            import_paths=import_roots([c.layer_path for c in runnable]),
-            backend=backend,
-            on_result=on_result,
+def _print_warnings(warnings: Sequence[Diagnostic]) -> None:
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+
+
+class NewReporter:
+    """What ``layergen new`` prints as it goes."""
+
+    def __init__(self, durations: int) -> None:
+        self.durations = durations
+
+    def warnings(self, diagnostics: Sequence[Diagnostic]) -> None:
+        _print_warnings(diagnostics)
+
+    def planned(self, layers: Sequence[GeneratedLayer], *, dry_run: bool) -> None:
+        for layer in layers:
+            for planned in layer.files:
+                status = planned.status if planned.status != IDENTICAL else "unchanged"
+                reason = f"  ({planned.reason})" if planned.reason else ""
+                click.echo(f"{status:>9}  {planned.path}{reason}")
+                if dry_run and planned.old is not None and planned.status != IDENTICAL:
+                    click.echo("".join(planned.diff()), nl=False)
+
+    def generated(self, seconds: float) -> None:
+        click.echo(f"generated in {seconds:.2f} s")
+
+    @contextlib.contextmanager
+    def tests_started(
+        self, test_files: Sequence[Path], backend: str | None
+    ) -> Iterator[None]:
+        on = f" on {backend}" if backend else ""
+        count = len(test_files)
+        click.echo(f"running the generated tests of {count} layer(s){on}...")
+        yield
+
+    def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
+        if run.exit_code != 0:
+            click.echo(run.output)
+        for test_file, name in layers.items():
+            counts = run.counts(test_file)
+            summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+            mark = "FAIL" if counts.get("failed") else "ok"
+            click.echo(f"{mark:>9}  {name}: {summary or 'no tests ran'}")
+        click.echo(f"device: {run.device}")
+        click.echo(
+            f"time: start-up and imports {run.startup_seconds:.1f} s, "
+            f"tests {run.tests_seconds:.1f} s, exit {run.exit_seconds:.1f} s"
         )
-    _ensure_ran(run)
-    if run.exit_code == 1 and verbose:
-        click.echo(run.output)
-    return run
+        slowest = sorted(run.results, key=lambda r: r.seconds, reverse=True)
+        for result in slowest[: self.durations] if self.durations else slowest:
+            click.echo(
+                f"{result.seconds:>7.2f} s  {result.test_file.name}::{result.name}"
+            )
 
 
-def _ensure_ran(run: TestRun) -> None:
-    """pytest's exit codes 0, 1 and 5 (no tests) are results; any other means
-    it could not run the tests: show its output and stop."""
-    if run.exit_code not in (0, 1, 5):
-        click.echo(run.output, err=True)
-        raise LayergenError(
-            f"pytest could not run the generated tests (exit {run.exit_code})"
-        )
+class CheckReporter:
+    """What ``layergen check`` prints as it goes: drift with diffs, a progress
+    bar on a terminal, pytest's output when a test failed (table format)."""
 
+    def __init__(self, *, verbose: bool) -> None:
+        self.verbose = verbose
 
-def _fix(checks: Sequence[LayerCheck], *, force: bool) -> None:
-    for check in checks:
-        fixable = check.drift in FIXABLE or (check.drift == HAND_EDITED and force)
-        if fixable and check.regenerated is not None:
-            write_plan(check.regenerated.files)
-            check.detail = f"regenerated (was: {check.drift})"
-            check.drift, check.diffs = OK, []
+    def warnings(self, diagnostics: Sequence[Diagnostic]) -> None:
+        """Spec warnings belong to ``validate`` and ``new``."""
 
+    def planned(self, layers: Sequence[GeneratedLayer], *, dry_run: bool) -> None:
+        """``check`` shows drift instead, through ``checked``."""
 
-def _check_exit_code(checks: Sequence[LayerCheck], runs: Sequence[TestRun]) -> int:
-    if any(c.drift == SPEC_INVALID for c in checks):
-        return 2
-    failed = any(run.exit_code == 1 for run in runs)
-    drifted = any(c.drift != OK for c in checks)
-    return 1 if failed or drifted else 0
+    def generated(self, seconds: float) -> None:
+        """``check`` times its tests instead."""
+
+    def checked(self, checks: Sequence[LayerCheck]) -> None:
+        if self.verbose:
+            report.print_drift(checks)
+
+    @contextlib.contextmanager
+    def tests_started(
+        self, test_files: Sequence[Path], backend: str | None
+    ) -> Iterator[Callable[[TestResult], None]]:
+        rich = self.verbose and sys.stdout.isatty()
+        with report.Progress(report.expected_tests(test_files), rich) as on_result:
+            yield on_result
+
+    def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
+        if run.exit_code == 1 and self.verbose:
+            click.echo(run.output)

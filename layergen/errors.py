@@ -1,7 +1,13 @@
-"""Errors layergen reports to its user, each mapped to an exit code by the CLI."""
+"""Errors layergen reports, each with the exit code the CLI maps it to.
+
+``LayergenError`` is bad input (a spec, a file, an option: exit 2);
+``InternalError`` is layergen's own bug (exit 2, reported as such);
+``Interrupted`` is SIGINT or SIGTERM (exit 128 + the signal's number).
+"""
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 
@@ -37,4 +43,44 @@ class SpecError(LayergenError):
 
 
 class ConflictError(LayergenError):
-    """Writing would clobber a file that layergen must not overwrite."""
+    """Writing would clobber a file that layergen must not overwrite; each line
+    of the message names one file."""
+
+
+class UnsafePathError(LayergenError):
+    """A path (a file name, an option, a header's reference) that layergen will
+    not read, write or put into a generated file."""
+
+
+class WriteError(LayergenError):
+    """A file could not be written; everything the run wrote was rolled back."""
+
+
+class TestRunError(LayergenError):
+    """pytest could not run the generated tests (not: a test failed);
+    ``output`` is pytest's own account."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+
+
+class InternalError(LayergenError):
+    """layergen's own bug, e.g. generated code that black cannot parse."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; whatever was being written was rolled back.
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so that no ``except
+    Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

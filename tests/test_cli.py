@@ -53,7 +53,7 @@ def test_new_writes_layer_and_test_with_header(cli, write_spec, tmp_path: Path) 
     layer = (out / "scale.py").read_text()
     header = read_header(layer)
     assert header is not None and header.spec == "../spec.toml"
-    assert not header.hand_edited
+    assert not header.inconsistent
     assert "DO NOT EDIT" in layer
     assert str(tmp_path) not in layer  # no machine paths: reproducible
     assert (out / "test_scale.py").exists()

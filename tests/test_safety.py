@@ -89,7 +89,7 @@ def test_formatter_failure_on_the_second_file_writes_nothing(
     def failing(source: str, what: str) -> str:
         calls.append(what)
         if len(calls) == 2:
-            raise formatting.LayergenError("internal error: formatter broke")
+            raise formatting.InternalError("internal error: formatter broke")
         return real(source, what)
 
     monkeypatch.setattr(formatting, "_run_black", failing)
@@ -122,9 +122,9 @@ def test_interrupted_write_leaves_whole_files_and_no_temp_files(
     monkeypatch.setattr(writer.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
         writer.write_plan(plan)
-    assert first.read_text() == "new a\n"
+    assert not first.exists()  # all or nothing: the first file is rolled back
     assert second.read_text() == "old b\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "b.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.py"]
 
 
 def test_overwrite_foreign_is_the_only_way_to_replace_a_foreign_file(
@@ -167,12 +167,12 @@ def test_output_path_that_is_a_file_is_a_clean_error(
 def test_internal_errors_are_one_line_unless_debug(
     cli, write_spec, monkeypatch
 ) -> None:
-    from layergen import cli as cli_module
+    from layergen import app
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli_module, "generate", broken)
+    monkeypatch.setattr(app, "plan_layers", broken)
     result = cli("new", write_spec(), "--no-test")
     assert result.exit_code == 2
     assert result.output.strip() == (

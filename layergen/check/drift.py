@@ -1,9 +1,13 @@
 """``layergen check``: is each generated layer still what its spec generates?
 
 Generated files are found by their header, anywhere under the given
-directories; each layer module names its spec and its test file. For every
-layer the drift is one of the states below, with the diff that regeneration
-would apply. Nothing here imports Keras.
+directories; each layer module names its spec and its test file. A header is
+untrusted input: the files it names are followed only inside the checked
+directories (the spec: beside or below a checked directory's parent, or the
+working directory), never through a symbolic link, and only regular files are
+read. A layer is ``ok`` only when both files are byte for byte what its spec
+generates now; whatever hashes a file carries, a body that differs in code is
+hand-edited. Nothing here imports Keras.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from layergen.codegen.generate import GeneratedLayer, generate_layer
-from layergen.errors import SpecError
+from layergen.errors import LayergenError
 from layergen.files.plan import (
     CONFLICT,
     IDENTICAL,
@@ -25,19 +30,31 @@ from layergen.files.plan import (
     Overwrite,
     read_file_header,
     sha256,
+    unsafe_characters,
 )
 from layergen.spec.validate import load_spec
 
-OK = "ok"
-SPEC_CHANGED = "spec changed"
-HAND_EDITED = "hand-edited"
-STALE_TEMPLATES = "stale templates"
-MISSING_TEST = "missing test file"
-NOT_GENERATED = "not generated"
-SPEC_MISSING = "spec missing"
-SPEC_INVALID = "spec invalid"
+
+class Drift(StrEnum):
+    """How a generated layer stands against its spec."""
+
+    OK = "ok"
+    SPEC_CHANGED = "spec changed"
+    HAND_EDITED = "hand-edited"
+    STALE_TEMPLATES = "stale templates"
+    MISSING_TEST = "missing test file"
+    NOT_GENERATED = "not generated"
+    SPEC_MISSING = "spec missing"
+    SPEC_INVALID = "spec invalid"
+    UNSAFE_HEADER = "unsafe header"
+
+
 # What --fix may regenerate (hand-edited files only with --force).
-FIXABLE = frozenset({SPEC_CHANGED, STALE_TEMPLATES, MISSING_TEST, NOT_GENERATED})
+FIXABLE = frozenset(
+    {Drift.SPEC_CHANGED, Drift.STALE_TEMPLATES, Drift.MISSING_TEST, Drift.NOT_GENERATED}
+)
+# Bad input rather than drift: `check` exits 2.
+INVALID = frozenset({Drift.SPEC_INVALID, Drift.UNSAFE_HEADER})
 SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".venv", "venv", "__pycache__", "node_modules", ".tox", "build"}
     | {"dist", ".mypy_cache", ".ruff_cache", ".pytest_cache", "site-packages"}
@@ -57,7 +74,7 @@ class LayerCheck:
     layer_path: Path
     test_path: Path
     spec_path: Path | None
-    drift: str
+    drift: Drift
     class_name: str = ""
     detail: str = ""
     diffs: list[str] = field(default_factory=list)
@@ -68,8 +85,79 @@ class LayerCheck:
         return self.test_path.is_file() and self.layer_path.is_file()
 
 
+class UnsafeReference(Exception):
+    """A path in a header that ``check`` will not follow."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The checked directories, and where a header's references may lead."""
+
+    roots: tuple[Path, ...]
+    specs: frozenset[Path] = frozenset()
+
+    @classmethod
+    def of(cls, roots: Sequence[Path], specs: Sequence[Path] = ()) -> Tree:
+        return cls(tuple(map(_absolute, roots)), frozenset(map(_absolute, specs)))
+
+    def partner(self, file: Path, ref: str, suffix: str = ".py") -> Path:
+        """The partner a header names: a ``.py`` file inside a checked directory."""
+        path = self._follow(file, ref, suffix)
+        base = _base_of(path, self.roots)
+        if base is None:
+            raise UnsafeReference(f"{ref} is outside the checked directories")
+        _refuse_links(base, path, ref)
+        return path
+
+    def spec(self, file: Path, ref: str) -> Path:
+        """The spec a header names: a ``.toml`` file given on the command line,
+        or one beside or below a checked directory's parent, or below the
+        working directory."""
+        path = self._follow(file, ref, ".toml")
+        if path in self.specs:
+            return path
+        bases = (*(root.parent for root in self.roots), _absolute(Path.cwd()))
+        base = _base_of(path, bases)
+        if base is None:
+            raise UnsafeReference(
+                f"spec {ref} is outside the project (the checked directories' "
+                "parents and the working directory)"
+            )
+        _refuse_links(base, path, ref)
+        return path
+
+    @staticmethod
+    def _follow(file: Path, ref: str, suffix: str) -> Path:
+        if unsafe_characters(ref):
+            raise UnsafeReference(f"{ascii(ref)} contains control characters")
+        if Path(ref).is_absolute():
+            raise UnsafeReference(f"{ref} is an absolute path")
+        if not ref.endswith(suffix):
+            raise UnsafeReference(f"{ref} is not a {suffix} file")
+        return _absolute(file.parent / ref)
+
+
+def _absolute(path: Path) -> Path:
+    """An absolute, normalised path; symbolic links are not resolved."""
+    return Path(os.path.abspath(path))
+
+
+def _base_of(path: Path, bases: Sequence[Path]) -> Path | None:
+    return next((b for b in bases if path == b or b in path.parents), None)
+
+
+def _refuse_links(base: Path, path: Path, ref: str) -> None:
+    """Refuse ``path`` if any part of it below ``base`` is a symbolic link."""
+    for part in [path, *path.parents]:
+        if part == base:
+            return
+        if part.is_symlink():
+            raise UnsafeReference(f"{ref} goes through the symbolic link {part}")
+
+
 def find_generated(roots: Sequence[Path]) -> Iterator[GeneratedFile]:
-    """Every file under ``roots`` that starts with a layergen header."""
+    """Every regular file under ``roots`` that starts with a layergen header
+    (symbolic links, FIFOs and devices are skipped unopened)."""
     for root in roots:
         for directory, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
@@ -90,17 +178,22 @@ def check_tree(
 ) -> list[LayerCheck]:
     """The drift of every generated layer under ``roots``, and of ``specs``
     given on the command line whose layer is missing (expected in ``roots[0]``)."""
-    found = list(find_generated(roots))
+    tree = Tree.of(roots, specs)
+    found = list(find_generated(tree.roots))
     checks = [
-        _check_layer(f.path, f.header, overwrite)
+        _check_layer(tree, f.path, f.header, overwrite)
         for f in found
         if f.header.role == LAYER
     ]
     known_layers = {c.layer_path for c in checks}
     for orphan in (f for f in found if f.header.role == TEST):
-        layer_path = (orphan.path.parent / orphan.header.partner).resolve()
+        try:
+            layer_path = tree.partner(orphan.path, orphan.header.partner)
+            spec_path = tree.spec(orphan.path, orphan.header.spec)
+        except UnsafeReference as exc:
+            checks.append(_unsafe(orphan.path, orphan.path, exc))
+            continue
         if layer_path not in known_layers:
-            spec_path = (orphan.path.parent / orphan.header.spec).resolve()
             checks.append(
                 _not_generated(
                     spec_path, layer_path.parent, orphan.path.parent, overwrite
@@ -108,48 +201,63 @@ def check_tree(
             )
             known_layers.add(layer_path)
     known_specs = {c.spec_path for c in checks}
-    for spec_path in (s.resolve() for s in specs):
+    for spec_path in sorted(tree.specs):
         if spec_path not in known_specs:
-            checks.append(_not_generated(spec_path, roots[0], roots[0], overwrite))
+            checks.append(
+                _not_generated(spec_path, tree.roots[0], tree.roots[0], overwrite)
+            )
             known_specs.add(spec_path)
     return checks
 
 
-def _check_layer(layer_path: Path, header: Header, overwrite: Overwrite) -> LayerCheck:
-    layer_path = layer_path.resolve()
-    spec_path = (layer_path.parent / header.spec).resolve()
-    test_path = (layer_path.parent / header.partner).resolve()
-    check = LayerCheck(layer_path, test_path, spec_path, OK)
-    if not spec_path.is_file():
-        check.drift = SPEC_MISSING
+def _unsafe(layer_path: Path, test_path: Path, exc: UnsafeReference) -> LayerCheck:
+    detail = f"{layer_path.name}: {exc}; not followed"
+    return LayerCheck(
+        _absolute(layer_path), _absolute(test_path), None, Drift.UNSAFE_HEADER,
+        detail=detail,
+    )  # fmt: skip
+
+
+def _check_layer(
+    tree: Tree, layer_path: Path, header: Header, overwrite: Overwrite
+) -> LayerCheck:
+    layer_path = _absolute(layer_path)
+    try:
+        test_path = tree.partner(layer_path, header.partner)
+        spec_path = tree.spec(layer_path, header.spec)
+    except UnsafeReference as exc:
+        return _unsafe(layer_path, layer_path, exc)
+    check = LayerCheck(layer_path, test_path, spec_path, Drift.OK)
+    if not spec_path.exists():
+        check.drift = Drift.SPEC_MISSING
         check.detail = f"its spec {header.spec} does not exist"
         return check
     try:
         spec = load_spec(spec_path)
-    except SpecError as exc:
-        check.drift, check.detail = SPEC_INVALID, str(exc)
+    except LayergenError as exc:
+        check.drift, check.detail = Drift.SPEC_INVALID, str(exc)
         return check
     check.class_name = spec.name
     generated = generate_layer(
         spec, layer_path.parent, test_path.parent, overwrite=overwrite
     )
     check.regenerated = generated
+    layer_file, test_file = generated.files
+    if all(f.status == IDENTICAL for f in generated.files):
+        return check
     check.diffs = generated.diff()
-    test_header = read_file_header(test_path)
-    if header.hand_edited or (test_header is not None and test_header.hand_edited):
-        check.drift = HAND_EDITED
-        edited = layer_path if header.hand_edited else test_path
+    if layer_file.hand_edited or test_file.hand_edited:
+        check.drift = Drift.HAND_EDITED
+        edited = layer_path if layer_file.hand_edited else test_path
         check.detail = f"{edited.name} was edited by hand since it was generated"
     elif header.spec_hash != sha256(spec.spec_text):
-        check.drift = SPEC_CHANGED
-    elif not test_path.is_file():
-        check.drift = MISSING_TEST
-    elif any(f.status != IDENTICAL for f in generated.files):
-        check.drift = STALE_TEMPLATES
-    if generated.test_file.status == CONFLICT and check.drift != HAND_EDITED:
-        check.detail = f"{test_path.name}: {generated.test_file.reason}"
-    if check.drift == OK:
-        check.diffs = []
+        check.drift = Drift.SPEC_CHANGED
+    elif not test_path.exists():
+        check.drift = Drift.MISSING_TEST
+    else:
+        check.drift = Drift.STALE_TEMPLATES
+    if test_file.status == CONFLICT and check.drift != Drift.HAND_EDITED:
+        check.detail = f"{test_path.name}: {test_file.reason}"
     return check
 
 
@@ -158,15 +266,17 @@ def _not_generated(
 ) -> LayerCheck:
     try:
         spec = load_spec(spec_path)
-    except SpecError as exc:
+    except LayergenError as exc:
         missing = out_dir / f"{spec_path.stem}.py"
-        return LayerCheck(missing, missing, spec_path, SPEC_INVALID, detail=str(exc))
+        return LayerCheck(
+            missing, missing, spec_path, Drift.SPEC_INVALID, detail=str(exc)
+        )
     generated = generate_layer(spec, out_dir, tests_dir, overwrite=overwrite)
     return LayerCheck(
-        generated.layer_file.path.resolve(),
-        generated.test_file.path.resolve(),
+        _absolute(generated.layer_file.path),
+        _absolute(generated.test_file.path),
         spec_path,
-        NOT_GENERATED,
+        Drift.NOT_GENERATED,
         class_name=spec.name,
         detail=f"no {generated.layer_file.path.name} in {out_dir}",
         diffs=generated.diff(),

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from layergen.check.drift import OK, LayerCheck
+from layergen.check.drift import Drift, LayerCheck
+from layergen.files.reading import GENERATED_LIMIT, read_text
 from layergen.run.runner import TestResult, TestRun
 
 _TEST_FUNCTION = re.compile(r"^def test_", re.MULTILINE)
@@ -31,7 +32,7 @@ def shown_path(path: Path | None) -> str:
 def print_drift(checks: Sequence[LayerCheck]) -> None:
     """One line per layer that drifted, with the diff regeneration would apply."""
     for check in checks:
-        if check.drift == OK:
+        if check.drift == Drift.OK:
             continue
         name = check.class_name or shown_path(check.spec_path)
         click.echo(f"{shown_path(check.layer_path)}: {check.drift}: {name}")
@@ -41,14 +42,15 @@ def print_drift(checks: Sequence[LayerCheck]) -> None:
         click.echo("".join(check.diffs), nl=False)
 
 
-def expected_tests(checks: Sequence[LayerCheck]) -> int:
+def expected_tests(test_files: Sequence[Path]) -> int:
     """How many test functions the test files hold (for the progress bar)."""
     total = 0
-    for check in checks:
+    for test_file in test_files:
         try:
-            total += len(_TEST_FUNCTION.findall(check.test_path.read_text()))
-        except OSError:
+            text = read_text(test_file, limit=GENERATED_LIMIT, follow_symlinks=False)
+        except (OSError, UnicodeDecodeError):
             continue
+        total += len(_TEST_FUNCTION.findall(text))
     return total
 
 

@@ -1,7 +1,8 @@
 """The whole generation pipeline for ``layergen new``: specs in, a plan out.
 
 spec (load + validate) -> render (templates) -> format (black) -> plan (statuses).
-Nothing here writes to disk; see ``writer.write_plan``.
+Nothing here writes to disk; see ``writer.write_plan``. Nothing a file on disk
+says about itself is reused: each body is rendered and formatted from the spec.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from layergen.codegen.render import LayerImport, render_layer, render_test
-from layergen.errors import Diagnostic, LayergenError, SpecError
+from layergen.errors import ConflictError, Diagnostic, LayergenError, SpecError
 from layergen.files.formatting import format_source
 from layergen.files.plan import (
     LAYER,
@@ -20,8 +21,8 @@ from layergen.files.plan import (
     TEST,
     Overwrite,
     PlannedFile,
+    check_path_text,
     plan_file,
-    read_file_header,
     sha256,
     with_header,
 )
@@ -45,7 +46,10 @@ class GeneratedLayer:
 
 
 def load_specs(paths: Sequence[Path]) -> list[LayerSpec]:
-    """Load every spec, reporting the diagnostics of all of them together."""
+    """Load every spec, reporting the diagnostics of all of them together.
+    A spec whose file name holds control characters is refused first."""
+    for path in paths:
+        check_path_text(path, "spec file name")
     specs, errors = [], []
     for path in paths:
         try:
@@ -88,13 +92,53 @@ def generate(
 
     Layers go to ``out_dir``, their tests to ``tests_dir`` (default: beside them).
     """
-    for directory in (out_dir, tests_dir):
-        if directory is not None and directory.exists() and not directory.is_dir():
+    check_output_dirs(out_dir, tests_dir)
+    return plan_layers(load_specs(spec_paths), out_dir, tests_dir, overwrite)
+
+
+def check_output_dirs(out_dir: Path, tests_dir: Path | None) -> None:
+    """Refuse output directories that are files or whose names hold control
+    characters (they would reach the headers)."""
+    for directory, option in ((out_dir, "--output"), (tests_dir, "--tests-dir")):
+        if directory is None:
+            continue
+        check_path_text(directory, option)
+        if directory.exists() and not directory.is_dir():
             raise LayergenError(f"{directory}: exists and is not a directory")
-    return [
+
+
+def plan_layers(
+    specs: Sequence[LayerSpec],
+    out_dir: Path,
+    tests_dir: Path | None,
+    overwrite: Overwrite = NOTHING_EDITED,
+) -> list[GeneratedLayer]:
+    """``generate`` for loaded specs. No two files of the run may share a path
+    (class ``Foo``'s test file is ``test_foo.py``, and so is class
+    ``TestFoo``'s module)."""
+    layers = [
         generate_layer(spec, out_dir, tests_dir or out_dir, overwrite=overwrite)
-        for spec in load_specs(spec_paths)
+        for spec in specs
     ]
+    check_distinct_paths(layers)
+    return layers
+
+
+def check_distinct_paths(layers: Sequence[GeneratedLayer]) -> None:
+    """Refuse a run that would write two files to one path."""
+    owners: dict[Path, GeneratedLayer] = {}
+    clashes = []
+    for layer in layers:
+        for planned in layer.files:
+            other = owners.setdefault(Path(os.path.abspath(planned.path)), layer)
+            if other is not layer:
+                clashes.append(
+                    f"{planned.path}: error: planned for {layer.spec.spec_path} "
+                    f"({layer.spec.name}) and for {other.spec.spec_path} "
+                    f"({other.spec.name}); rename one layer's module"
+                )
+    if clashes:
+        raise ConflictError("\n".join(clashes))
 
 
 def generate_layer(
@@ -111,7 +155,7 @@ def generate_layer(
     layer_source = render_layer(spec)
     test_source = render_test(spec, layer_import(spec, layer_path, test_path))
     layer = with_header(
-        _formatted(layer_path, layer_source, f"layer {spec.name}"),
+        format_source(layer_source, f"layer {spec.name}"),
         role=LAYER,
         spec_ref=relative_ref(spec.spec_path, layer_path.parent),
         partner_ref=relative_ref(test_path, layer_path.parent),
@@ -119,7 +163,7 @@ def generate_layer(
         source_hash=sha256(layer_source),
     )
     test = with_header(
-        _formatted(test_path, test_source, f"the tests of {spec.name}"),
+        format_source(test_source, f"the tests of {spec.name}"),
         role=TEST,
         spec_ref=relative_ref(spec.spec_path, test_path.parent),
         partner_ref=relative_ref(layer_path, test_path.parent),
@@ -131,16 +175,6 @@ def generate_layer(
         plan_file(layer_path, layer, overwrite=overwrite),
         plan_file(test_path, test, overwrite=overwrite),
     )
-
-
-def _formatted(path: Path, source: str, what: str) -> str:
-    """black's output for ``source``: taken from the file already at ``path``
-    when that was generated from the same source and not edited since."""
-    header = read_file_header(path)
-    unchanged = header is not None and header.source_hash == sha256(source)
-    if unchanged and not header.hand_edited:
-        return header.body
-    return format_source(source, what)
 
 
 def relative_ref(target: Path, start: Path) -> str:

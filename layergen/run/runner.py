@@ -7,6 +7,7 @@ layers. Results stream through a JSON-lines file written by
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -15,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,21 @@ class TestRun:
 
     def seconds(self, test_file: Path) -> float:
         return sum(r.seconds for r in self.for_file(test_file))
+
+
+@contextlib.contextmanager
+def _stopped_on_error(process: subprocess.Popen[bytes]) -> Iterator[None]:
+    """An error or a signal (SIGINT, SIGTERM) in this process stops pytest too."""
+    try:
+        yield
+    except BaseException:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
 
 
 def resolve_backends(choice: str | None) -> list[str | None]:
@@ -126,7 +142,10 @@ def run_tests(
             process = subprocess.Popen(
                 command, env=env, cwd=rootdir, stdout=output, stderr=subprocess.STDOUT
             )
-            with open(report_path, encoding="utf-8") as report:
+            with (
+                _stopped_on_error(process),
+                open(report_path, encoding="utf-8") as report,
+            ):
                 while True:
                     finished = process.poll() is not None
                     for line in report.readlines():

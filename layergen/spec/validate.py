@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from layergen.errors import Diagnostic, LayergenError, SpecError
+from layergen.files.reading import read_spec
 from layergen.spec import catalog
 from layergen.spec import expressions as ex
 from layergen.spec.model import (
@@ -110,7 +111,7 @@ def snake_case(name: str) -> str:
 def load_spec(path: Path) -> LayerSpec:
     """Read, parse and validate one spec file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_spec(path)  # a regular file under 1 MiB, never a FIFO
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise LayergenError(f"{path}: cannot read spec: {reason}") from None

@@ -1,0 +1,237 @@
+"""What ``layergen new`` and ``layergen check`` do, without a command line.
+
+``run_new`` and ``run_check`` take an ``Options`` and a ``Reporter`` (told of
+progress as it happens; the CLI's prints, the default prints nothing) and
+return a result with its exit code. Errors are raised as
+``layergen.errors.LayergenError`` subclasses; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from layergen.check.drift import FIXABLE, INVALID, Drift, LayerCheck, check_tree
+from layergen.codegen.generate import (
+    GeneratedLayer,
+    check_output_dirs,
+    generate_layer,
+    import_roots,
+    load_specs,
+    plan_layers,
+)
+from layergen.errors import Diagnostic, TestRunError, UnsafePathError
+from layergen.files.plan import CONFLICT, NOTHING_EDITED, Overwrite, PlannedFile
+from layergen.files.writer import locked, write_plan
+from layergen.run.runner import TestResult, TestRun, run_tests
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run of ``new`` or ``check`` may be told.
+
+    ``backends`` are those to run the generated tests on (``None``: whatever
+    Keras picks); empty runs no tests."""
+
+    out_dir: Path = Path("generated")
+    tests_dir: Path | None = None
+    backends: tuple[str | None, ...] = ()
+    overwrite: Overwrite = NOTHING_EDITED
+    dry_run: bool = False
+    fix: bool = False
+    durations: int = 5
+
+
+class Reporter(Protocol):
+    """What a run tells its caller while it works."""
+
+    def warnings(self, diagnostics: Sequence[Diagnostic]) -> None: ...
+
+    def planned(self, layers: Sequence[GeneratedLayer], *, dry_run: bool) -> None: ...
+
+    def generated(self, seconds: float) -> None: ...
+
+    def checked(self, checks: Sequence[LayerCheck]) -> None: ...
+
+    def tests_started(
+        self, test_files: Sequence[Path], backend: str | None
+    ) -> AbstractContextManager[Callable[[TestResult], None] | None]:
+        """Entered while the tests run; may give a callback for each result."""
+        ...
+
+    def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
+        """``layers``: each test file run, with its layer's class name."""
+        ...
+
+
+class QuietReporter:
+    """A reporter that says nothing (for use from Python)."""
+
+    def warnings(self, diagnostics: Sequence[Diagnostic]) -> None:
+        """Nothing."""
+
+    def planned(self, layers: Sequence[GeneratedLayer], *, dry_run: bool) -> None:
+        """Nothing."""
+
+    def generated(self, seconds: float) -> None:
+        """Nothing."""
+
+    def checked(self, checks: Sequence[LayerCheck]) -> None:
+        """Nothing."""
+
+    def tests_started(
+        self, test_files: Sequence[Path], backend: str | None
+    ) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
+        """Nothing."""
+
+
+@dataclass
+class NewResult:
+    layers: list[GeneratedLayer]
+    written: list[PlannedFile] = field(default_factory=list)
+    generation_seconds: float = 0.0
+    runs: list[TestRun] = field(default_factory=list)
+    exit_code: int = 0
+
+
+@dataclass
+class CheckResult:
+    checks: list[LayerCheck]
+    runs: list[TestRun] = field(default_factory=list)
+    exit_code: int = 0
+
+
+def run_new(
+    specs: Sequence[Path], options: Options, reporter: Reporter | None = None
+) -> NewResult:
+    """Generate each spec's layer and tests, write them, run the tests.
+
+    Planning and writing hold a lock on the output directories, so concurrent
+    runs into them are serialised; the write is all or nothing."""
+    reporter = reporter or QuietReporter()
+    started = time.perf_counter()
+    check_output_dirs(options.out_dir, options.tests_dir)
+    loaded = load_specs(specs)
+    directories = [options.out_dir, options.tests_dir or options.out_dir]
+    with nullcontext() if options.dry_run else locked(directories):
+        layers = plan_layers(
+            loaded, options.out_dir, options.tests_dir, options.overwrite
+        )
+        for spec in loaded:
+            reporter.warnings(spec.warnings)
+        files = [f for layer in layers for f in layer.files]
+        if options.dry_run:
+            reporter.planned(layers, dry_run=True)
+            conflict = any(f.status == CONFLICT for f in files)
+            return NewResult(layers, exit_code=2 if conflict else 0)
+        written = write_plan(files)
+    result = NewResult(layers, written, time.perf_counter() - started)
+    reporter.planned(layers, dry_run=False)
+    reporter.generated(result.generation_seconds)
+    names = {layer.test_file.path: layer.spec.name for layer in layers}
+    for backend in options.backends:
+        layer_files = [layer.layer_file.path for layer in layers]
+        run = _run(names, layer_files, backend, reporter)
+        result.runs.append(run)
+        result.exit_code = max(result.exit_code, 0 if run.exit_code == 0 else 1)
+    return result
+
+
+def run_check(
+    roots: Sequence[Path],
+    specs: Sequence[Path],
+    options: Options,
+    reporter: Reporter | None = None,
+) -> CheckResult:
+    """The drift of every generated layer under ``roots`` (and of ``specs``),
+    fixed when ``options.fix``, then the tests of those that have them."""
+    reporter = reporter or QuietReporter()
+    checks = check_tree(roots, specs, overwrite=options.overwrite)
+    if options.fix:
+        fix(checks, roots, options.overwrite)
+    reporter.checked(checks)
+    result = CheckResult(checks)
+    runnable = [c for c in checks if c.has_tests]
+    names = {c.test_path: c.class_name for c in runnable}
+    for backend in options.backends if runnable else ():
+        layer_files = [c.layer_path for c in runnable]
+        result.runs.append(_run(names, layer_files, backend, reporter))
+    result.exit_code = check_exit_code(checks, result.runs)
+    return result
+
+
+def fix(
+    checks: Sequence[LayerCheck], roots: Sequence[Path], overwrite: Overwrite
+) -> None:
+    """Regenerate the layers that drifted in a way ``--fix`` may repair (hand
+    edits only when ``overwrite.hand_edited``), planning again under the lock,
+    and writing only files inside ``roots``."""
+    for check in checks:
+        allowed = check.drift in FIXABLE or (
+            check.drift == Drift.HAND_EDITED and overwrite.hand_edited
+        )
+        if not allowed or check.regenerated is None:
+            continue
+        layer_dir, tests_dir = check.layer_path.parent, check.test_path.parent
+        for path in (check.layer_path, check.test_path):
+            if not _inside(path, roots):
+                raise UnsafePathError(
+                    f"{path}: refusing to write outside {', '.join(map(str, roots))}"
+                )
+        with locked([layer_dir, tests_dir]):
+            fresh = generate_layer(
+                check.regenerated.spec, layer_dir, tests_dir, overwrite=overwrite
+            )
+            write_plan(fresh.files)
+        check.detail = f"regenerated (was: {check.drift})"
+        check.drift, check.diffs = Drift.OK, []
+
+
+def check_exit_code(checks: Sequence[LayerCheck], runs: Sequence[TestRun]) -> int:
+    """2 for bad input (an invalid spec, an unsafe header), 1 for drift or a
+    failed test, else 0."""
+    if any(c.drift in INVALID for c in checks):
+        return 2
+    failed = any(run.exit_code == 1 for run in runs)
+    drifted = any(c.drift != Drift.OK for c in checks)
+    return 1 if failed or drifted else 0
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    target = os.path.abspath(path)
+    return any(
+        os.path.commonpath([target, os.path.abspath(root)]) == os.path.abspath(root)
+        for root in roots
+    )
+
+
+def _run(
+    layers: Mapping[Path, str],
+    layer_files: Sequence[Path],
+    backend: str | None,
+    reporter: Reporter,
+) -> TestRun:
+    """One pytest process over the test files in ``layers``; its exit codes
+    0, 1 and 5 (no tests) are results, any other means it could not run them."""
+    with reporter.tests_started(list(layers), backend) as on_result:
+        run = run_tests(
+            list(layers),
+            import_paths=import_roots(layer_files),
+            backend=backend,
+            on_result=on_result,
+        )
+    if run.exit_code not in (0, 1, 5):
+        raise TestRunError(
+            f"pytest could not run the generated tests (exit {run.exit_code})",
+            run.output,
+        )
+    reporter.tests_ran(run, layers)
+    return run
