@@ -22,6 +22,7 @@ from layergen.testing.checks.precision import (
     check_mixed_precision,
     check_xla_matches_eager,
 )
+from layergen.testing.checks.properties import check_property
 from layergen.testing.checks.serialization import (
     check_config_round_trip,
     check_save_and_load,
@@ -84,6 +85,7 @@ __all__ = [
     "check_mixed_precision",
     "check_no_trainable_weights",
     "check_output_shapes",
+    "check_property",
     "check_runs_on_gpu",
     "check_save_and_load",
     "check_training_changes_output",

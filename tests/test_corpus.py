@@ -1,0 +1,203 @@
+"""A corpus of correct layers, written as a user would, must pass on every backend.
+
+Every spec in ``tests/corpus/`` is a layer practitioners write (GLU, RMSNorm,
+rotary embedding, batch normalization, an LSTM cell, ...). The corpus is
+generated once into a temporary directory, then each backend runs every
+generated suite in one ``layergen check --backend B --format json`` process.
+A failing generated test on a correct layer is a false failure of layergen.
+
+``layergen check --format json`` reports counts per layer; which tests failed,
+and why, come from pytest's JUnit XML, which the check's pytest process writes
+when ``PYTEST_ADDOPTS`` asks for it.
+
+``KNOWN_FAILURES`` lists the failures that layergen bugs, being fixed, cause
+today. Each entry must still fail (as ``xfail(strict=True)``): remove it when
+its fix lands. Anything else that fails, fails this test.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+CORPUS_SPECS = sorted(CORPUS.glob("*.toml"))
+BACKENDS = ("tensorflow", "jax", "torch")
+
+SHAPE_POLY = (
+    "the shape-polymorphism test grows every dimension no weight depends on by "
+    "one, so the last axis becomes odd and ops.split(x, 2) fails; a spec cannot "
+    "say a dimension must be even"
+)
+BATCH_STATS_DISTRIBUTED = (
+    "the distributed-step check expects one replica's step to equal the "
+    "two-replica step, but batch statistics are per replica under "
+    "MirroredStrategy / DataParallel (as in keras.layers.BatchNormalization)"
+)
+
+# (layer class, backend, generated test name) -> why it fails today.
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
+    **{
+        (layer, backend, "test_shape_polymorphism"): SHAPE_POLY
+        for layer in ("GLU", "RotaryEmbedding")
+        for backend in BACKENDS
+    },
+    ("BatchNorm", "tensorflow", "test_distributed_training_step"): (
+        BATCH_STATS_DISTRIBUTED
+    ),
+    **{
+        (layer, "jax", "test_input_gradient_matches_finite_differences"): (
+            "finite differences on JAX are taken in float64 but the layer "
+            "computes in float32 (x64 off), so they are off by ~1e-4"
+        )
+        for layer in ("GatedResidual", "RMSNorm", "ScaleNorm", "SqueezeExcitation")
+    },
+    # Found by this corpus (FINDINGS.md), not among the bugs being fixed: a layer
+    # that computes a mask makes Keras weight the loss by it, and each replica
+    # divides by its own mask count; keras.layers.Embedding(mask_zero=True)
+    # fails the same check.
+    ("TokenAndPositionEmbedding", "tensorflow", "test_distributed_training_step"): (
+        "masked loss normalised per replica under MirroredStrategy"
+    ),
+}
+
+
+def corpus_classes() -> set[str]:
+    """The class name of every corpus spec (``[layer] name``)."""
+    import tomllib
+
+    return {tomllib.loads(p.read_text())["layer"]["name"] for p in CORPUS_SPECS}
+
+
+def test_corpus_is_large_and_valid() -> None:
+    assert len(CORPUS_SPECS) >= 22
+    result = subprocess.run(
+        [sys.executable, "-m", "layergen", "validate", *map(str, CORPUS_SPECS)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "error" not in result.stderr
+
+
+def test_known_failures_name_corpus_layers() -> None:
+    classes = corpus_classes()
+    for layer, backend, test_name in KNOWN_FAILURES:
+        assert layer in classes, layer
+        assert backend in BACKENDS, backend
+        assert test_name.startswith("test_"), test_name
+
+
+@pytest.fixture(scope="module")
+def generated_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("corpus")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "layergen",
+            "new",
+            "--no-test",
+            "-o",
+            str(out),
+            *map(str, CORPUS_SPECS),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def junit_outcomes(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(test module, test name) -> (outcome, message) from pytest's JUnit XML."""
+    outcomes = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        module = case.get("classname", "").rsplit(".", 1)[-1]
+        # Parametrized tests (test_mixed_precision[mixed_float16]) count under
+        # their function's name.
+        name = case.get("name", "").split("[", 1)[0]
+        outcome, message = "passed", ""
+        for tag in ("failure", "error"):
+            element = case.find(tag)
+            if element is not None:
+                outcome, message = "failed", element.get("message") or ""
+                break
+        else:
+            if case.find("skipped") is not None:
+                outcome = "skipped"
+        previous = outcomes.get((module, name))
+        if previous is None or previous[0] != "failed":
+            outcomes[(module, name)] = (outcome, message)
+    return outcomes
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("corpus")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_corpus_passes(backend: str, generated_corpus: Path, tmp_path: Path) -> None:
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"the {backend} backend is not installed")
+    junit = tmp_path / "junit.xml"
+    env = dict(os.environ)
+    env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} --junitxml={junit}"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "layergen",
+            "check",
+            "--format",
+            "json",
+            "--backend",
+            backend,
+            str(generated_corpus),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    records = json.loads(result.stdout)
+    modules = {Path(r["test_path"]).stem: r["class"] for r in records}
+    assert set(modules.values()) == corpus_classes()
+
+    outcomes = junit_outcomes(junit)
+    failed: dict[tuple[str, str], str] = {}
+    for (module, name), (outcome, message) in outcomes.items():
+        if outcome == "failed":
+            failed[(modules[module], name)] = message
+    per_layer = Counter(layer for layer, _ in failed)
+    for record in records:
+        assert record["drift"] == "ok", record
+        assert record["backend"] == backend
+        assert f"({backend})" in record["device"]
+        assert record["tests"]["passed"] >= 5, record
+        # The JSON's per-layer counts agree with the per-test outcomes.
+        assert record["tests"]["failed"] == per_layer[record["class"]], record
+
+    expected = {
+        (layer, test_name)
+        for layer, known_backend, test_name in KNOWN_FAILURES
+        if known_backend == backend
+    }
+    unexpected = {key: msg for key, msg in failed.items() if key not in expected}
+    fixed = sorted(expected - set(failed))
+    report = "".join(
+        f"\n{layer}::{name} on {backend}:\n    {msg[:600]}"
+        for (layer, name), msg in sorted(unexpected.items())
+    )
+    assert not unexpected, f"correct corpus layers failed:{report}"
+    assert not fixed, (
+        f"known failures now pass on {backend} (remove them from KNOWN_FAILURES): "
+        f"{fixed}"
+    )
+    assert result.returncode == (1 if expected else 0), result.stdout
