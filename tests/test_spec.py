@@ -65,7 +65,7 @@ def test_updates_imply_training_and_random_implies_seed(write_spec) -> None:
 
 def test_unused_weight_is_a_warning(write_spec) -> None:
     spec = load_spec(write_spec(HEAD + INPUT + "[weights.w]\nshape = [2]\n" + CALL))
-    assert [str(w) for w in spec.warnings] == [
+    assert [str(w) for w in spec.warnings if "weights.w" in str(w)] == [
         f"{spec.spec_path}:5:2: warning: weights.w: weight `w` is never used "
         "in `[call]` or `[updates]`"
     ]
@@ -354,7 +354,7 @@ def test_float32_constants_are_flagged_for_mixed_precision(write_spec) -> None:
             + "expr = 's + t + ops.ones(ops.shape(x), dtype=x.dtype)'\n"
         )
     )
-    warnings = [str(w) for w in spec.warnings]
+    warnings = [str(w) for w in spec.warnings if "makes a float32" in str(w)]
     assert len(warnings) == 1, warnings
     assert (
         "call.steps[0]: `ops.sqrt(float(units))` makes a float32 tensor" in warnings[0]

@@ -63,6 +63,32 @@ ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.cmpop,
 )
 SHAPE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+# Limits that keep parsing, checking and emitting an expression far from
+# Python's recursion limit.
+MAX_EXPRESSION_LENGTH = 2000
+MAX_EXPRESSION_DEPTH = 60
+# numpy as `[test]` references and properties may use it: math on arrays, no
+# I/O, no pickles, no callables, no submodules but `linalg`.
+NUMPY_MATH = frozenset(
+    """abs absolute add subtract multiply divide true_divide floor_divide power
+    float_power mod remainder fmod negative positive sign sqrt cbrt square
+    reciprocal exp exp2 expm1 log log2 log10 log1p logaddexp logaddexp2 sin
+    cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh
+    arctanh hypot maximum minimum fmax fmin clip round floor ceil trunc rint
+    isnan isinf isfinite nan_to_num where equal not_equal less less_equal
+    greater greater_equal logical_and logical_or logical_not logical_xor sum
+    prod mean var std max min amax amin argmax argmin cumsum cumprod median
+    average all any matmul dot vdot einsum tensordot inner outer transpose
+    swapaxes moveaxis reshape expand_dims squeeze concatenate stack hstack
+    vstack split tile repeat broadcast_to flip roll pad zeros ones full
+    zeros_like ones_like full_like eye identity arange linspace tril triu
+    diag diagonal trace sort argsort take take_along_axis asarray array
+    shape ndim size allclose isclose float16 float32 float64 int8 int16
+    int32 int64 uint8 bool_ pi e inf newaxis""".split()  # noqa: SIM905
+)
+NUMPY_LINALG = frozenset(
+    "norm inv det solve eigh eigvalsh svd qr cholesky matrix_power pinv".split()  # noqa: SIM905
+)
 
 
 class ExpressionError(ValueError):
@@ -80,25 +106,49 @@ class Symbol:
 Scope = Mapping[str, Symbol]
 
 
+def _parse(source: str, mode: str, what: str) -> ast.AST:
+    """``ast.parse`` within the length and nesting limits."""
+    if not isinstance(source, str) or not source.strip():
+        raise ExpressionError(f"expected a non-empty {what} string")
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(
+            f"{what} of {len(source)} characters; the limit is "
+            f"{MAX_EXPRESSION_LENGTH} (split it into steps)"
+        )
+    try:
+        tree = ast.parse(source.strip(), mode=mode)
+    except SyntaxError as exc:
+        kind = "expression" if mode == "eval" else "statement"
+        raise ExpressionError(f"invalid Python {kind}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        tree = None
+    if tree is None or _depth(tree) > MAX_EXPRESSION_DEPTH:
+        raise ExpressionError(
+            f"{what} nests more than {MAX_EXPRESSION_DEPTH} levels deep "
+            "(split it into steps)"
+        )
+    return tree
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the tree nests, counted without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_EXPRESSION_DEPTH:
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def parse_expression(source: str) -> ast.expr:
     """Parse one expression; statements, ``;`` and newlines are rejected."""
-    if not isinstance(source, str) or not source.strip():
-        raise ExpressionError("expected a non-empty expression string")
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"invalid Python expression: {exc.msg}") from None
-    return tree.body
+    return _parse(source, "eval", "expression").body
 
 
 def parse_step(source: str) -> ast.stmt:
     """Parse one step: an assignment, augmented assignment or one-line ``for``."""
-    if not isinstance(source, str) or not source.strip():
-        raise ExpressionError("expected a non-empty step string")
-    try:
-        tree = ast.parse(source.strip(), mode="exec")
-    except SyntaxError as exc:
-        raise ExpressionError(f"invalid Python statement: {exc.msg}") from None
+    tree = _parse(source, "exec", "step")
     if len(tree.body) != 1:
         raise ExpressionError("a step must be exactly one statement")
     stmt = tree.body[0]
@@ -136,7 +186,11 @@ def assigned_names(stmt: ast.stmt) -> list[str]:
     return names
 
 
-def _suggest(name: str, candidates: Iterable[str]) -> str:
+def _suggest(name: str, candidates: Iterable[str], enabled: bool = True) -> str:
+    """`` - did you mean `x`?`` (difflib), or nothing when not ``enabled``:
+    past the errors that are shown, suggestions only cost time."""
+    if not enabled:
+        return ""
     match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" - did you mean `{match[0]}`?" if match else ""
 
@@ -155,8 +209,9 @@ def _dotted(node: ast.expr) -> list[str] | None:
 class _Checker(ast.NodeVisitor):
     """Walks an expression tree, raising on the first rule it breaks."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, suggest: bool = True) -> None:
         self.scope = scope
+        self.suggest = suggest
 
     def generic_visit(self, node: ast.AST) -> None:
         if not isinstance(node, ALLOWED_NODES):
@@ -172,7 +227,8 @@ class _Checker(ast.NodeVisitor):
             raise ExpressionError(UNLOCKED_BY[node.id])
         if node.id.startswith("__") or node.id not in self.scope:
             raise ExpressionError(
-                f"unknown name `{node.id}`{_suggest(node.id, self.scope)}"
+                f"unknown name `{node.id}`"
+                + _suggest(node.id, self.scope, self.suggest)
             )
         if self.scope[node.id].kind == MODULE:
             raise ExpressionError(
@@ -206,6 +262,7 @@ class _Checker(ast.NodeVisitor):
     def _check_module_path(self, chain: list[str], root: Symbol) -> None:
         namespace = root.type or chain[0]
         if namespace == "numpy":
+            _check_numpy_path(chain)
             return
         for part in chain[1:-1]:
             namespace = f"{namespace}.{part}"
@@ -216,7 +273,8 @@ class _Checker(ast.NodeVisitor):
             shown = ".".join(chain)
             known = {f"{'.'.join(chain[:-1])}.{n}" for n in catalog.names(namespace)}
             raise ExpressionError(
-                f"`{shown}` is not in keras.{namespace}{_suggest(shown, known)}"
+                f"`{shown}` is not in keras.{namespace}"
+                + _suggest(shown, known, self.suggest)
             )
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -251,6 +309,15 @@ class _Checker(ast.NodeVisitor):
             self.visit(keyword.value)
 
 
+def _check_numpy_path(chain: list[str]) -> None:
+    allowed = {2: NUMPY_MATH, 3: NUMPY_LINALG if chain[1] == "linalg" else ()}
+    if chain[-1] not in allowed.get(len(chain), ()):
+        raise ExpressionError(
+            f"`{'.'.join(chain)}` is not allowed: numpy math only (array "
+            "functions, `np.linalg`, dtypes and constants; no I/O or callables)"
+        )
+
+
 def _example(module: str) -> str:
     return {"ops": "matmul(a, b)", "random": "normal(shape)"}.get(module, "relu(x)")
 
@@ -274,12 +341,15 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), f"`{type(node).__name__}`")
 
 
-def check_expression(node: ast.AST, scope: Scope) -> None:
-    """Raise ExpressionError unless ``node`` uses only allowed syntax and names."""
-    _Checker(scope).visit(node)
+def check_expression(node: ast.AST, scope: Scope, *, suggest: bool = True) -> None:
+    """Raise ExpressionError unless ``node`` uses only allowed syntax and names
+    (with a did-you-mean suggestion for a misspelled one, if ``suggest``)."""
+    _Checker(scope, suggest).visit(node)
 
 
-def check_step(stmt: ast.stmt, scope: dict[str, Symbol]) -> None:
+def check_step(
+    stmt: ast.stmt, scope: dict[str, Symbol], *, suggest: bool = True
+) -> None:
     """Check one step and add the names it assigns to ``scope`` as locals."""
     if isinstance(stmt, ast.For):
         iterated = scope.get(stmt.iter.id) if isinstance(stmt.iter, ast.Name) else None
@@ -291,14 +361,14 @@ def check_step(stmt: ast.stmt, scope: dict[str, Symbol]) -> None:
         if loop_var in scope:
             raise ExpressionError(f"loop variable `{loop_var}` shadows a name")
         inner = {**scope, loop_var: Symbol(LOCAL, SUBLAYER)}
-        check_step(stmt.body[0], inner)
+        check_step(stmt.body[0], inner, suggest=suggest)
         for name in assigned_names(stmt):
             scope[name] = Symbol(LOCAL)
         return
     value = stmt.value
-    check_expression(value, scope)
+    check_expression(value, scope, suggest=suggest)
     if isinstance(stmt, ast.AugAssign):
-        check_expression(ast.Name(stmt.target.id, ast.Load()), scope)
+        check_expression(ast.Name(stmt.target.id, ast.Load()), scope, suggest=suggest)
     for name in assigned_names(stmt):
         existing = scope.get(name)
         if existing is not None and existing.kind != LOCAL:
@@ -325,6 +395,14 @@ def check_shape_dim(
             and isinstance(sub.slice, ast.Slice)
         ):
             raise ExpressionError("`*` must unpack a slice of an input, like `*x[:-1]`")
+        bounds = (sub.slice.lower, sub.slice.upper)
+        if sub.slice.step is not None or not all(
+            bound is None or _int_literal(bound) for bound in bounds
+        ):
+            raise ExpressionError(
+                "`*` unpacks a slice with int literal bounds and no step, "
+                "like `*x[1:-1]`"
+            )
         return
     if allow_star and isinstance(node, ast.Constant) and node.value is None:
         return
@@ -368,6 +446,17 @@ def check_shape_dim(
     )
 
 
+def _int_literal(node: ast.AST) -> bool:
+    """``3`` or ``-1``: an int written as a literal."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+    )
+
+
 def _check_input_axis(
     node: ast.Subscript, input_ranks: Mapping[str, tuple[int | None, int | None]]
 ) -> None:
@@ -396,6 +485,52 @@ def _check_input_axis(
             f"axis {axis} may not exist: input `{node.value.id}` "
             f"has min_rank {min_rank}"
         )
+
+
+def check_input_dims_only(
+    node: ast.AST, input_ranks: Mapping[str, tuple[int | None, int | None]]
+) -> None:
+    """Inputs may appear in a check only as dimensions, like ``x[-1]``."""
+    dims = {
+        id(sub.value)
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.Subscript)
+        and isinstance(sub.value, ast.Name)
+        and sub.value.id in input_ranks
+    }
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Subscript) and id(sub.value) in dims:
+            _check_input_axis(sub, input_ranks)
+        elif (
+            isinstance(sub, ast.Name) and sub.id in input_ranks and id(sub) not in dims
+        ):
+            raise ExpressionError(
+                f"a check reads inputs only through their dimensions, like "
+                f"`{sub.id}[-1]`"
+            )
+
+
+_NEGATED_COMPARES: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
+
+
+def negated(node: ast.expr) -> ast.expr:
+    """The condition that is true when ``node`` is false, as a person writes it:
+    ``a % b != 0`` for ``a % b == 0``, else ``not (...)``."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        flipped = _NEGATED_COMPARES[type(node.ops[0])]()
+        return ast.Compare(copy.deepcopy(node.left), [flipped], node.comparators)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return node.operand
+    return ast.UnaryOp(ast.Not(), node)
 
 
 def input_axes(node: ast.AST) -> list[tuple[str, int]]:
@@ -493,6 +628,17 @@ _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: lambda a, b: a % b,
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: a**b,
+    ast.LShift: lambda a, b: a << b,
+    ast.RShift: lambda a, b: a >> b,
+    ast.BitAnd: lambda a, b: a & b,
+    ast.BitOr: lambda a, b: a | b,
+    ast.BitXor: lambda a, b: a ^ b,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.Not: lambda v: not v,
+    ast.USub: lambda v: -v,
+    ast.UAdd: lambda v: +v,
+    ast.Invert: lambda v: ~v,
 }
 _COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: lambda a, b: a == b,
@@ -503,37 +649,107 @@ _COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.GtE: lambda a, b: a >= b,
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
 }
+_CALLABLE_BUILTINS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "len": len,
+    "range": range,
+    "list": list,
+    "tuple": tuple,
+}
+# The largest int (in bits) and sequence (in items) evaluation makes.
+MAX_EVALUATED_SIZE = 4096
 
 
 def evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
-    """Evaluate a checked shape or condition expression on concrete values."""
+    """Evaluate a checked shape, condition or ``for_each`` expression on
+    concrete values, as Python would. Anything it cannot or will not compute
+    (a division by zero, a number too large to be a size) raises
+    ExpressionError saying so."""
+    try:
+        return _evaluate(node, env)
+    except ExpressionError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        raise ExpressionError(
+            f"`{ast.unparse(node)}` fails for the test values: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
         return env[node.id]
     if isinstance(node, ast.Subscript):
-        return env[node.value.id][ast.literal_eval(node.slice)]
+        value = _evaluate(node.value, env)
+        if isinstance(node.slice, ast.Slice):
+            parts = (node.slice.lower, node.slice.upper, node.slice.step)
+            bounds = [None if p is None else _evaluate(p, env) for p in parts]
+            return value[slice(*bounds)]
+        return value[_evaluate(node.slice, env)]
     if isinstance(node, ast.BinOp):
-        return _BINOPS[type(node.op)](
-            evaluate(node.left, env), evaluate(node.right, env)
-        )
+        left, right = _evaluate(node.left, env), _evaluate(node.right, env)
+        _check_size(node.op, left, right)
+        return _bounded(_BINOPS[type(node.op)](left, right), node)
     if isinstance(node, ast.UnaryOp):
-        value = evaluate(node.operand, env)
-        return {ast.Not: lambda v: not v, ast.USub: lambda v: -v}.get(
-            type(node.op), lambda v: v
-        )(value)
+        return _UNARY[type(node.op)](_evaluate(node.operand, env))
     if isinstance(node, ast.BoolOp):
-        values = [evaluate(v, env) for v in node.values]
-        return all(values) if isinstance(node.op, ast.And) else any(values)
+        for sub in node.values:
+            value = _evaluate(sub, env)
+            if bool(value) != isinstance(node.op, ast.And):
+                break
+        return value
     if isinstance(node, ast.Compare):
-        left = evaluate(node.left, env)
+        left = _evaluate(node.left, env)
         for op, comparator in zip(node.ops, node.comparators, strict=True):
-            right = evaluate(comparator, env)
+            right = _evaluate(comparator, env)
             if not _COMPARES[type(op)](left, right):
                 return False
             left = right
         return True
+    if isinstance(node, ast.IfExp):
+        chosen = node.body if _evaluate(node.test, env) else node.orelse
+        return _evaluate(chosen, env)
     if isinstance(node, ast.List | ast.Tuple):
-        return [evaluate(e, env) for e in node.elts]
+        return [_evaluate(e, env) for e in node.elts]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _CALLABLE_BUILTINS
+    ):
+        args = [_evaluate(a, env) for a in node.args]
+        if node.func.id in ("list", "tuple") and args:
+            _bounded(args[0], node)
+        kwargs = {k.arg: _evaluate(k.value, env) for k in node.keywords if k.arg}
+        return _bounded(_CALLABLE_BUILTINS[node.func.id](*args, **kwargs), node)
     raise ExpressionError(f"cannot evaluate `{ast.unparse(node)}`")
+
+
+def _check_size(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse, before computing it, a power, shift or repetition too large."""
+    too_large = False
+    if isinstance(op, ast.Pow | ast.LShift) and isinstance(right, int):
+        too_large = right > MAX_EVALUATED_SIZE // 16 and abs(left) > 1
+    if isinstance(op, ast.Mult) and isinstance(left, int) != isinstance(right, int):
+        sequence, count = (right, left) if isinstance(left, int) else (left, right)
+        if hasattr(sequence, "__len__") and isinstance(count, int):
+            too_large = len(sequence) * count > MAX_EVALUATED_SIZE
+    if too_large:
+        raise ExpressionError("a value too large to evaluate")
+
+
+def _bounded(value: Any, node: ast.AST) -> Any:
+    if isinstance(value, int) and value.bit_length() > MAX_EVALUATED_SIZE:
+        raise ExpressionError(f"`{ast.unparse(node)}` is too large to evaluate")
+    if hasattr(value, "__len__") and len(value) > MAX_EVALUATED_SIZE:
+        raise ExpressionError(f"`{ast.unparse(node)}` is too long to evaluate")
+    return value

@@ -95,10 +95,21 @@ class State:
 
 
 @dataclass(frozen=True)
+class Property:
+    """A stated property of the output (numpy over inputs, output, weights and
+    params), checked at inference or on many training calls."""
+
+    name: str
+    expr: Expr
+    training: bool = False
+
+
+@dataclass(frozen=True)
 class TestConfig:
     params: dict[str, Any]
     input_shapes: dict[str, tuple[int, ...]]
     reference: Expr | None = None
+    properties: tuple[Property, ...] = ()
     training_changes_output: bool = True
     differentiable: bool = True
 

@@ -26,6 +26,7 @@ from layergen.spec.model import (
     Input,
     LayerSpec,
     Param,
+    Property,
     State,
     Sublayer,
     TestConfig,
@@ -89,10 +90,12 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "call": ("training", "steps", "expr", "next_states"),
     "mask": ("mode", "expr"),
     "output": ("shape",),
+    "property": ("expr", "when"),
     "test": (
         "params",
         "input_shapes",
         "reference",
+        "properties",
         "training_changes_output",
         "differentiable",
     ),
@@ -224,8 +227,8 @@ class _Validator:
         spec = self.layer_table(layer)
         self.names: dict[str, str] = {}
         spec.params = self.params(self.table(doc.get("params", {}), ("params",), None))
-        spec.checks = self.checks(spec, doc.get("checks", {}))
         spec.inputs = self.inputs(doc.get("inputs"), spec.is_cell)
+        spec.checks = self.checks(spec, doc.get("checks", {}))
         spec.weights = self.weights(spec, doc.get("weights", {}))
         spec.sublayers = self.sublayers(spec, doc.get("sublayers", {}))
         if spec.is_cell:
@@ -358,16 +361,26 @@ class _Validator:
         return params
 
     def checks(self, spec: LayerSpec, raw: Any) -> dict[str, Expr]:
+        """Conditions over params (checked in ``__init__``) and over input
+        dimensions like ``x[-1] % 2 == 0`` (checked in ``build``)."""
         checks = {}
-        scope = _param_scope(spec)
+        scope = dict(_param_scope(spec))
+        scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
+        ranks = {i.name: (i.rank, i.min_rank) for i in spec.inputs}
         for name, source in self.table(raw, ("checks",), None).items():
             path: KeyPath = ("checks", name)
             if not IDENTIFIER.match(name):
                 self.error(path, f"check name `{name}` is not an identifier")
                 continue
             expr = self.expression(source, path, scope, "check expression")
-            if expr is not None:
-                checks[name] = expr
+            if expr is None:
+                continue
+            try:
+                ex.check_input_dims_only(expr.node, ranks)
+            except ex.ExpressionError as exc:
+                self.error(path, f"{exc} (in `{source.strip()}`)")
+                continue
+            checks[name] = expr
         return checks
 
     def inputs(self, raw: Any, is_cell: bool) -> list[Input]:
@@ -650,6 +663,16 @@ class _Validator:
             self.error(("call",), "missing required key `expr` (the returned value)")
         else:
             spec.expr = self.expression(table["expr"], ("call", "expr"), scope)
+            if spec.expr is not None and isinstance(
+                spec.expr.node, ast.Tuple | ast.List
+            ):
+                self.error(
+                    ("call", "expr"),
+                    "`expr` must be one tensor: a layer with several outputs "
+                    "cannot be declared yet (stack or concatenate them, or "
+                    "split the layer)",
+                )
+                spec.expr = None
         next_states = self.table(
             table.get("next_states", {}), ("call", "next_states"), None
         )
@@ -736,6 +759,16 @@ class _Validator:
             spec.output_shape = self.shape(
                 spec, table["shape"], ("output", "shape"), allow_star=True
             )
+            if spec.mask_mode == "propagate" and spec.output_shape is not None:
+                if not _keeps_mask_axes(spec.output_shape, spec.inputs[0]):
+                    name = spec.inputs[0].name
+                    self.error(
+                        ("mask", "mode"),
+                        f'mode "propagate" passes on the mask of `{name}`, shaped '
+                        f"like `{name}[:-1]`, but the output shape does not keep "
+                        "those axes; use \"consume\" (the output carries no mask) "
+                        'or "compute" (declare the output\'s mask)',
+                    )
 
     def test_config(self, spec: LayerSpec, raw: Any) -> TestConfig:
         table = self.table(raw, ("test",), "test")
@@ -762,21 +795,20 @@ class _Validator:
                     ("test", "params", name), f"`{name}` is not a declared param"
                 )
         shapes = self.test_shapes(spec, table.get("input_shapes", {}))
+        self.checks_hold(spec, {**values, **shapes})
         reference = None
         if "reference" in table:
-            scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
-            scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
-            scope.update(
-                {
-                    p.name: ex.Symbol(ex.PARAM, p.type)
-                    for p in spec.params
-                    if not p.object_module
-                }
-            )
-            scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
-            scope["np"] = ex.Symbol(ex.MODULE, "numpy")
             reference = self.expression(
-                table["reference"], ("test", "reference"), scope
+                table["reference"], ("test", "reference"), _numpy_scope(spec)
+            )
+        properties = self.properties(spec, table.get("properties", {}))
+        if reference is None and not properties and "reference" not in table:
+            self.error(
+                ("test",) if "test" in self.data else (),
+                "no `reference` or `properties` in `[test]`: the generated tests "
+                "check shapes, dtypes, training, masks and saving, never the values "
+                "the layer computes",
+                warning=True,
             )
         flags = {
             key: self.typed(table, key, ("test",), (bool,), "true or false")
@@ -786,8 +818,56 @@ class _Validator:
             values,
             shapes,
             reference,
+            properties,
             **{key: value for key, value in flags.items() if value is not None},
         )
+
+    def properties(self, spec: LayerSpec, raw: Any) -> tuple[Property, ...]:
+        """``[test.properties]``: NAME = "numpy expression", or
+        NAME = { expr = "...", when = "training" } to check training calls."""
+        found = []
+        scope = _numpy_scope(spec)
+        scope["output"] = ex.Symbol(ex.INPUT)
+        for name, entry in self.table(raw, ("test", "properties"), None).items():
+            path: KeyPath = ("test", "properties", name)
+            if not IDENTIFIER.match(name) or keyword.iskeyword(name):
+                self.error(path, f"property name `{name}` is not an identifier")
+                continue
+            if isinstance(entry, dict):
+                entry = self.table(entry, path, "property")
+                source, when = entry.get("expr"), entry.get("when", "inference")
+                path_expr: KeyPath = (*path, "expr")
+            else:
+                source, when, path_expr = entry, "inference", path
+            if when not in ("inference", "training"):
+                self.error((*path, "when"), 'expected "inference" or "training"')
+                continue
+            if when == "training" and not spec.training:
+                self.error(
+                    (*path, "when"), '"training" needs `training = true` in `[call]`'
+                )
+                continue
+            expr = self.expression(source, path_expr, scope, "property expression")
+            if expr is not None:
+                found.append(Property(name, expr, when == "training"))
+        return tuple(found)
+
+    def checks_hold(self, spec: LayerSpec, env: dict[str, Any]) -> None:
+        """The test's params and input shapes must pass the spec's checks."""
+        if self.errors:
+            return  # a value may be missing or of the wrong type
+        for name, check in spec.checks.items():
+            try:
+                holds = ex.evaluate(check.node, env)
+            except (ArithmeticError, TypeError, IndexError, ex.ExpressionError):
+                holds = False
+            if not holds:
+                where = "input_shapes" if ex.input_axes(check.node) else "params"
+                self.error(
+                    ("test", where) if where in self.data.get("test", {}) else ("test",),
+                    f"the test's {where.replace('_', ' ')} break check `{name}` "
+                    f"(`{check.source.strip()}`); give `[test] {where}` that pass it",
+                )
 
     def test_shapes(self, spec: LayerSpec, raw: Any) -> dict[str, tuple[int, ...]]:
         given = self.table(raw, ("test", "input_shapes"), None)
@@ -863,11 +943,44 @@ def _parse_key(key: str) -> list[str | int]:
     return parts
 
 
+def _keeps_mask_axes(shape: tuple[Expr, ...], item: Input) -> bool:
+    """Whether an output shape starts with all but the last axis of ``item``
+    (``*x[:-1]``, or ``x[0], x[1]`` for an input of rank 3), where Keras's
+    masks live."""
+    first = shape[0].node if shape else None
+    if isinstance(first, ast.Starred):
+        sub = first.value
+        upper = sub.slice.upper
+        whole = upper is None or ast.unparse(upper) == "-1"
+        return sub.value.id == item.name and sub.slice.lower is None and whole
+    if item.rank is None:
+        return False
+    kept = [ast.unparse(d.node).replace(" ", "") for d in shape[: item.rank - 1]]
+    wanted = [f"{item.name}[{axis}]" for axis in range(item.rank - 1)]
+    negative = [f"{item.name}[{axis - item.rank}]" for axis in range(item.rank - 1)]
+    return all(k in (w, n) for k, w, n in zip(kept, wanted, negative, strict=False)) and (
+        len(kept) == item.rank - 1
+    )
+
+
 def mask_names(spec: LayerSpec) -> list[str]:
     """``mask`` for one input, ``<input>_mask`` for each of several."""
     if len(spec.inputs) == 1:
         return ["mask"]
     return [f"{i.name}_mask" for i in spec.inputs]
+
+
+def _numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """What a ``[test]`` reference or property sees: inputs, weights and
+    plain params as numpy values, and ``np``."""
+    scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
+    scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
+    scope.update(
+        {p.name: ex.Symbol(ex.PARAM, p.type) for p in spec.params if not p.object_module}
+    )
+    scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
+    scope["np"] = ex.Symbol(ex.MODULE, "numpy")
+    return scope
 
 
 def _param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:

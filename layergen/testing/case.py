@@ -70,6 +70,8 @@ class LayerCase:
     sequence_length: int = 4
     differentiable: bool = True
     variable_axes: dict[str, Sequence[int]] = field(default_factory=dict)
+    # Variable axes that must stay a multiple of a number (``x[-1] % 2 == 0``).
+    axis_multiples: dict[str, Mapping[int, int]] = field(default_factory=dict)
 
     def make_layer(self, **overrides: Any) -> Any:
         return self.cls(**{**self.init_kwargs, **overrides})

@@ -47,7 +47,8 @@ def check_output_shapes(case: LayerCase, built: BuiltModel | None = None) -> Non
 
 def check_batch_polymorphism(case: LayerCase) -> None:
     """One functional model, with ``None`` for the batch and for every dimension
-    no weight depends on, runs two input sizes and matches eager calls."""
+    no weight depends on, runs two input sizes (grown by one, or by the multiple
+    a check requires) and matches eager calls."""
     layer = case.make_layer()
     variable = {
         name: tuple(
@@ -60,7 +61,11 @@ def check_batch_polymorphism(case: LayerCase) -> None:
     for grow in (0, 1):
         shapes = {
             name: tuple(
-                dim + 1 if grow and variable[name][axis] is None else dim
+                (
+                    dim + grow * case.axis_multiples.get(name, {}).get(axis, 1)
+                    if variable[name][axis] is None
+                    else dim
+                )
                 for axis, dim in enumerate(shape)
             )
             for name, shape in case.call_shapes().items()
