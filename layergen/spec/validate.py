@@ -759,16 +759,18 @@ class _Validator:
             spec.output_shape = self.shape(
                 spec, table["shape"], ("output", "shape"), allow_star=True
             )
-            if spec.mask_mode == "propagate" and spec.output_shape is not None:
-                if not _keeps_mask_axes(spec.output_shape, spec.inputs[0]):
-                    name = spec.inputs[0].name
-                    self.error(
-                        ("mask", "mode"),
-                        f'mode "propagate" passes on the mask of `{name}`, shaped '
-                        f"like `{name}[:-1]`, but the output shape does not keep "
-                        "those axes; use \"consume\" (the output carries no mask) "
-                        'or "compute" (declare the output\'s mask)',
-                    )
+            drops_mask = spec.output_shape is not None and not _keeps_mask_axes(
+                spec.output_shape, spec.inputs[0]
+            )
+            if spec.mask_mode == "propagate" and drops_mask:
+                name = spec.inputs[0].name
+                self.error(
+                    ("mask", "mode"),
+                    f'mode "propagate" passes on the mask of `{name}`, shaped '
+                    f"like `{name}[:-1]`, but the output shape does not keep "
+                    'those axes; use "consume" (the output carries no mask) '
+                    'or "compute" (declare the output\'s mask)',
+                )
 
     def test_config(self, spec: LayerSpec, raw: Any) -> TestConfig:
         table = self.table(raw, ("test",), "test")
@@ -863,8 +865,9 @@ class _Validator:
                 holds = False
             if not holds:
                 where = "input_shapes" if ex.input_axes(check.node) else "params"
+                given = where in self.data.get("test", {})
                 self.error(
-                    ("test", where) if where in self.data.get("test", {}) else ("test",),
+                    ("test", where) if given else ("test",),
                     f"the test's {where.replace('_', ' ')} break check `{name}` "
                     f"(`{check.source.strip()}`); give `[test] {where}` that pass it",
                 )
@@ -956,10 +959,9 @@ def _keeps_mask_axes(shape: tuple[Expr, ...], item: Input) -> bool:
     if item.rank is None:
         return False
     kept = [ast.unparse(d.node).replace(" ", "") for d in shape[: item.rank - 1]]
-    wanted = [f"{item.name}[{axis}]" for axis in range(item.rank - 1)]
-    negative = [f"{item.name}[{axis - item.rank}]" for axis in range(item.rank - 1)]
-    return all(k in (w, n) for k, w, n in zip(kept, wanted, negative, strict=False)) and (
-        len(kept) == item.rank - 1
+    return len(kept) == item.rank - 1 and all(
+        dim in (f"{item.name}[{axis}]", f"{item.name}[{axis - item.rank}]")
+        for axis, dim in enumerate(kept)
     )
 
 
@@ -976,7 +978,11 @@ def _numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
     scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
     scope.update(
-        {p.name: ex.Symbol(ex.PARAM, p.type) for p in spec.params if not p.object_module}
+        {
+            p.name: ex.Symbol(ex.PARAM, p.type)
+            for p in spec.params
+            if not p.object_module
+        }
     )
     scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
     scope["np"] = ex.Symbol(ex.MODULE, "numpy")
