@@ -8,9 +8,11 @@ return a result with its exit code. Errors are raised as
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ from layergen.codegen.generate import (
 from layergen.errors import Diagnostic, TestRunError, UnsafePathError
 from layergen.files.plan import CONFLICT, NOTHING_EDITED, Overwrite, PlannedFile
 from layergen.files.writer import locked, write_plan
-from layergen.run.runner import TestResult, TestRun, run_tests
+from layergen.run.runner import CROSS_BACKEND_ENV, TestResult, TestRun, run_tests
 
 
 @dataclass(frozen=True)
@@ -137,11 +139,12 @@ def run_new(
     reporter.planned(layers, dry_run=False)
     reporter.generated(result.generation_seconds)
     names = {layer.test_file.path: layer.spec.name for layer in layers}
-    for backend in options.backends:
-        layer_files = [layer.layer_file.path for layer in layers]
-        run = _run(names, layer_files, backend, reporter)
-        result.runs.append(run)
-        result.exit_code = max(result.exit_code, 0 if run.exit_code == 0 else 1)
+    layer_files = [layer.layer_file.path for layer in layers]
+    with _cross_backend_env(options.backends) as env:
+        for backend in options.backends:
+            run = _run(names, layer_files, backend, reporter, env)
+            result.runs.append(run)
+            result.exit_code = max(result.exit_code, 0 if run.exit_code == 0 else 1)
     return result
 
 
@@ -161,9 +164,10 @@ def run_check(
     result = CheckResult(checks)
     runnable = [c for c in checks if c.has_tests]
     names = {c.test_path: c.class_name for c in runnable}
-    for backend in options.backends if runnable else ():
-        layer_files = [c.layer_path for c in runnable]
-        result.runs.append(_run(names, layer_files, backend, reporter))
+    layer_files = [c.layer_path for c in runnable]
+    with _cross_backend_env(options.backends) as env:
+        for backend in options.backends if runnable else ():
+            result.runs.append(_run(names, layer_files, backend, reporter, env))
     result.exit_code = check_exit_code(checks, result.runs)
     return result
 
@@ -213,11 +217,23 @@ def _inside(path: Path, roots: Sequence[Path]) -> bool:
     )
 
 
+@contextlib.contextmanager
+def _cross_backend_env(backends: Sequence[str | None]) -> Iterator[dict[str, str]]:
+    """With several backends, a scratch directory where the first records each
+    layer's numbers and the others compare (``testing.checks.backends``)."""
+    if len(backends) < 2:
+        yield {}
+        return
+    with tempfile.TemporaryDirectory(prefix="layergen-backends-") as scratch:
+        yield {CROSS_BACKEND_ENV: scratch}
+
+
 def _run(
     layers: Mapping[Path, str],
     layer_files: Sequence[Path],
     backend: str | None,
     reporter: Reporter,
+    env: Mapping[str, str],
 ) -> TestRun:
     """One pytest process over the test files in ``layers``; its exit codes
     0, 1 and 5 (no tests) are results, any other means it could not run them."""
@@ -227,6 +243,7 @@ def _run(
             import_paths=import_roots(layer_files),
             backend=backend,
             on_result=on_result,
+            extra_env=env,
         )
     if run.exit_code not in (0, 1, 5):
         raise TestRunError(

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,9 @@ from layergen.errors import LayergenError
 
 # The JSON-lines file layergen.run.pytest_plugin writes results to.
 REPORT_ENV = "LAYERGEN_REPORT"
+# A directory shared by the runs of one command over several backends, where
+# the generated tests compare each layer's numbers (testing.checks.backends).
+CROSS_BACKEND_ENV = "LAYERGEN_CROSS_BACKEND_DIR"
 BACKENDS = ("tensorflow", "jax", "torch")
 # More layers than this run under pytest-xdist with `-n auto`, when installed.
 PARALLEL_ABOVE = 4
@@ -102,9 +105,11 @@ def run_tests(
     import_paths: Sequence[Path] = (),
     backend: str | None = None,
     on_result: Callable[[TestResult], None] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> TestRun:
-    """Run the files in one pytest process; ``import_paths`` go on PYTHONPATH and
-    ``backend``, when given, becomes ``KERAS_BACKEND``."""
+    """Run the files in one pytest process; ``import_paths`` go on PYTHONPATH,
+    ``backend``, when given, becomes ``KERAS_BACKEND``, and ``extra_env`` is
+    added to the environment."""
     files = [f.resolve() for f in test_files]
     rootdir = Path(os.path.commonpath([f.parent for f in files]))
     with tempfile.TemporaryDirectory(prefix="layergen-") as scratch:
@@ -112,6 +117,7 @@ def run_tests(
         report_path.touch()
         env = dict(os.environ)
         env[REPORT_ENV] = str(report_path)
+        env.update(extra_env or {})
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         if backend is not None:
             env["KERAS_BACKEND"] = backend

@@ -14,6 +14,7 @@ this module is their public face.
 """
 
 from layergen.testing.case import BuiltModel, LayerCase, build_model, load_layer
+from layergen.testing.checks.backends import check_same_numbers_across_backends
 from layergen.testing.checks.devices import check_runs_on_gpu
 from layergen.testing.checks.distribution import check_distribution
 from layergen.testing.checks.gradients import check_input_gradient
@@ -87,6 +88,7 @@ __all__ = [
     "check_output_shapes",
     "check_property",
     "check_runs_on_gpu",
+    "check_same_numbers_across_backends",
     "check_save_and_load",
     "check_training_changes_output",
     "check_updates_only_in_training",

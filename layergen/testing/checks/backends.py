@@ -1,0 +1,83 @@
+"""One layer, the same numbers on every backend.
+
+A run over several backends (``layergen new/check --backend all``) names a
+directory in ``LAYERGEN_CROSS_BACKEND_DIR``. The first backend to run a layer
+records its output for fixed weights and inputs there; each later backend
+computes the same and compares. This catches backend quirks a one-backend
+suite cannot see (an op returning another dtype, a different default axis).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+
+from layergen.run.runner import CROSS_BACKEND_ENV
+from layergen.testing.case import LayerCase
+from layergen.testing.inputs import to_numpy
+
+# float32 on two backends: kernels may order sums differently (oneDNN, XLA,
+# ATen), so results agree to a few units of float32 roundoff per step.
+CROSS_BACKEND_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
+
+
+def fixed_weights(layer: Any) -> None:
+    """Give every weight a value that depends only on its place, name and
+    shape: constant weights (zeros, ones) keep their value, others get a
+    seeded normal draw scaled by ``1 / sqrt(fan_in)`` (non-negative where the
+    initial values were), so every backend computes with the same numbers."""
+    for index, weight in enumerate(layer.weights):
+        if not keras.backend.is_float_dtype(weight.dtype):
+            continue
+        current = to_numpy(weight)
+        if current.size == 0 or np.all(current == current.flat[0]):
+            continue
+        key = f"{index}:{weight.name}:{current.shape}".encode()
+        seed = int.from_bytes(hashlib.sha256(key).digest()[:4])
+        fan_in = int(np.prod(current.shape[:-1])) if current.ndim > 1 else 4
+        draw = np.random.default_rng(seed).standard_normal(current.shape)
+        draw /= np.sqrt(fan_in)
+        if current.min() >= 0:  # a scale or a variance stays non-negative
+            draw = np.abs(draw)
+        weight.assign(draw.astype(current.dtype))
+
+
+def check_same_numbers_across_backends(case: LayerCase) -> None:
+    """The layer's inference output for fixed weights and inputs equals the one
+    the first backend of this run recorded."""
+    directory = os.environ.get(CROSS_BACKEND_ENV)
+    if not directory:
+        pytest.skip(
+            "compares backends only in a run over several "
+            "(layergen new/check --backend all)"
+        )
+    layer = case.make_layer()
+    inputs = case.make_inputs()
+    case.run(layer, inputs, **case.inference())  # builds the layer
+    fixed_weights(layer)
+    output = to_numpy(case.run(layer, inputs, **case.inference()))
+    backend = keras.backend.backend()
+    record = Path(directory) / f"{case.cls.__module__}.{case.cls.__qualname__}.npz"
+    if not record.exists():
+        np.savez(record, output=output, backend=np.array(backend))
+        return
+    with np.load(record, allow_pickle=False) as saved:
+        expected, first = saved["output"], str(saved["backend"])
+    assert (
+        output.shape == expected.shape
+    ), f"output shape {output.shape} on {backend}, {expected.shape} on {first}"
+    assert (
+        output.dtype == expected.dtype
+    ), f"output dtype {output.dtype} on {backend}, {expected.dtype} on {first}"
+    np.testing.assert_allclose(
+        output,
+        expected,
+        **CROSS_BACKEND_TOLERANCE,
+        err_msg=f"{backend} computes other numbers than {first}",
+    )

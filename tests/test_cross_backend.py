@@ -1,0 +1,63 @@
+"""The same numbers on every backend: the first backend records, the others compare."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from .conftest import EXAMPLES
+
+keras = pytest.importorskip("keras")
+sys.path.insert(0, str(EXAMPLES))
+
+from simple_dense import SimpleDense  # noqa: E402
+
+from layergen import testing  # noqa: E402
+from layergen.run.runner import CROSS_BACKEND_ENV  # noqa: E402
+from layergen.testing.checks.backends import fixed_weights  # noqa: E402
+
+
+class OtherNumbers(SimpleDense):
+    """SimpleDense as another backend might compute it, off by 1e-3."""
+
+    def call(self, x):
+        return super().call(x) + 1e-3
+
+
+OtherNumbers.__module__ = SimpleDense.__module__
+OtherNumbers.__qualname__ = SimpleDense.__qualname__
+
+
+def case(cls: type) -> testing.LayerCase:
+    return testing.LayerCase(cls, {"units": 3}, {"x": (2, 4)})
+
+
+def test_skips_outside_a_run_over_several_backends(monkeypatch) -> None:
+    monkeypatch.delenv(CROSS_BACKEND_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="--backend all"):
+        testing.check_same_numbers_across_backends(case(SimpleDense))
+
+
+def test_the_second_run_compares_with_the_first(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(CROSS_BACKEND_ENV, str(tmp_path))
+    testing.reset_keras_state()
+    testing.check_same_numbers_across_backends(case(SimpleDense))  # records
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    testing.reset_keras_state()
+    testing.check_same_numbers_across_backends(case(SimpleDense))  # agrees
+    testing.reset_keras_state()
+    with pytest.raises(AssertionError, match="computes other numbers than"):
+        testing.check_same_numbers_across_backends(case(OtherNumbers))
+
+
+def test_fixed_weights_do_not_depend_on_the_initializer_draw() -> None:
+    values = []
+    for seed in (1, 2):
+        testing.reset_keras_state(seed)
+        layer = SimpleDense(3)
+        layer.build((2, 4))
+        fixed_weights(layer)
+        values.append([testing.to_numpy(w) for w in layer.weights])
+    for first, second in zip(*values, strict=True):
+        assert (first == second).all()
