@@ -56,14 +56,14 @@ def test_value_round_trips_text(text: str) -> None:
 
 
 def test_value_round_trips_plain_data() -> None:
-    data = {"a": [1, 2.5, None, True, ("x", '"""')], "b": -3}
+    data = {"a": [1, 2.5, None, True, ("x", '"""')], "b": -3, 4: {2: "x"}}
     assert ast.literal_eval(lit.value(data)) == data
     assert lit.value(float("inf")) == "float('inf')"
     assert lit.value(float("-inf")) == "float('-inf')"
     nan = eval(lit.value(float("nan")), {"float": float})
     assert nan != nan
     with pytest.raises(TypeError):
-        lit.value({1: 2})
+        lit.value({None: 2})
 
 
 def _indented(text: str) -> str:

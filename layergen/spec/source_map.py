@@ -7,27 +7,50 @@ inline tables and elements of (possibly multi-line) arrays. Positions are
 
 from __future__ import annotations
 
+import json
 import re
+import tomllib
+from typing import Any
 
 Path = tuple[str | int, ...]
 
-_HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]")
-_KEY = re.compile(
-    r'^(\s*)((?:[A-Za-z0-9_\-]+|"[^"]*")(?:\s*\.\s*(?:[A-Za-z0-9_\-]+|"[^"]*"))*)\s*='
+# One key: bare, "basic" (with escapes) or 'literal'.
+_ONE_KEY = r"""(?:[A-Za-z0-9_\-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_HEADER = re.compile(
+    r"^\s*\[(?!\[)\s*(" + _ONE_KEY + r"(?:\s*\.\s*" + _ONE_KEY + r")*)\s*\]"
 )
-_OWNER = re.compile(r'([A-Za-z0-9_\-]+|"[^"]*")\s*=\s*$')
-_INLINE_KEY = re.compile(r'([{,]\s*)([A-Za-z0-9_\-]+|"[^"]*")\s*=')
+_KEY = re.compile(r"^(\s*)(" + _ONE_KEY + r"(?:\s*\.\s*" + _ONE_KEY + r")*)\s*=")
+_OWNER = re.compile("(" + _ONE_KEY + r")\s*=\s*$")
+_INLINE_KEY = re.compile(r"([{,]\s*)(" + _ONE_KEY + r")\s*=")
+_BARE = re.compile(r"[A-Za-z0-9_\-]+\Z")
+_BARE_DOTTED = re.compile(r"[A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*\Z")
 
 
 def _split_key(key: str) -> tuple[str, ...]:
-    return tuple(part.strip().strip('"') for part in key.split("."))
+    """The parts of a (dotted, quoted) key as TOML reads them."""
+    if _BARE_DOTTED.match(key):
+        return tuple(part.strip() for part in key.split("."))
+    try:
+        table: Any = tomllib.loads(f"{key} = 0")
+    except tomllib.TOMLDecodeError:
+        return (key,)
+    parts = []
+    while isinstance(table, dict) and len(table) == 1:
+        part, table = next(iter(table.items()))
+        parts.append(part)
+    return tuple(parts)
 
 
 def format_path(path: Path) -> str:
-    """``("weights", "kernel", "shape", 0)`` -> ``weights.kernel.shape[0]``."""
+    """``("weights", "kernel", "shape", 0)`` -> ``weights.kernel.shape[0]``;
+    keys that are not bare are quoted: ``params."units.count"``."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        key = part if _BARE.match(part) else json.dumps(part, ensure_ascii=False)
+        out += f".{key}" if out else key
     return out
 
 
@@ -62,7 +85,7 @@ class SourceMap:
             while i < len(line):
                 ch = line[i]
                 if quote:
-                    if ch == "\\" and quote == '"':
+                    if ch == "\\" and quote[0] == '"':
                         i += 2
                         continue
                     if line.startswith(quote, i):
@@ -78,7 +101,7 @@ class SourceMap:
                     if stack and stack[-1][1] >= 0 and expecting_element:
                         here = self._element(stack, lineno, i)
                     elif stack and (owner := _OWNER.search(line, 0, i)):
-                        here = here + (owner.group(1).strip('"'),)
+                        here = here + _split_key(owner.group(1))
                     stack.append((here, 0 if ch == "[" else -1))
                     expecting_element = ch == "["
                     if ch == "{":
@@ -122,7 +145,7 @@ class SourceMap:
                 "}", start, match.start(2)
             )
             if depth == 1:
-                key = (match.group(2).strip('"'),)
+                key = _split_key(match.group(2))
                 self.positions.setdefault(path + key, (lineno + 1, match.start(2) + 1))
 
     def locate(self, path: Path) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import difflib
 import keyword
+import math
 import re
 import tomllib
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 
 from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.reading import read_spec
-from layergen.spec import catalog
+from layergen.spec import catalog, guards
 from layergen.spec import expressions as ex
 from layergen.spec.model import (
     MASK_MODES,
@@ -35,9 +36,9 @@ from layergen.spec.model import (
 from layergen.spec.source_map import SourceMap, format_path
 
 MAX_ERRORS = 25
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*\Z")
+PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 DTYPES = frozenset(
     [
         "float16",
@@ -53,11 +54,7 @@ DTYPES = frozenset(
     ]
 )
 # Names the generated code itself uses, on top of Keras Layer attributes.
-RESERVED = frozenset(
-    {"self", "keras", "ops", "random", "activations", "np", "training", "mask"}
-    | {"states", "seed", "seed_generator", "kwargs", "config", "item"}
-    | ex.SAFE_BUILTINS
-)
+RESERVED = guards.GENERATED_NAMES
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "": (
         "layer",
@@ -122,6 +119,9 @@ def load_spec(path: Path) -> LayerSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError([_toml_diagnostic(path, exc)]) from None
+    except RecursionError:
+        message = "invalid TOML: arrays or tables nested too deeply"
+        raise SpecError([Diagnostic(str(path), 1, 1, "", message)]) from None
     return _Validator(path, text, data).run()
 
 
@@ -141,6 +141,13 @@ class _Validator:
         self.source = SourceMap(text)
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
+        self.key_paths: dict[str, KeyPath] = {}  # an Expr's key -> its path
+        self._dim_names: tuple[frozenset[str], dict[str, Any]] | None = None
+
+    def expr(self, source: str, node: ast.AST, path: KeyPath) -> Expr:
+        """An Expr, remembering where it was written."""
+        self.key_paths[format_path(path)] = path
+        return Expr(source, node, format_path(path))
 
     # -- reporting -----------------------------------------------------------
 
@@ -151,7 +158,7 @@ class _Validator:
             line,
             column,
             format_path(path),
-            message,
+            guards.one_line(message),
             "warning" if warning else "error",
         )
         (self.warnings if warning else self.errors).append(diag)
@@ -196,17 +203,27 @@ class _Validator:
             return None
         try:
             node = ex.parse_expression(source)
-            ex.check_expression(node, scope)
+            ex.check_expression(node, scope, suggest=self.suggesting)
         except ex.ExpressionError as exc:
             self.error(path, f"{exc} (in `{source.strip()}`)")
             return None
-        return Expr(source, node, format_path(path))
+        return self.expr(source, node, path)
+
+    @property
+    def suggesting(self) -> bool:
+        """Whether a did-you-mean is still worth its time: only the first
+        MAX_ERRORS errors are shown."""
+        return len(self.errors) < MAX_ERRORS
+
+    def hint(self, value: str, choices: Any) -> str:
+        return _hint(value, choices) if self.suggesting else ""
 
     def identifier(self, name: str, path: KeyPath, what: str) -> bool:
-        if not IDENTIFIER.match(name):
+        problem = guards.name_problem(name, what)
+        if problem is not None:
+            self.error(path, problem)
+        elif not IDENTIFIER.match(name):
             self.error(path, f"{what} `{name}` is not a valid Python identifier")
-        elif keyword.iskeyword(name):
-            self.error(path, f"{what} `{name}` is a Python keyword")
         elif name in RESERVED or name in catalog.names("layer_attributes"):
             self.error(
                 path,
@@ -227,6 +244,7 @@ class _Validator:
         spec = self.layer_table(layer)
         self.names: dict[str, str] = {}
         spec.params = self.params(self.table(doc.get("params", {}), ("params",), None))
+        self.params_by_name = {p.name: p for p in spec.params}
         spec.inputs = self.inputs(doc.get("inputs"), spec.is_cell)
         spec.checks = self.checks(spec, doc.get("checks", {}))
         spec.weights = self.weights(spec, doc.get("weights", {}))
@@ -237,11 +255,17 @@ class _Validator:
             self.error(("states",), '`[states]` is only for `kind = "cell"`')
         mask = self.table(doc.get("mask", {}), ("mask",), "mask")
         self.mask(spec, mask)
+        if spec.mask_mode != "none":
+            for path, message in guards.mask_clashes(spec, mask_names(spec)):
+                self.error(path, message)
         self.call(spec, self.table(doc.get("call", {}), ("call",), "call"))
         self.updates(spec, self.table(doc.get("updates", {}), ("updates",), None))
         self.mask_expr(spec, mask)
         self.output(spec, self.table(doc.get("output", {}), ("output",), "output"))
         spec.test = self.test_config(spec, doc.get("test", {}))
+        if not self.errors:  # the values exist and have their types
+            for path, message in guards.evaluation_problems(spec):
+                self.error(path, message)
         self.unused_weights(spec)
         self.float32_constants(spec)
         if self.errors:
@@ -253,11 +277,16 @@ class _Validator:
         name = self.typed(layer, "name", ("layer",), (str,), "a string")
         if "name" not in layer:
             self.error(("layer",), "missing required key `name` (the class name)")
+        elif name is not None and (problem := guards.name_problem(name, "class name")):
+            self.error(("layer", "name"), problem)
+            name = None
         elif name is not None and not PASCAL_CASE.match(name):
             self.error(
                 ("layer", "name"),
                 f"`{name}` is not a PascalCase class name like `SimpleDense`",
             )
+        elif name in RESERVED:
+            self.error(("layer", "name"), f"class name `{name}` is reserved")
         name = name or "Layer"
         module = self.typed(layer, "module", ("layer",), (str,), "a string")
         if module is not None and not IDENTIFIER.match(module):
@@ -266,6 +295,8 @@ class _Validator:
                 f"`{module}` is not a module name (letters, digits, `_`; "
                 "no `/`, `.` or `..`)",
             )
+        elif problem := guards.module_problem(module or snake_case(name)):
+            self.error(("layer", "module" if module else "name"), problem)
         package = self.typed(layer, "package", ("layer",), (str,), "a string")
         if package is not None and not PACKAGE.match(package):
             self.error(
@@ -322,7 +353,7 @@ class _Validator:
                 ):
                     self.error(
                         (*path, bound),
-                        f"`{bound}` needs an int or float param and a number",
+                        f"`{bound}` needs an int or float param and a finite number",
                     )
                     value = None
                 bounds[bound] = value
@@ -422,8 +453,7 @@ class _Validator:
         if not isinstance(raw, list):
             self.error(path, f"expected an array of dimensions, found {_kind(raw)}")
             return None
-        int_params = [p.name for p in spec.params if p.type == "int"]
-        ranks = {i.name: (i.rank, i.min_rank) for i in spec.inputs}
+        int_params, ranks = self.dim_names(spec)
         dims: list[Expr] = []
         for index, dim in enumerate(raw):
             source = (
@@ -443,8 +473,17 @@ class _Validator:
             except ex.ExpressionError as exc:
                 self.error((*path, index), f"{exc} (in `{source}`)")
                 continue
-            dims.append(Expr(source, node, format_path((*path, index))))
+            dims.append(self.expr(source, node, (*path, index)))
         return tuple(dims) if len(dims) == len(raw) else None
+
+    def dim_names(self, spec: LayerSpec) -> tuple[frozenset[str], dict[str, Any]]:
+        """The int params and input ranks a shape may use (computed once)."""
+        if self._dim_names is None:
+            self._dim_names = (
+                frozenset(p.name for p in spec.params if p.type == "int"),
+                {i.name: (i.rank, i.min_rank) for i in spec.inputs},
+            )
+        return self._dim_names
 
     def param_name_or_id(
         self, spec: LayerSpec, value: Any, path: KeyPath, ptype: str, namespace: str
@@ -453,7 +492,7 @@ class _Validator:
         if not isinstance(value, str):
             self.error(path, f"expected a string, found {_kind(value)}")
             return None
-        param = spec.param(value)
+        param = self.params_by_name.get(value)
         if param is not None:
             if param.type != ptype:
                 self.error(
@@ -462,13 +501,13 @@ class _Validator:
             return value
         if value not in catalog.names(namespace):
             choices = catalog.names(namespace) | {
-                p.name for p in spec.params if p.type == ptype
+                p.name for p in spec.params if p.type == ptype and self.suggesting
             }
             self.error(
                 path,
                 f"`{value}` is neither {_article(ptype)} {ptype} param "
                 f"nor a Keras {ptype}"
-                f"{_hint(value, choices)}",
+                f"{self.hint(value, choices)}",
             )
         return value
 
@@ -563,7 +602,7 @@ class _Validator:
                 self.error(
                     (*path, "layer"),
                     f"`{layer}` is not a keras.layers class"
-                    f"{_hint(layer, catalog.names('layers'))}",
+                    f"{self.hint(layer, catalog.names('layers'))}",
                 )
             scope = dict(_param_scope(spec))
             for_each = None
@@ -576,7 +615,7 @@ class _Validator:
             for arg, value in self.table(
                 entry.get("args", {}), (*path, "args"), None
             ).items():
-                if not IDENTIFIER.match(arg):
+                if not IDENTIFIER.match(arg) or keyword.iskeyword(arg):
                     self.error((*path, "args", arg), f"`{arg}` is not a keyword name")
                     continue
                 expr = self.expression(value, (*path, "args", arg), scope)
@@ -653,11 +692,12 @@ class _Validator:
                 continue
             try:
                 stmt = ex.parse_step(source)
-                ex.check_step(stmt, scope)
+                guards.check_step_names(stmt)
+                ex.check_step(stmt, scope, suggest=self.suggesting)
             except ex.ExpressionError as exc:
                 self.error(path, f"{exc} (in `{source.strip()}`)")
                 continue
-            spec.steps.append(Expr(source, stmt, format_path(path)))
+            spec.steps.append(self.expr(source, stmt, path))
         self.scope_after_steps = scope
         if "expr" not in table:
             self.error(("call",), "missing required key `expr` (the returned value)")
@@ -712,7 +752,7 @@ class _Validator:
                 self.error(
                     path,
                     f"`{name}` is not a declared weight"
-                    + _hint(name, [w.name for w in spec.weights]),
+                    + self.hint(name, [w.name for w in spec.weights]),
                 )
                 continue
             if weight.trainable:
@@ -914,7 +954,7 @@ class _Validator:
         for expr in self.all_call_exprs(spec):
             for found in ex.float32_constants(expr.node, tensors):
                 self.error(
-                    tuple(_parse_key(expr.key)),
+                    self.key_paths[expr.key],
                     f"`{found}` makes a float32 tensor whatever the inputs' dtype: "
                     "under mixed precision TensorFlow refuses to combine it with "
                     "float16 tensors. Use Python numbers (`float(d) ** 0.5`), pass "
@@ -934,16 +974,6 @@ class _Validator:
                     f"weight `{weight.name}` is never used in `[call]` or `[updates]`",
                     warning=True,
                 )
-
-
-def _parse_key(key: str) -> list[str | int]:
-    """``call.steps[2]`` -> ``["call", "steps", 2]`` (the inverse of format_path)."""
-    parts: list[str | int] = []
-    for piece in key.split("."):
-        name, *indices = piece.split("[")
-        parts.append(name)
-        parts.extend(int(index.rstrip("]")) for index in indices)
-    return parts
 
 
 def _keeps_mask_axes(shape: tuple[Expr, ...], item: Input) -> bool:
@@ -1001,6 +1031,9 @@ def param_value_problem(param: Param, value: Any) -> str | None:
     """Why ``value`` is not acceptable for ``param``, or None."""
     if value is None and param.object_module:
         return None
+    values = value if isinstance(value, list) else [value]
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        return f"{value!r} is not a finite number"
     if not _fits_type(value, param.type):
         return f"{value!r} is not {_article(param.type)} {param.type}"
     namespace = param.object_module
@@ -1034,7 +1067,11 @@ def _fits_type(value: Any, ptype: str) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or a finite float (``nan`` and ``inf`` have no place in a layer's
+    arguments, and no literal in generated code)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _hint(value: str, choices: Any) -> str:
