@@ -126,3 +126,47 @@ class RunningMeanPerReplica(keras.layers.Layer):
         if training:
             self.moving_mean.assign(0.5 * self.moving_mean + 0.5 * ops.mean(x, axis=0))
         return x * self.scale
+
+
+class _BatchStatistics(keras.layers.Layer):
+    """Batch normalization written by hand: batch moments in training, moving
+    statistics (momentum 0.5) at inference."""
+
+    aggregation = "none"
+
+    def build(self, input_shape):
+        features = (input_shape[-1],)
+        self.gamma = self.add_weight(name="gamma", shape=features, initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=features, initializer="zeros")
+        self.moving_mean, self.moving_var = (
+            self.add_weight(
+                name=name,
+                shape=features,
+                initializer=initializer,
+                trainable=False,
+                aggregation=self.aggregation,
+            )
+            for name, initializer in (("moving_mean", "zeros"), ("moving_var", "ones"))
+        )
+
+    def call(self, x, training=None):
+        if training:
+            mean, var = ops.moments(x, axes=[0])
+            self.moving_mean.assign(0.5 * self.moving_mean + 0.5 * mean)
+            self.moving_var.assign(0.5 * self.moving_var + 0.5 * var)
+        else:
+            mean, var = self.moving_mean, self.moving_var
+        return (x - mean) * ops.rsqrt(var + 1e-3) * self.gamma + self.beta
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class BatchNormMoments(_BatchStatistics):
+    """Correct: per-replica batch statistics, moving statistics averaged over
+    replicas (aggregation="mean"), as Keras's BatchNormalization does."""
+
+    aggregation = "mean"
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class BatchNormNoAggregation(_BatchStatistics):
+    """Forgets aggregation="mean": each replica keeps its own moving statistics."""

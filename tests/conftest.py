@@ -1,8 +1,13 @@
-"""Shared fixtures: paths, a spec-writing helper, and an in-process CLI runner."""
+"""Shared fixtures: paths, a spec-writing helper, and an in-process CLI runner.
+
+Tests that use Keras get two devices for the distribution checks, configured
+lazily: layergen's own suite must collect and run where Keras is absent.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +34,25 @@ x = { min_rank = 2 }
 [call]
 expr = "x * factor"
 """
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under JAX, ask for two host devices before JAX starts (no import)."""
+    if os.environ.get("KERAS_BACKEND") == "jax":
+        from layergen.run.pytest_plugin import request_host_devices
+
+        request_host_devices(2)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _two_logical_devices() -> None:
+    """Split TensorFlow's devices in two before the first test runs, when a
+    collected test module imported Keras (TensorFlow starts its devices at the
+    first operation, not at import, so collection has not started them)."""
+    if "keras" in sys.modules:
+        from layergen.testing.devices import configure_logical_devices
+
+        configure_logical_devices(2)
 
 
 @pytest.fixture(autouse=True, scope="session")

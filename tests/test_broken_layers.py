@@ -14,6 +14,10 @@ from layergen import testing  # noqa: E402
 from . import broken_layers as broken  # noqa: E402
 
 SEQUENCE = {"x": (4, 5, 3)}
+BATCH_NORM = {
+    "uses_training": True,
+    "updated_weights": ["moving_mean", "moving_var"],
+}
 CASES = [
     # (layer class, input shapes, LayerCase fields, failing check, message part)
     (
@@ -82,6 +86,11 @@ CASES = [
         "distribution",
         "differs between replicas",
     ),
+    (broken.BatchNormNoAggregation, {"x": (4, 3)}, BATCH_NORM, "distribution", ""),
+]
+# Correct layers that a check once failed, each with the check it must pass.
+CORRECT = [
+    (broken.BatchNormMoments, {"x": (4, 3)}, BATCH_NORM, "distribution"),
 ]
 
 
@@ -95,11 +104,24 @@ def test_check_catches_broken_layer(cls, shapes, fields, check, message) -> None
     case = testing.LayerCase(cls, fields.pop("init_kwargs", {}), shapes, **fields)
     checks = testing.layer_checks(case)
     testing.reset_keras_state()
-    if check == "distribution" and not testing.configure_logical_cpus(2):
-        pytest.skip("two logical CPUs could not be configured in this process")
+    if check == "distribution" and not testing.configure_logical_devices(2):
+        pytest.skip("two logical devices could not be configured in this process")
     with pytest.raises(Exception) as info:
         checks[check]()
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("cls", "shapes", "fields", "check"),
+    CORRECT,
+    ids=[case[0].__name__ for case in CORRECT],
+)
+def test_check_passes_correct_layer(cls, shapes, fields, check) -> None:
+    case = testing.LayerCase(cls, {}, shapes, **fields)
+    testing.reset_keras_state()
+    if check == "distribution" and not testing.configure_logical_devices(2):
+        pytest.skip("two logical devices could not be configured in this process")
+    testing.layer_checks(case)[check]()
 
 
 def test_check_layer_reports_each_check_by_name() -> None:

@@ -1,12 +1,12 @@
 """A pytest plugin the runner loads: streams each test's outcome and the device.
 
-Splits the CPU into two devices for the distribution check (TensorFlow logical
-CPUs, or JAX host devices), and writes JSON lines to the file named by
-``LAYERGEN_REPORT``: one ``{"test", "outcome", "seconds"}`` per test as it
-finishes (so a progress bar can follow; seconds cover its setup, call and
-teardown), and one ``{"device", "finished"}`` (a Unix time) from every process
-that ran tests. Under pytest-xdist, outcomes come from the controller and
-devices from workers.
+Gives the distribution check two devices (TensorFlow: one GPU split into two
+logical GPUs, and two logical CPUs; JAX: two host devices), and writes JSON
+lines to the file named by ``LAYERGEN_REPORT``: one ``{"test", "outcome",
+"seconds"}`` per test as it finishes (so a progress bar can follow; seconds
+cover its setup, call and teardown), and one ``{"device", "finished"}`` (a
+Unix time) from every process that ran tests. Under pytest-xdist, outcomes
+come from the controller and devices from workers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+from importlib.util import find_spec
 from typing import Any
 
 import pytest
@@ -41,13 +42,20 @@ def pytest_configure(config: pytest.Config) -> None:
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     # Two devices for the distribution check: only possible before the
     # backend initialises its devices, so here, before any test.
-    if backend == "jax" and HOST_DEVICES_FLAG not in os.environ.get("XLA_FLAGS", ""):
-        flags = os.environ.get("XLA_FLAGS", "")
-        os.environ["XLA_FLAGS"] = f"{flags} {HOST_DEVICES_FLAG}=2".strip()
-    if backend == "tensorflow" and not controller:
-        from layergen.testing import configure_logical_cpus
+    if backend == "jax":
+        request_host_devices(2)
+    if backend == "tensorflow" and not controller and find_spec("keras") is not None:
+        from layergen.testing.devices import configure_logical_devices
 
-        configure_logical_cpus(2)
+        configure_logical_devices(2)
+
+
+def request_host_devices(count: int) -> None:
+    """Ask JAX (through ``XLA_FLAGS``, before it starts) for ``count`` CPU
+    devices, unless the flags already say how many."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if HOST_DEVICES_FLAG not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {HOST_DEVICES_FLAG}={count}".strip()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -43,6 +43,7 @@ from layergen.testing.checks.training import (
 )
 from layergen.testing.devices import (
     configure_logical_cpus,
+    configure_logical_devices,
     device_description,
     is_gpu_device,
     no_gpu_reason,
@@ -94,6 +95,7 @@ __all__ = [
     "check_updates_only_in_training",
     "check_xla_matches_eager",
     "configure_logical_cpus",
+    "configure_logical_devices",
     "device_description",
     "is_gpu_device",
     "layer_checks",

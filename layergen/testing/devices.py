@@ -56,6 +56,34 @@ def device_description() -> str:
     return f"CPU: no GPU found ({backend})"
 
 
+# Memory of each of the two logical GPUs one physical GPU is split into (MiB).
+LOGICAL_GPU_MEMORY_MB = 4096
+
+
+def configure_logical_devices(count: int = 2) -> bool:
+    """Give TensorFlow ``count`` devices for tf.distribute: split a single GPU
+    into ``count`` logical GPUs (of :data:`LOGICAL_GPU_MEMORY_MB` each), and
+    the CPU into ``count`` logical CPUs.
+
+    Must run before TensorFlow initialises its devices (layergen's pytest
+    plugin does it at start-up); returns whether ``count`` devices of one kind
+    exist.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if len(gpus) == 1:
+        memory = tf.config.LogicalDeviceConfiguration(
+            memory_limit=LOGICAL_GPU_MEMORY_MB
+        )
+        with contextlib.suppress(RuntimeError):  # already initialised: keep it
+            tf.config.set_logical_device_configuration(gpus[0], [memory] * count)
+    split_cpus = configure_logical_cpus(count)
+    return split_cpus or len(tf.config.list_logical_devices("GPU")) >= count
+
+
 def configure_logical_cpus(count: int = 2) -> bool:
     """Split TensorFlow's CPU into ``count`` logical devices for tf.distribute.
 

@@ -11,24 +11,55 @@ import pytest
 from layergen.testing.case import LayerCase
 from layergen.testing.checks.training import fit_targets
 from layergen.testing.inputs import to_numpy
-from layergen.testing.tolerances import XLA_TOLERANCE
+from layergen.testing.numerics import (
+    assert_outputs_close,
+    full_float32_matmuls,
+    matmul_precision,
+    reduction_length,
+)
+
+NOT_CHECKED = (
+    "not checked: that one training step spread over two replicas matches the "
+    "step on one device, and that non-trainable weights agree across replicas"
+)
 
 
 def check_distribution(case: LayerCase) -> None:
-    """One training step spread over two devices matches the same step on one:
-    ``tf.distribute.MirroredStrategy`` on TensorFlow (where every non-trainable
-    weight must also hold one value on all replicas afterwards),
-    ``keras.distribution.DataParallel`` on JAX."""
+    """One training step spread over two devices matches the same step on one.
+
+    ``tf.distribute.MirroredStrategy`` on TensorFlow runs each replica on its
+    half of the batch, so a layer's batch statistics are per replica (as in
+    Keras's BatchNormalization): the reference is the mean of the weights after
+    one single-device step on each half, which for a layer without batch
+    statistics equals the step on the whole batch; every non-trainable weight
+    must also hold one value on all replicas. ``keras.distribution.DataParallel``
+    on JAX computes over the global batch: the reference is the whole-batch
+    step. Layers random in training are only run, not compared (replicas draw
+    other random numbers)."""
     backend = keras.backend.backend()
-    if backend == "tensorflow":
-        results = _train_mirrored(case)
-    elif backend == "jax":
-        results = _train_data_parallel(case)
-    else:
-        pytest.skip(f"no multi-device training check on the {backend} backend")
-    if not case.random_in_training:  # replicas draw other random numbers
-        for plain, spread in zip(*results, strict=True):
-            np.testing.assert_allclose(spread, plain, **XLA_TOLERANCE)
+    with full_float32_matmuls() as how:
+        precision = matmul_precision()
+        if backend == "tensorflow":
+            spread, reference = _train_mirrored(case)
+        elif backend == "jax":
+            spread, reference = _train_data_parallel(case)
+        else:
+            pytest.skip(
+                f"no multi-device training on the {backend} backend: {NOT_CHECKED}"
+            )
+    if case.random_in_training:
+        return
+    layer = case.make_layer()
+    case.run(layer, case.make_inputs(), **case.inference())
+    reduction = reduction_length(list(case.call_shapes().values()), layer.weights)
+    for name, expected, actual in zip(*reference, spread, strict=True):
+        assert_outputs_close(
+            actual.astype(np.float64),
+            expected,
+            precision,
+            reduction,
+            f"{name} after a step on two replicas vs one device (TF32 off: {how})",
+        )
 
 
 def _even_batch(case: LayerCase) -> list[np.ndarray]:
@@ -37,10 +68,9 @@ def _even_batch(case: LayerCase) -> list[np.ndarray]:
     return case.make_inputs(shapes=shapes)
 
 
-def _one_step(case: LayerCase, model: Any, inputs: list, weights: list | None) -> list:
-    if weights is not None:
-        model.set_weights(weights)
-    model.fit(inputs, fit_targets(model, inputs), batch_size=len(inputs[0]), verbose=0)
+def _one_step(model: Any, inputs: list, targets: np.ndarray, weights: list) -> list:
+    model.set_weights(weights)
+    model.fit(inputs, targets, batch_size=len(inputs[0]), verbose=0)
     return model.get_weights()
 
 
@@ -55,28 +85,48 @@ def _compiled_model(case: LayerCase) -> tuple[Any, Any]:
     return layer, model
 
 
-def _train_mirrored(case: LayerCase) -> list[list[np.ndarray]]:
+def _single_device_steps(
+    case: LayerCase, inputs: list, halves: bool
+) -> tuple[list, np.ndarray, tuple[list[str], list[np.ndarray]]]:
+    """The initial weights, the targets, and the weights (paths, values) after
+    one step on one device: on the whole batch, or the mean of a step on each
+    half."""
+    _, model = _compiled_model(case)
+    initial = model.get_weights()
+    targets = fit_targets(model, inputs)
+    paths = [w.path for w in model.weights]
+    if not halves:
+        return initial, targets, (paths, _one_step(model, inputs, targets, initial))
+    half = len(inputs[0]) // 2
+    steps = [
+        _one_step(model, [x[part] for x in inputs], targets[part], initial)
+        for part in (slice(0, half), slice(half, None))
+    ]
+    mean = [np.mean(np.stack(pair), axis=0) for pair in zip(*steps, strict=True)]
+    return initial, targets, (paths, mean)
+
+
+def _train_mirrored(case: LayerCase) -> tuple[list, tuple]:
     import tensorflow as tf
 
-    devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    if len(devices) < 2:
-        devices = [d.name for d in tf.config.list_logical_devices("CPU")]
-    if len(devices) < 2:
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    if len(gpus) < 2 and len(cpus) < 2:
         pytest.skip(
-            "needs two devices: run through layergen, or call "
-            "layergen.testing.configure_logical_cpus() before TensorFlow starts"
+            f"needs two devices (found {len(gpus)} GPU, {len(cpus)} CPU): run through "
+            "layergen, or call layergen.testing.configure_logical_devices() before "
+            f"TensorFlow starts; {NOT_CHECKED}"
         )
+    devices = gpus[:2] if len(gpus) >= 2 else cpus[:2]
     inputs = _even_batch(case)
     mirrored = tf.distribute.MirroredStrategy(
-        devices[:2], cross_device_ops=tf.distribute.ReductionToOneDevice()
+        devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
     )
     with tf.distribute.get_strategy().scope():
-        _, model = _compiled_model(case)
-    initial = model.get_weights()
-    results = [_one_step(case, model, inputs, None)]
+        initial, targets, reference = _single_device_steps(case, inputs, halves=True)
     with mirrored.scope():
         layer, model = _compiled_model(case)
-    results.append(_one_step(case, model, inputs, initial))
+    spread = _one_step(model, inputs, targets, initial)
     for weight in layer.non_trainable_weights:
         copies = mirrored.experimental_local_results(weight.value)
         for copy in copies[1:]:
@@ -85,29 +135,30 @@ def _train_mirrored(case: LayerCase) -> list[list[np.ndarray]]:
                 to_numpy(copies[0]),
                 err_msg=f"{weight.path} differs between replicas",
             )
-    return results
+    return spread, reference
 
 
-def _train_data_parallel(case: LayerCase) -> list[list[np.ndarray]]:
+def _train_data_parallel(case: LayerCase) -> tuple[list, tuple]:
     import jax
 
     devices = jax.devices()
+    if len(devices) < 2:  # one accelerator: the host's devices, if split
+        devices = jax.devices("cpu")
     if len(devices) < 2:
         pytest.skip(
-            "needs two devices: run through layergen, or set "
-            "XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX starts"
+            "needs two devices (found one): run through layergen, or set "
+            "XLA_FLAGS=--xla_force_host_platform_device_count=2 before JAX "
+            f"starts; {NOT_CHECKED}"
         )
     inputs = _even_batch(case)
-    _, model = _compiled_model(case)
-    initial = model.get_weights()
-    results = [_one_step(case, model, inputs, None)]
+    initial, targets, reference = _single_device_steps(case, inputs, halves=False)
     previous = keras.distribution.distribution()
     keras.distribution.set_distribution(
         keras.distribution.DataParallel(devices=devices[:2])
     )
     try:
         _, model = _compiled_model(case)
-        results.append(_one_step(case, model, inputs, initial))
+        spread = _one_step(model, inputs, targets, initial)
     finally:
         keras.distribution.set_distribution(previous)
-    return results
+    return spread, reference

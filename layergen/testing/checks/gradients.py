@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import keras
@@ -74,12 +74,10 @@ def _check_input_gradient(case: LayerCase, points: int, dtype: str) -> None:
         "no gradient flows from the output to the input; if the output is meant "
         "to be non-differentiable, set `[test] differentiable = false`"
     )
+    with _restoring(layer.variables):  # a trace may leave tracers in them
+        traced = dtypes_that_ran(objective, inputs[0])
     ran = lowest_float_dtype(
-        {
-            keras.backend.standardize_dtype(output.dtype),
-            str(gradient.dtype),
-            *dtypes_that_ran(objective, inputs[0]),
-        }
+        {keras.backend.standardize_dtype(output.dtype), str(gradient.dtype), *traced}
     )
     eps, rtol = GRADIENT_STEPS[ran]
     rng = np.random.default_rng(3)
@@ -96,6 +94,17 @@ def _check_input_gradient(case: LayerCase, points: int, dtype: str) -> None:
             f"finite differences (asked for {dtype}, computed in {ran}: step "
             f"{eps:g}, rtol {rtol:g})"
         )
+
+
+@contextlib.contextmanager
+def _restoring(variables: Sequence[Any]) -> Iterator[None]:
+    """Put the variables' values back after the block (seed states included)."""
+    saved = [to_numpy(v) for v in variables]
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, saved, strict=True):
+            variable.assign(value)
 
 
 def lowest_float_dtype(dtypes: set[str]) -> str:
