@@ -108,7 +108,10 @@ def shape_var(spec: LayerSpec, input_name: str) -> str:
 def summary_text(text: str, width: int = 80) -> str:
     """The spec's ``doc`` as the docstring's summary: paragraphs wrapped to
     ``width`` (the text is any text: :func:`literals.docstring` quotes it)."""
-    paragraphs = [textwrap.fill(p, width) for p in text.strip().split("\n\n")]
+    paragraphs = [
+        textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
+        for p in text.strip().split("\n\n")
+    ]
     return "\n\n".join(paragraphs)
 
 
