@@ -37,9 +37,11 @@ def test_bad_spec_gets_its_exact_diagnostics(
         expected_path.write_text(actual)
     assert actual == expected_path.read_text()
     assert "Traceback" not in result.output
+    assert "internal error" not in result.output
 
     out = tmp_path / "out"
     generated = cli("new", spec.name, "-o", out, "--no-test")
+    assert "internal error" not in generated.output
     if spec.stem.startswith("warning_"):
         assert generated.exit_code == 0
     else:

@@ -184,3 +184,103 @@ def test_names_in_covers_statements() -> None:
     stmt = ex.parse_step("for layer in blocks: h = layer(h)")
     assert ex.names_in(stmt) == {"layer", "blocks", "h"}
     assert isinstance(stmt, ast.For)
+
+
+@pytest.mark.parametrize(
+    ("source", "env", "expected"),
+    [
+        ("~flag", {"flag": False}, -1),
+        ("~units", {"units": 5}, -6),
+        ("+units", {"units": 5}, 5),
+        ("max(units, 1) > 2", {"units": 3}, True),
+        ("min(sizes) + len(sizes)", {"sizes": [4, 2]}, 4),
+        ("abs(-units) // 2", {"units": 5}, 2),
+        ("sizes[units - 3]", {"sizes": [4, 2], "units": 4}, 2),
+        ("list(range(units))", {"units": 3}, [0, 1, 2]),
+        ("units if units > 2 else 0", {"units": 1}, 0),
+        ("units << 2 | 1", {"units": 1}, 5),
+        ("flag or units", {"flag": False, "units": 7}, 7),
+        ("flag and units", {"flag": False, "units": 7}, False),
+        ("units is not None", {"units": 7}, True),
+    ],
+)
+def test_evaluate_agrees_with_python(source: str, env: dict, expected: object) -> None:
+    node = ex.parse_expression(source)
+    assert ex.evaluate(node, env) == expected == eval(source, {}, dict(env))
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("units // 0", "ZeroDivisionError"),
+        ("sizes[5]", "IndexError"),
+        ("2 ** 10 ** 8", "too large"),
+        ("units << 100000", "too large"),
+        ("sizes * 10 ** 6", "too large"),
+        ("list(range(10 ** 9))", "too long"),
+        ("x @ x", "cannot evaluate"),
+    ],
+)
+def test_evaluate_refuses_what_it_cannot_or_will_not_compute(
+    source: str, message: str
+) -> None:
+    with pytest.raises(ex.ExpressionError, match=message):
+        ex.evaluate(ex.parse_expression(source), {"units": 3, "sizes": [1], "x": 2})
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("+".join(["x"] * 400), "nests more than 60 levels"),
+        ("-" * 10_000 + "x", "10001 characters; the limit is 2000"),
+        ("(" * 900 + "x" + ")" * 900, "invalid Python expression"),
+        ("-" * 1990 + "x", "nests more than 60 levels"),
+    ],
+)
+def test_parse_limits_length_and_depth(source: str, message: str) -> None:
+    with pytest.raises(ex.ExpressionError, match=message):
+        ex.parse_expression(source)
+    assert ex.parse_expression("+".join(["x"] * 50))  # deep enough for real use
+
+
+NUMPY_SCOPE = {"x": ex.Symbol(ex.INPUT), "np": ex.Symbol(ex.MODULE, "numpy")}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "np.save('PWNED', x)",
+        "np.load('a.npy', allow_pickle=True)",
+        "np.fromfile('a')",
+        "np.lib.format.open_memmap('a')",
+        "np.ctypeslib.as_array(x)",
+        "np.vectorize",
+        "np.linalg.LinAlgError",
+        "np.testing.assert_allclose(x, x)",
+    ],
+)
+def test_numpy_allows_math_only(source: str) -> None:
+    with pytest.raises(ex.ExpressionError, match="numpy math only"):
+        ex.check_expression(ex.parse_expression(source), NUMPY_SCOPE)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "np.maximum(x @ x.T, 0)",
+        "np.mean(x, axis=-1, keepdims=True) / np.sqrt(np.var(x) + 1e-5)",
+        "np.linalg.norm(x, axis=-1) * np.pi",
+        "np.einsum('ij,jk->ik', x, x)",
+    ],
+)
+def test_numpy_math_is_accepted(source: str) -> None:
+    ex.check_expression(ex.parse_expression(source), NUMPY_SCOPE)
+
+
+def test_suggestions_can_be_turned_off() -> None:
+    node = ex.parse_expression("unitz + 1")
+    with pytest.raises(ex.ExpressionError, match="did you mean `units`"):
+        ex.check_expression(node, SCOPE)
+    with pytest.raises(ex.ExpressionError) as raised:
+        ex.check_expression(node, SCOPE, suggest=False)
+    assert str(raised.value) == "unknown name `unitz`"

@@ -696,7 +696,7 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
             bounds = [None if p is None else _evaluate(p, env) for p in parts]
             return value[slice(*bounds)]
         return value[_evaluate(node.slice, env)]
-    if isinstance(node, ast.BinOp):
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         left, right = _evaluate(node.left, env), _evaluate(node.right, env)
         _check_size(node.op, left, right)
         return _bounded(_BINOPS[type(node.op)](left, right), node)
