@@ -87,8 +87,9 @@ def _write_all(files: Sequence[PlannedFile]) -> None:
                 planned.path, planned.content, modes[planned.path]
             )
         for planned in files:
-            os.replace(temps.pop(planned.path), planned.path)
-            replaced.append(planned)
+            replaced.append(planned)  # first: a signal may come just after
+            os.replace(temps[planned.path], planned.path)
+            del temps[planned.path]
     except BaseException as exc:
         with _signals_blocked():
             for temp in temps.values():
