@@ -20,8 +20,8 @@ from layergen.spec.validate import mask_names
 from .conftest import EXAMPLE_SPECS
 
 # Branches the examples do not take: several inputs with consumed masks, a
-# seeded random call, list and str params, checks, a conditional weight, a
-# state-free updates block, a reference and a property.
+# seeded random call, list and str params, checks, a conditional weight, an
+# updates block, a reference and a property.
 EVERY_BRANCH = """
 [layer]
 name = "Everything"

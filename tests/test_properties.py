@@ -1,7 +1,8 @@
 """Property-based tests (hypothesis): random valid specs give layers that
 parse, are black-stable, import, build and agree with Keras on the output
 shape; random mutations of valid specs give a layer or a clean diagnostic,
-never a traceback. Examples per test: LAYERGEN_HYPOTHESIS_EXAMPLES (default
+never a traceback; hostile text in every text field gives code that compiles
+and does exactly what benign text gives. Examples per test: LAYERGEN_HYPOTHESIS_EXAMPLES (default
 small, for CI)."""
 
 from __future__ import annotations
@@ -143,3 +144,87 @@ def test_mutated_specs_give_a_layer_or_a_clean_diagnostic(
             pytest.fail(f"not a spec diagnostic: {exc}")
         compile(layer.layer_file.content, "layer.py", "exec")
         compile(layer.test_file.content, "test.py", "exec")
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string holding exactly ``text``."""
+    escaped = "".join(
+        f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
+        for c in text.replace("\\", "\\\\").replace('"', '\\"')
+    )
+    return f'"{escaped}"'
+
+
+HOSTILE_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            '"""+str(open("PWNED","w"))+"""',
+            "'''+__import__('os').system('id')+'''",
+            '{open("PWNED","w")}',
+            "\\N \\x00 \\",
+            "\x00 \r\n \u2028 \U0001f600 \t",
+            '" + x + "',
+            "{{ jinja }} {% raw %}",
+            "a" * 79 + "\\N",
+        ]
+    ),
+)
+NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}_[a-z0-9]{1,4}", fullmatch=True)
+
+
+def _hostile_spec(name: str, doc: str, default: str, other: str, arg: str) -> str:
+    return (
+        f'[layer]\nname = "Prop"\ndoc = {_toml_string(doc)}\n'
+        f'[params]\n{name} = {{ type = "str", default = {_toml_string(default)}, '
+        f"choices = [{_toml_string(default)}, {_toml_string(other)}] }}\n"
+        'units = { type = "int", default = 2, min = 1 }\n'
+        "[inputs]\nx = { min_rank = 2 }\n"
+        '[sublayers.proj]\nlayer = "Dense"\n'
+        f'args = {{ units = "units", name = {_toml_string(repr(arg))} }}\n'
+        '[checks]\npositive = "units > 0"\n'
+        '[call]\nexpr = "proj(x)"\n'
+        '[output]\nshape = ["*x[:-1]", "units"]\n'
+    )
+
+
+def _structure(code: str) -> tuple[set[str], ...]:
+    """What code does, as opposed to what text it holds: the names it reads,
+    the functions it calls, what it imports and the values its f-strings show."""
+    tree = ast.parse(code)
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    imports = {
+        ast.unparse(n)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+    }
+    shown = {
+        ast.unparse(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FormattedValue)
+    }
+    return names, calls, imports, shown
+
+
+@settings(PROFILE, max_examples=EXAMPLES * 4)
+@given(
+    name=NAMES,
+    doc=HOSTILE_TEXT,
+    default=HOSTILE_TEXT,
+    other=HOSTILE_TEXT,
+    arg=HOSTILE_TEXT,
+)
+def test_hostile_text_in_every_text_field_never_becomes_code(
+    name: str, doc: str, default: str, other: str, arg: str
+) -> None:
+    generated = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for texts in ((doc, default, other, arg), ("Doc.", "a", "b", "c")):
+            spec = Path(scratch) / "prop.toml"
+            spec.write_text(_hostile_spec(name, *texts), encoding="utf-8")
+            (layer,) = generate([spec], Path(scratch) / "out")
+            generated.append([f.content for f in layer.files])
+    for hostile, benign in zip(*generated, strict=True):
+        compile(hostile, "generated.py", "exec")
+        assert _structure(hostile) == _structure(benign)
