@@ -147,3 +147,23 @@ def test_the_check_sees_a_name_missing_from_the_reserved_set(
     emitted = _emitted_names(layer.layer_file.content)
     reserved = RESERVED - {"isinstance"}
     assert "isinstance" in emitted - reserved - LOCAL_NAMES - _spec_names(layer.spec)
+
+
+@pytest.mark.parametrize(
+    ("condition", "present"),
+    [("max(units, 1) > 2", True), ("min(units, 1) > 2", False), ("~flag == -1", True)],
+)
+def test_conditions_with_builtins_generate_and_decide_the_weights(
+    tmp_path: Path, condition: str, present: bool
+) -> None:
+    # `validate` said ok and `new` ended in "internal error" on these.
+    spec_path = tmp_path / "cond.toml"
+    spec_path.write_text(
+        '[layer]\nname = "Cond"\n[params]\nunits = { type = "int", default = 3 }\n'
+        'flag = { type = "bool", default = false }\n[inputs]\nx = { min_rank = 2 }\n'
+        f'[weights.k]\nshape = ["units"]\nif = "{condition}"\n'
+        '[call]\nexpr = "x if k is None else x + ops.sum(k)"\n'
+    )
+    (layer,) = generate([spec_path], tmp_path / "out")
+    test_code = layer.test_file.content
+    assert ("absent_weights=['k']" in test_code.replace('"', "'")) != present

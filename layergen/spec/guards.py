@@ -134,6 +134,8 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
                     f"`for_each` must give a list (a list param or `range(...)`), "
                     f"found {type(items).__name__} {items!r} for the test's params"
                 )
+    for name, check in spec.checks.items():
+        yield from _moduli(check.node, env, ("checks", name))
     for index, dim in enumerate(spec.output_shape or ()):
         node = dim.node
         if isinstance(node, ast.Starred) or (
@@ -141,6 +143,27 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
         ):
             continue
         yield from _size(node, env, ("output", "shape", index))
+
+
+def _moduli(
+    node: ast.AST, env: dict[str, Any], path: KeyPath
+) -> Iterator[tuple[KeyPath, str]]:
+    """``x[a] % k`` in a check: ``k`` must be a positive int (the tests grow
+    axis ``a`` in steps of ``k``)."""
+    for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.BinOp)
+            and isinstance(sub.op, ast.Mod)
+            and ex.input_axes(sub.left)
+        ):
+            step = yield from _value(sub.right, env, path)
+            if step is not None and (
+                not isinstance(step, int) or isinstance(step, bool) or step < 1
+            ):
+                yield path, (
+                    f"`{ast.unparse(sub)}`: an input dimension's modulus must be "
+                    f"an int >= 1, found {step!r} for the test's params"
+                )
 
 
 def _value(
