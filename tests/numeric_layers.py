@@ -45,3 +45,12 @@ class HalfGradientSquare(keras.layers.Layer):
 
     def call(self, x):
         return x * ops.stop_gradient(x)
+
+
+@keras.saving.register_keras_serializable(package="numeric")
+class Staircase(keras.layers.Layer):
+    """x plus a staircase with a stair every 1e-4 (the float64 difference
+    step): its backprop gradient is 1, its values rise ~1e4 times faster."""
+
+    def call(self, x):
+        return x + ops.round(x * 1e4)

@@ -80,3 +80,30 @@ def test_other_backends(backend: str) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "wrong gradient caught: gradient at" in result.stdout
+
+
+def test_points_within_a_step_of_a_kink_are_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a step as coarse as float32's relative to the inputs, some probed
+    inputs of a relu lie within a step of its kink: central differences there
+    average two slopes. Those points are replaced; without that, the check
+    fails a correct layer (as it did for a Dense+relu under torch on a GPU)."""
+    from layergen.testing.checks import gradients
+
+    monkeypatch.setitem(gradients.GRADIENT_STEPS, "float64", (0.3, 1e-4))
+    case = testing.LayerCase(keras.layers.ReLU, {}, SHAPES)
+    testing.reset_keras_state()
+    testing.check_input_gradient(case)
+    monkeypatch.setattr(gradients, "KINK", float("inf"))
+    with pytest.raises(AssertionError, match="by finite differences"):
+        testing.check_input_gradient(case)
+
+
+def test_replacing_kinks_does_not_hide_a_staircase() -> None:
+    """Stairs on both sides of every point look smooth to the kink test, so
+    the wrong gradient is reported, not skipped."""
+    case = testing.LayerCase(layers.Staircase, {}, SHAPES)
+    testing.reset_keras_state()
+    with pytest.raises(AssertionError, match="by finite differences|a kink"):
+        testing.check_input_gradient(case)

@@ -4,6 +4,9 @@ every matrix product to 10 mantissa bits, as the GPU does."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,7 +24,7 @@ from layergen.testing.numerics import (  # noqa: E402
     reduction_length,
 )
 
-from .conftest import EXAMPLES  # noqa: E402
+from .conftest import EXAMPLES, ROOT  # noqa: E402
 
 SelfAttention = testing.load_layer(
     str(EXAMPLES / "test_self_attention.py"), "self_attention.py", "SelfAttention"
@@ -146,3 +149,38 @@ def test_cpu_twin_of_a_cell_runs_inside_rnn() -> None:
     inputs = case.make_inputs()
     output = testing.to_numpy(case.run(layer, inputs))
     np.testing.assert_array_equal(run_twin_on_cpu(case, layer, inputs), output)
+
+
+TWIN_SCRIPT = """
+import numpy as np
+from layergen import testing
+from layergen.testing.checks.devices import run_twin_on_cpu
+
+cls = testing.load_layer(
+    "generated_examples/test_decaying_dropout.py", "decaying_dropout.py",
+    "DecayingDropout",
+)
+case = testing.LayerCase(cls, {"rate": 0.5}, {"x": (4, 8)}, uses_training=True)
+layer = case.make_layer()
+inputs = case.make_inputs()
+output = testing.to_numpy(case.run(layer, inputs, training=False))
+np.testing.assert_array_equal(run_twin_on_cpu(case, layer, inputs), output)
+print("twin ok")
+"""
+
+
+@pytest.mark.slow
+def test_cpu_twin_of_a_layer_with_an_integer_weight_on_torch() -> None:
+    """Under ``keras.device("cpu:0")`` Keras's torch backend stores variables
+    as plain tensors, and an integer one (DecayingDropout's step counter)
+    breaks the layer on a GPU machine; the twin is built under "cpu"."""
+    pytest.importorskip("torch")
+    result = subprocess.run(
+        [sys.executable, "-c", TWIN_SCRIPT],
+        cwd=ROOT,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "twin ok" in result.stdout, result.stderr[-2000:]

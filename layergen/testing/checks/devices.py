@@ -48,7 +48,10 @@ def run_twin_on_cpu(case: LayerCase, layer: Any, inputs: list) -> Any:
     """The output of a fresh layer built on the CPU, with ``layer``'s weights
     (read as numpy, so from any device), called on ``inputs`` there."""
     weights = layer.get_weights()
-    with keras.device("cpu:0"):
+    # "cpu", not "cpu:0": under "cpu:0" Keras's torch backend makes variables
+    # plain tensors (torch's Parameter.to("cpu:0") copies), and an integer one
+    # (a step counter, a seed state) then fails its layer's parameter tracking.
+    with keras.device("cpu"):
         twin = case.make_layer()
         case.run(twin, inputs, **case.inference())  # builds it on the CPU
         assert len(twin.weights) == len(weights), "the twin has other weights"
