@@ -170,3 +170,111 @@ class BatchNormMoments(_BatchStatistics):
 @keras.saving.register_keras_serializable(package="broken")
 class BatchNormNoAggregation(_BatchStatistics):
     """Forgets aggregation="mean": each replica keeps its own moving statistics."""
+
+
+class _DropPath(keras.layers.Layer):
+    """Stochastic depth: drops whole examples with probability `rate` in training."""
+
+    rescale = True
+
+    def __init__(self, rate=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.seed_generator = keras.random.SeedGenerator(7)
+
+    def call(self, x, training=None):
+        if not training:
+            return x
+        keep = 1.0 - self.rate
+        shape = (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
+        noise = keras.random.uniform(shape, dtype=x.dtype, seed=self.seed_generator)
+        kept = ops.floor(keep + noise)
+        return x * kept / keep if self.rescale else x * kept
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate}
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class DropPath(_DropPath):
+    """Correct: kept examples are scaled by 1/keep, so training is unbiased."""
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class DropPathNoRescale(_DropPath):
+    """Forgets the 1/keep rescale: its training outputs average to keep * x."""
+
+    rescale = False
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class DrawsAtInference(_DropPath):
+    """Draws its keep mask on every call and uses it only in training: each
+    inference call advances the seed generator."""
+
+    def call(self, x, training=None):
+        keep = 1.0 - self.rate
+        shape = (ops.shape(x)[0],) + (1,) * (len(x.shape) - 1)
+        noise = keras.random.uniform(shape, dtype=x.dtype, seed=self.seed_generator)
+        kept = ops.floor(keep + noise)
+        return x * kept / keep if training else x
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class PoolingPropagatesMask(keras.layers.Layer):
+    """Averages over time but says it propagates the time mask: the output
+    (batch, features) gets a (batch, time) mask, and fit then crashes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, x):
+        return ops.mean(x, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+class _ProjectQKV(keras.layers.Layer):
+    """Three projections of its input, added: q, k and v kernels of one shape."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.kernel_initializer = keras.initializers.get("glorot_uniform")
+
+    def initializer_for(self, name):
+        return self.kernel_initializer
+
+    def build(self, input_shape):
+        for name in ("q_kernel", "k_kernel", "v_kernel"):
+            kernel = self.add_weight(
+                name=name,
+                shape=(input_shape[-1], self.units),
+                initializer=self.initializer_for(name),
+            )
+            setattr(self, name, kernel)
+
+    def call(self, x):
+        q, k, v = (
+            ops.matmul(x, w) for w in (self.q_kernel, self.k_kernel, self.v_kernel)
+        )
+        return q * ops.sigmoid(k) + v
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class SharedInitializer(_ProjectQKV):
+    """One unseeded initializer instance for q, k and v: Keras returns the same
+    values on each call, so the three kernels start identical."""
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class ClonedInitializers(_ProjectQKV):
+    """Correct: each kernel gets its own clone of the initializer."""
+
+    def initializer_for(self, name):
+        return self.kernel_initializer.clone()

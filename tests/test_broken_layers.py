@@ -14,6 +14,7 @@ from layergen import testing  # noqa: E402
 from . import broken_layers as broken  # noqa: E402
 
 SEQUENCE = {"x": (4, 5, 3)}
+RANDOM = {"uses_training": True, "random_in_training": True}
 BATCH_NORM = {
     "uses_training": True,
     "updated_weights": ["moving_mean", "moving_var"],
@@ -87,10 +88,54 @@ CASES = [
         "differs between replicas",
     ),
     (broken.BatchNormNoAggregation, {"x": (4, 3)}, BATCH_NORM, "distribution", ""),
+    (
+        broken.DropPathNoRescale,
+        {"x": (8, 4)},
+        RANDOM,
+        "training_is_unbiased",
+        "biased in training: projected on the inference output",
+    ),
+    (
+        broken.DrawsAtInference,
+        {"x": (8, 4)},
+        RANDOM,
+        "inference_leaves_state_alone",
+        "inference (training=False) draws random numbers",
+    ),
+    (
+        broken.PoolingPropagatesMask,
+        SEQUENCE,
+        {"mask_mode": "propagate"},
+        "mask",
+        "not the leading axes of the output (4, 3)",
+    ),
+    (
+        broken.SharedInitializer,
+        {"x": (2, 3)},
+        {},
+        "initial_weights_differ",
+        "q_kernel and shared_initializer/k_kernel start out identical",
+    ),
 ]
-# Correct layers that a check once failed, each with the check it must pass.
+# Correct layers, each with a check that must pass on it (the counterpart of
+# a broken layer above, or a layer a check once failed wrongly).
 CORRECT = [
     (broken.BatchNormMoments, {"x": (4, 3)}, BATCH_NORM, "distribution"),
+    (broken.DropPath, {"x": (8, 4)}, RANDOM, "training_is_unbiased"),
+    (broken.DropPath, {"x": (8, 4)}, RANDOM, "inference_leaves_state_alone"),
+    (
+        keras.layers.Dense,
+        SEQUENCE,
+        {"init_kwargs": {"units": 2}, "mask_mode": "propagate"},
+        "mask",
+    ),
+    (broken.ClonedInitializers, {"x": (2, 3)}, {}, "initial_weights_differ"),
+    (
+        broken.SharedInitializer,
+        {"x": (2, 3)},
+        {"tied_weights": [["q_kernel", "k_kernel", "v_kernel"]]},
+        "initial_weights_differ",
+    ),
 ]
 
 
@@ -114,10 +159,11 @@ def test_check_catches_broken_layer(cls, shapes, fields, check, message) -> None
 @pytest.mark.parametrize(
     ("cls", "shapes", "fields", "check"),
     CORRECT,
-    ids=[case[0].__name__ for case in CORRECT],
+    ids=[f"{case[0].__name__}-{case[3]}" for case in CORRECT],
 )
 def test_check_passes_correct_layer(cls, shapes, fields, check) -> None:
-    case = testing.LayerCase(cls, {}, shapes, **fields)
+    fields = dict(fields)
+    case = testing.LayerCase(cls, fields.pop("init_kwargs", {}), shapes, **fields)
     testing.reset_keras_state()
     if check == "distribution" and not testing.configure_logical_devices(2):
         pytest.skip("two logical devices could not be configured in this process")

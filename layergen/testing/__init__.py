@@ -24,6 +24,10 @@ from layergen.testing.checks.precision import (
     check_xla_matches_eager,
 )
 from layergen.testing.checks.properties import check_property
+from layergen.testing.checks.randomness import (
+    check_inference_leaves_state_alone,
+    check_training_is_unbiased,
+)
 from layergen.testing.checks.serialization import (
     check_config_round_trip,
     check_save_and_load,
@@ -41,6 +45,7 @@ from layergen.testing.checks.training import (
     check_training_changes_output,
     check_updates_only_in_training,
 )
+from layergen.testing.checks.weights import check_initial_weights_differ
 from layergen.testing.devices import (
     configure_logical_cpus,
     configure_logical_devices,
@@ -57,7 +62,7 @@ from layergen.testing.inputs import (
     reset_keras_state,
     to_numpy,
 )
-from layergen.testing.suite import check_layer, layer_checks
+from layergen.testing.suite import applicable_checks, check_layer, layer_checks
 from layergen.testing.tolerances import (
     GPU_TOLERANCE,
     MIXED_PRECISION_POLICIES,
@@ -72,6 +77,7 @@ __all__ = [
     "MIXED_PRECISION_POLICIES",
     "TOLERANCE",
     "XLA_TOLERANCE",
+    "applicable_checks",
     "apply_mask",
     "build_model",
     "check_backend_neutral_source",
@@ -81,6 +87,8 @@ __all__ = [
     "check_distribution",
     "check_fit_step",
     "check_inference_is_deterministic",
+    "check_inference_leaves_state_alone",
+    "check_initial_weights_differ",
     "check_input_gradient",
     "check_layer",
     "check_mask",
@@ -92,6 +100,7 @@ __all__ = [
     "check_same_numbers_across_backends",
     "check_save_and_load",
     "check_training_changes_output",
+    "check_training_is_unbiased",
     "check_updates_only_in_training",
     "check_xla_matches_eager",
     "configure_logical_cpus",

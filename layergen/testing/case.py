@@ -62,6 +62,9 @@ class LayerCase:
     uses_training: bool = False
     training_changes_output: bool = True
     random_in_training: bool = False
+    # A random layer that is the identity at inference must average to it in
+    # training (checked when random_in_training); False for meant biases.
+    unbiased_in_training: bool = True
     mask_mode: str | None = None
     # The call arguments that receive masks, checked one by one in "consume"
     # mode: ``mask`` for one input, ``<input>_mask`` for several.
@@ -70,6 +73,8 @@ class LayerCase:
     sequence_length: int = 4
     differentiable: bool = True
     variable_axes: dict[str, Sequence[int]] = field(default_factory=dict)
+    # Groups of weights (names or paths) meant to start equal or proportional.
+    tied_weights: Sequence[Sequence[str]] = ()
     # Variable axes that must stay a multiple of a number (``x[-1] % 2 == 0``).
     axis_multiples: dict[str, Mapping[int, int]] = field(default_factory=dict)
 

@@ -17,6 +17,10 @@ from layergen.testing.checks.precision import (
     check_mixed_precision,
     check_xla_matches_eager,
 )
+from layergen.testing.checks.randomness import (
+    check_inference_leaves_state_alone,
+    check_training_is_unbiased,
+)
 from layergen.testing.checks.serialization import (
     check_config_round_trip,
     check_save_and_load,
@@ -33,15 +37,56 @@ from layergen.testing.checks.training import (
     check_training_changes_output,
     check_updates_only_in_training,
 )
+from layergen.testing.checks.weights import check_initial_weights_differ
 from layergen.testing.inputs import reset_keras_state
 from layergen.testing.tolerances import MIXED_PRECISION_POLICIES
 
 
+def applicable_checks(case: LayerCase) -> list[str]:
+    """The names of the checks that apply to ``case``, in the order they run.
+
+    Decided from the case's fields and, for ``fit_step``, from whether the
+    layer has trainable weights once called (a check may still skip itself at
+    run time: no GPU, one device, a backend without XLA)."""
+    names = [
+        "build_and_weights",
+        "output_shapes",
+        "config_round_trip",
+        "save_and_load",
+        "backend_neutral_source",
+        "xla_matches_eager",
+        "distribution",
+        "runs_on_gpu",
+        "initial_weights_differ",
+        "inference_leaves_state_alone",
+    ]
+    if not case.is_cell:
+        names.append("batch_polymorphism")
+    if case.mask_mode is not None:
+        names.append("mask")
+    names.extend(MIXED_PRECISION_POLICIES)
+    if case.differentiable:
+        names.append("input_gradient")
+    if case.uses_training:
+        names.append("inference_is_deterministic")
+        if case.training_changes_output:
+            names.append("training_changes_output")
+        if case.random_in_training and case.unbiased_in_training:
+            names.append("training_is_unbiased")
+    if case.updated_weights:
+        names.append("updates_only_in_training")
+    probe = case.make_layer()
+    case.run(probe, case.make_inputs(), **case.inference())
+    if probe.trainable_weights:
+        names.append("fit_step")
+    return names
+
+
 def layer_checks(case: LayerCase) -> dict[str, Callable[[], None]]:
-    """The checks that apply to ``case``, by name; those that only read a built
-    model share one."""
+    """The checks that apply to ``case`` (:func:`applicable_checks`), by name;
+    those that only read a built model share one."""
     built = cache(lambda: build_model(case))
-    checks: dict[str, Callable[[], None]] = {
+    every: dict[str, Callable[[], None]] = {
         "build_and_weights": lambda: check_build_and_weights(case),
         "output_shapes": lambda: check_output_shapes(case, built()),
         "config_round_trip": lambda: check_config_round_trip(case),
@@ -50,32 +95,22 @@ def layer_checks(case: LayerCase) -> dict[str, Callable[[], None]]:
         "xla_matches_eager": lambda: check_xla_matches_eager(case),
         "distribution": lambda: check_distribution(case),
         "runs_on_gpu": lambda: check_runs_on_gpu(case),
+        "initial_weights_differ": lambda: check_initial_weights_differ(case),
+        "inference_leaves_state_alone": lambda: check_inference_leaves_state_alone(
+            case
+        ),
+        "batch_polymorphism": lambda: check_batch_polymorphism(case),
+        "mask": lambda: check_mask(case),
+        "input_gradient": lambda: check_input_gradient(case),
+        "inference_is_deterministic": lambda: check_inference_is_deterministic(case),
+        "training_changes_output": lambda: check_training_changes_output(case),
+        "training_is_unbiased": lambda: check_training_is_unbiased(case),
+        "updates_only_in_training": lambda: check_updates_only_in_training(case),
+        "fit_step": lambda: check_fit_step(case),
     }
-    if not case.is_cell:
-        checks["batch_polymorphism"] = lambda: check_batch_polymorphism(case)
-    if case.mask_mode is not None:
-        checks["mask"] = lambda: check_mask(case)
     for policy in MIXED_PRECISION_POLICIES:
-        checks[policy] = lambda p=policy: check_mixed_precision(case, p)
-    if case.differentiable:
-        checks["input_gradient"] = lambda: check_input_gradient(case)
-    if case.uses_training:
-        checks["inference_is_deterministic"] = lambda: check_inference_is_deterministic(
-            case
-        )
-        if case.training_changes_output:
-            checks["training_changes_output"] = lambda: check_training_changes_output(
-                case
-            )
-    if case.updated_weights:
-        checks["updates_only_in_training"] = lambda: check_updates_only_in_training(
-            case
-        )
-    probe = case.make_layer()
-    case.run(probe, case.make_inputs(), **case.inference())
-    if probe.trainable_weights:
-        checks["fit_step"] = lambda: check_fit_step(case)
-    return checks
+        every[policy] = lambda p=policy: check_mixed_precision(case, p)
+    return {name: every[name] for name in applicable_checks(case)}
 
 
 def check_layer(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
 import numpy as np
 
 from layergen.testing.case import LayerCase
+from layergen.testing.checks.training import fit_targets
 from layergen.testing.inputs import apply_mask, random_mask, to_numpy
 from layergen.testing.tolerances import TOLERANCE
 
@@ -21,7 +23,9 @@ def check_mask(case: LayerCase) -> None:
     elif case.mask_mode == "propagate":
         assert layer.supports_masking, "the mask is dropped: set supports_masking"
         output = layer(apply_mask(inputs[0], mask), *inputs[1:])
+        _assert_mask_fits(output)
         np.testing.assert_array_equal(to_numpy(output._keras_mask), mask)
+        _fit_masked_model(case, inputs, mask)
     elif case.mask_mode == "consume":
         _check_mask_consumed(case, layer, inputs, mask)
     elif case.mask_mode == "compute":
@@ -30,7 +34,36 @@ def check_mask(case: LayerCase) -> None:
         computed = layer.compute_mask(masked, masked._keras_mask)
         assert computed is not None, "compute_mask returned None"
         assert to_numpy(computed).dtype == bool
+        _assert_mask_fits(output)
         np.testing.assert_array_equal(to_numpy(output._keras_mask), to_numpy(computed))
+        _fit_masked_model(case, inputs, mask)
+
+
+def _assert_mask_fits(output: Any) -> None:
+    """The output's mask has the shape of the output's leading axes, as Keras's
+    losses and the next layers expect (a pooling over time must not propagate
+    the time mask)."""
+    mask_shape = tuple(output._keras_mask.shape)
+    assert tuple(output.shape)[: len(mask_shape)] == mask_shape, (
+        f"the output's mask has shape {mask_shape}, not the leading axes of the "
+        f"output {tuple(output.shape)}: a layer that removes the masked axis must "
+        "consume the mask (mode consume), not propagate it"
+    )
+
+
+def _fit_masked_model(case: LayerCase, inputs: list, mask: np.ndarray) -> None:
+    """A model whose first input goes through ``Masking`` trains one step:
+    Keras applies the output's mask to the loss."""
+    masked_input = keras.Input(shape=inputs[0].shape[1:], dtype=inputs[0].dtype)
+    others = [keras.Input(shape=x.shape[1:], dtype=x.dtype) for x in inputs[1:]]
+    output = case.make_layer()(
+        keras.layers.Masking(mask_value=0.0)(masked_input), *others
+    )
+    model = keras.Model([masked_input, *others], output)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
+    zeroed = np.where(mask[..., None], inputs[0], 0).astype(inputs[0].dtype)
+    data = [zeroed, *inputs[1:]]
+    model.fit(data, fit_targets(model, data), batch_size=len(zeroed), verbose=0)
 
 
 def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -> None:
