@@ -145,10 +145,33 @@ def test_a_reformatted_cache_entry_is_used_only_as_layout(
 def test_same_code_compares_programs_and_comments_not_layout() -> None:
     assert same_code("x = [1,\n  2]  # two\n", "x = [1, 2]  # two\n")
     assert same_code("def f():\n    return (1)\n", "def f():\n\treturn 1\n")
+    assert same_code('s = "a#b"  # c\n', 's  =  "a#b"  # c\n')
     assert not same_code("x = [1, 2]\n", "x = [1, 3]\n")
+    assert not same_code("x = 1.0\n", "x = 1\n")
+    assert not same_code("def f(a):\n    return a\n", "def f(b):\n    return b\n")
+    assert not same_code('"""doc"""\n', '"""doc """\n')
     assert not same_code("x = 1  # one\n", "x = 1  # uno\n")
+    assert not same_code("x = 1\n", "x = 1  # added\n")
     assert not same_code("x = 1\n", "x = 1\nimport os\n")
-    assert not same_code("x = 1\n", "x = (\n")  # does not parse
+    assert not same_code("s = '\xe9'\n", "# coding: latin-1\ns = '\xe9'\n")
+    assert not same_code("x = 1\n", "x = (\n")  # does not compile
+
+
+def test_black_output_of_every_example_verifies() -> None:
+    """No cached output of an example needs black to be trusted again."""
+    from layergen.codegen.generate import layer_import
+    from layergen.codegen.render import render_layer, render_test
+    from layergen.files.formatting import _run_black
+    from layergen.spec.validate import load_spec
+
+    from .conftest import EXAMPLE_SPECS, EXAMPLES
+
+    for path in EXAMPLE_SPECS:
+        spec = load_spec(path)
+        module = EXAMPLES / f"{spec.module}.py"
+        test = render_test(spec, layer_import(spec, module, module))
+        for source in (render_layer(spec), test):
+            assert same_code(source, _run_black(source, spec.name)), path
 
 
 def test_layout_only_difference_is_stale_templates_not_hand_edited(
