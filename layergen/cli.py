@@ -23,6 +23,7 @@ from layergen.check.drift import LayerCheck
 from layergen.codegen.generate import GeneratedLayer, load_specs
 from layergen.errors import (
     Diagnostic,
+    InternalError,
     Interrupted,
     LayergenError,
     SpecError,
@@ -56,6 +57,9 @@ class _Group(click.Group):
             click.echo(
                 f"{count} error{'s' * (count != 1)}; nothing was written", err=True
             )
+            code = exc.exit_code
+        except InternalError as exc:
+            click.echo(f"internal error: {exc}", err=True)
             code = exc.exit_code
         except TestRunError as exc:
             click.echo(exc.output, err=True)

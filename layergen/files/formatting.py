@@ -101,6 +101,6 @@ def _run_black(source: str, what: str) -> str:
         return black.format_str(source, mode=mode)
     except black.InvalidInput as exc:
         raise InternalError(
-            f"internal error: the code generated for {what} does not parse ({exc}); "
+            f"the code generated for {what} does not parse ({exc}); "
             "please report this with the spec"
         ) from exc
