@@ -382,10 +382,11 @@ def check_shape_dim(
     input_ranks: Mapping[str, tuple[int | None, int | None]],
     *,
     allow_star: bool = False,
+    suggest: bool = True,
 ) -> None:
     """Check a weight/state/output shape entry: integer arithmetic over params and
     input dimensions (``x[-1]``); ``*x[:-1]`` and ``None`` only when ``allow_star``."""
-    int_params = set(int_params)
+    int_params = frozenset(int_params)  # no copy when it is one already
     if allow_star and isinstance(node, ast.Starred):
         sub = node.value
         if not (
@@ -428,15 +429,15 @@ def check_shape_dim(
             raise ExpressionError(
                 f"unknown name `{node.id}`: a dimension may use int params "
                 "and input dimensions"
-                + _suggest(node.id, int_params | set(input_ranks))
+                + _suggest(node.id, int_params | set(input_ranks), suggest)
             )
         return
     if isinstance(node, ast.Subscript):
         _check_input_axis(node, input_ranks)
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, SHAPE_OPERATORS):
-        check_shape_dim(node.left, int_params, input_ranks)
-        check_shape_dim(node.right, int_params, input_ranks)
+        check_shape_dim(node.left, int_params, input_ranks, suggest=suggest)
+        check_shape_dim(node.right, int_params, input_ranks, suggest=suggest)
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         raise ExpressionError("`/` gives a float: use `//` for dimensions")

@@ -469,7 +469,13 @@ class _Validator:
                     node = ex.parse_expression(f"({source},)").elts[0]
                 else:
                     node = ex.parse_expression(source)
-                ex.check_shape_dim(node, int_params, ranks, allow_star=allow_star)
+                ex.check_shape_dim(
+                    node,
+                    int_params,
+                    ranks,
+                    allow_star=allow_star,
+                    suggest=self.suggesting,
+                )
             except ex.ExpressionError as exc:
                 self.error((*path, index), f"{exc} (in `{source}`)")
                 continue
@@ -500,14 +506,14 @@ class _Validator:
                 )
             return value
         if value not in catalog.names(namespace):
-            choices = catalog.names(namespace) | {
-                p.name for p in spec.params if p.type == ptype and self.suggesting
-            }
+            hint = ""
+            if self.suggesting:
+                params = {p.name for p in spec.params if p.type == ptype}
+                hint = _hint(value, catalog.names(namespace) | params)
             self.error(
                 path,
                 f"`{value}` is neither {_article(ptype)} {ptype} param "
-                f"nor a Keras {ptype}"
-                f"{self.hint(value, choices)}",
+                f"nor a Keras {ptype}{hint}",
             )
         return value
 
