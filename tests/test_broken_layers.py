@@ -201,3 +201,18 @@ def test_readme_check_layer_example_runs() -> None:
     blocks = readme.split("```python\n")[1:]
     (example,) = [b.split("```")[0] for b in blocks if "testing.check_layer(Scale" in b]
     exec(compile(example, "README.md", "exec"), {})
+
+
+def test_applicable_checks_follow_the_case() -> None:
+    dense = testing.LayerCase(keras.layers.Dense, {"units": 2}, {"x": (2, 3)})
+    names = testing.applicable_checks(dense)
+    assert "fit_step" in names and "batch_polymorphism" in names
+    assert not {"mask", "training_is_unbiased", "inference_is_deterministic"} & set(
+        names
+    )
+    drop_path = testing.LayerCase(broken.DropPath, {}, {"x": (8, 4)}, **RANDOM)
+    names = testing.applicable_checks(drop_path)
+    assert "training_is_unbiased" in names and "fit_step" not in names
+    assert list(testing.layer_checks(drop_path)) == names
+    drop_path.unbiased_in_training = False
+    assert "training_is_unbiased" not in testing.applicable_checks(drop_path)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from layergen.testing.case import LayerCase, build_model
+from layergen.testing.checks.backends import check_same_numbers_across_backends
 from layergen.testing.checks.devices import check_runs_on_gpu
 from layergen.testing.checks.distribution import check_distribution
 from layergen.testing.checks.gradients import check_input_gradient
@@ -57,6 +58,7 @@ def applicable_checks(case: LayerCase) -> list[str]:
         "xla_matches_eager",
         "distribution",
         "runs_on_gpu",
+        "same_numbers_across_backends",
         "initial_weights_differ",
         "inference_leaves_state_alone",
     ]
@@ -95,6 +97,9 @@ def layer_checks(case: LayerCase) -> dict[str, Callable[[], None]]:
         "xla_matches_eager": lambda: check_xla_matches_eager(case),
         "distribution": lambda: check_distribution(case),
         "runs_on_gpu": lambda: check_runs_on_gpu(case),
+        "same_numbers_across_backends": lambda: check_same_numbers_across_backends(
+            case
+        ),
         "initial_weights_differ": lambda: check_initial_weights_differ(case),
         "inference_leaves_state_alone": lambda: check_inference_leaves_state_alone(
             case

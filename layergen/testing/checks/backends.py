@@ -21,6 +21,7 @@ import pytest
 from layergen.run.runner import CROSS_BACKEND_ENV
 from layergen.testing.case import LayerCase
 from layergen.testing.inputs import to_numpy
+from layergen.testing.numerics import full_float32_matmuls
 
 # float32 on two backends: kernels may order sums differently (oneDNN, XLA,
 # ATen), so results agree to a few units of float32 roundoff per step.
@@ -61,7 +62,8 @@ def check_same_numbers_across_backends(case: LayerCase) -> None:
     inputs = case.make_inputs()
     case.run(layer, inputs, **case.inference())  # builds the layer
     fixed_weights(layer)
-    output = to_numpy(case.run(layer, inputs, **case.inference()))
+    with full_float32_matmuls():  # a GPU's TF32 is not another backend's number
+        output = to_numpy(case.run(layer, inputs, **case.inference()))
     backend = keras.backend.backend()
     record = Path(directory) / f"{case.cls.__module__}.{case.cls.__qualname__}.npz"
     if not record.exists():
