@@ -119,3 +119,20 @@ def test_error_messages_format_only_layergen_values(tmp_path) -> None:
         if isinstance(node, ast.FormattedValue)
     }
     assert shown <= {"mode", "n", "factor", "input_shape"}
+
+
+def test_a_package_directory_name_never_becomes_an_import_statement(
+    tmp_path: Path,
+) -> None:
+    # Issue 11's sibling: the test imports a layer in a package by its dotted
+    # path, and a directory name is text too.
+    out = tmp_path / "os import path;print('PWNED');from os"
+    out.mkdir()
+    (out / "__init__.py").write_text("")
+    spec = tmp_path / "scale.toml"
+    spec.write_text(MINIMAL_SPEC)
+    (layer,) = generate([spec], out)
+    tree = ast.parse(layer.test_file.content)
+    calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert "print" not in calls
+    assert "testing.load_layer" in calls

@@ -7,6 +7,7 @@ says about itself is reused: each body is rendered and formatted from the spec.
 
 from __future__ import annotations
 
+import keyword
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -186,10 +187,16 @@ def package_path(module_file: Path) -> str | None:
     """``myproj.layers.attention`` when the file sits in an importable package."""
     parts = [module_file.stem]
     directory = module_file.resolve().parent
-    while (directory / "__init__.py").is_file():
+    # Only directories whose names can be imported: any other name would be
+    # pasted into the test's import statement as code.
+    while (directory / "__init__.py").is_file() and _importable(directory.name):
         parts.insert(0, directory.name)
         directory = directory.parent
     return ".".join(parts) if len(parts) > 1 else None
+
+
+def _importable(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def import_roots(layer_paths: Sequence[Path]) -> list[Path]:
