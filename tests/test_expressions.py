@@ -7,6 +7,7 @@ import ast
 import pytest
 
 from layergen.spec import expressions as ex
+from layergen.spec.evaluation import evaluate
 
 SCOPE = {
     "x": ex.Symbol(ex.INPUT),
@@ -163,7 +164,7 @@ def test_shape_dims_rejected(source: str, message: str) -> None:
 def test_shape_dims_evaluate_on_concrete_values() -> None:
     node = ex.parse_expression("x[-1] * 2 + units // 3")
     ex.check_shape_dim(node, ["units"], {"x": (None, 2)})
-    assert ex.evaluate(node, {"x": (4, 5), "units": 7}) == 12
+    assert evaluate(node, {"x": (4, 5), "units": 7}) == 12
     assert ex.input_axes(node) == [("x", -1)]
 
 
@@ -175,9 +176,9 @@ def test_min_rank_limits_axes() -> None:
 
 def test_evaluate_conditions() -> None:
     env = {"use_bias": False, "mode": "sum", "units": 3}
-    assert ex.evaluate(ex.parse_expression("not use_bias and mode == 'sum'"), env)
-    assert not ex.evaluate(ex.parse_expression("units > 4 or use_bias"), env)
-    assert ex.evaluate(ex.parse_expression("1 < units <= 3"), env)
+    assert evaluate(ex.parse_expression("not use_bias and mode == 'sum'"), env)
+    assert not evaluate(ex.parse_expression("units > 4 or use_bias"), env)
+    assert evaluate(ex.parse_expression("1 < units <= 3"), env)
 
 
 def test_names_in_covers_statements() -> None:
@@ -206,7 +207,7 @@ def test_names_in_covers_statements() -> None:
 )
 def test_evaluate_agrees_with_python(source: str, env: dict, expected: object) -> None:
     node = ex.parse_expression(source)
-    assert ex.evaluate(node, env) == expected == eval(source, {}, dict(env))
+    assert evaluate(node, env) == expected == eval(source, {}, dict(env))
 
 
 @pytest.mark.parametrize(
@@ -225,7 +226,7 @@ def test_evaluate_refuses_what_it_cannot_or_will_not_compute(
     source: str, message: str
 ) -> None:
     with pytest.raises(ex.ExpressionError, match=message):
-        ex.evaluate(ex.parse_expression(source), {"units": 3, "sizes": [1], "x": 2})
+        evaluate(ex.parse_expression(source), {"units": 3, "sizes": [1], "x": 2})
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ import jinja2
 from layergen.codegen import literals as lit
 from layergen.files.cache import TemplateCache
 from layergen.spec import expressions as ex
+from layergen.spec.evaluation import evaluate
 from layergen.spec.model import Expr, LayerSpec, Param, Property, Weight
 from layergen.spec.validate import mask_names
 
@@ -541,10 +542,10 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
     present = [
         w
         for w in spec.weights
-        if w.condition is None or ex.evaluate(w.condition.node, env)
+        if w.condition is None or evaluate(w.condition.node, env)
     ]
     expected_weights = {
-        w.name: (tuple(ex.evaluate(d.node, env) for d in w.shape), w.trainable)
+        w.name: (tuple(evaluate(d.node, env) for d in w.shape), w.trainable)
         for w in present
     }
     dtypes = {i.name: i.dtype or "float32" for i in spec.inputs}
@@ -670,7 +671,7 @@ def _axis_multiples(
             name, axis, step = found
             axes = multiples.setdefault(name, {})
             positive = axis % len(shapes[name])
-            axes[positive] = math.lcm(axes.get(positive, 1), ex.evaluate(step, env))
+            axes[positive] = math.lcm(axes.get(positive, 1), evaluate(step, env))
     return multiples
 
 
@@ -683,12 +684,12 @@ def _expected_output_shape(spec: LayerSpec, env: dict[str, Any]) -> str:
         if isinstance(node, ast.Starred):
             sub = node.value
             lower, upper = (
-                ex.evaluate(part, env) if part is not None else None
+                evaluate(part, env) if part is not None else None
                 for part in (sub.slice.lower, sub.slice.upper)
             )
             dims.extend(env[sub.value.id][lower:upper])
         else:
-            dims.append(ex.evaluate(node, env))
+            dims.append(evaluate(node, env))
     if None in dims:
         return ""
     return lit.value(tuple(dims))

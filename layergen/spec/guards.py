@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from layergen.spec import expressions as ex
+from layergen.spec.evaluation import evaluate
 from layergen.spec.model import LayerSpec
 
 KeyPath = tuple[str | int, ...]
@@ -170,7 +171,7 @@ def _value(
     node: ast.AST, env: dict[str, Any], path: KeyPath
 ) -> Iterator[tuple[KeyPath, str]]:
     try:
-        return ex.evaluate(node, env)
+        return evaluate(node, env)
     except ex.ExpressionError as exc:
         yield path, str(exc)
     return None

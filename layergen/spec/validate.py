@@ -20,6 +20,7 @@ from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.reading import read_spec
 from layergen.spec import catalog, guards
 from layergen.spec import expressions as ex
+from layergen.spec.evaluation import evaluate
 from layergen.spec.model import (
     MASK_MODES,
     PARAM_TYPES,
@@ -906,7 +907,7 @@ class _Validator:
             return  # a value may be missing or of the wrong type
         for name, check in spec.checks.items():
             try:
-                holds = ex.evaluate(check.node, env)
+                holds = evaluate(check.node, env)
             except (ArithmeticError, TypeError, IndexError, ex.ExpressionError):
                 holds = False
             if not holds:

@@ -1,0 +1,149 @@
+"""Evaluate a checked expression (a shape, a condition, a ``for_each``) on
+concrete values, as Python would, for the values the generated tests use.
+
+Only what the expression checker lets through is evaluated, and only within
+limits: a number too large to be a size, or a sequence too long, is refused
+before it is computed.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from layergen.spec.expressions import ExpressionError
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.Mod: lambda a, b: a % b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+    ast.LShift: lambda a, b: a << b,
+    ast.RShift: lambda a, b: a >> b,
+    ast.BitAnd: lambda a, b: a & b,
+    ast.BitOr: lambda a, b: a | b,
+    ast.BitXor: lambda a, b: a ^ b,
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+    ast.Not: lambda v: not v,
+    ast.USub: lambda v: -v,
+    ast.UAdd: lambda v: +v,
+    ast.Invert: lambda v: ~v,
+}
+_COMPARES: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+    ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}
+_CALLABLE_BUILTINS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "len": len,
+    "range": range,
+    "list": list,
+    "tuple": tuple,
+}
+# The largest int (in bits) and sequence (in items) evaluation makes.
+MAX_EVALUATED_SIZE = 4096
+
+
+def evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    """Evaluate a checked shape, condition or ``for_each`` expression on
+    concrete values, as Python would. Anything it cannot or will not compute
+    (a division by zero, a number too large to be a size) raises
+    ExpressionError saying so."""
+    try:
+        return _evaluate(node, env)
+    except ExpressionError:
+        raise
+    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        raise ExpressionError(
+            f"`{ast.unparse(node)}` fails for the test values: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return env[node.id]
+    if isinstance(node, ast.Subscript):
+        value = _evaluate(node.value, env)
+        if isinstance(node.slice, ast.Slice):
+            parts = (node.slice.lower, node.slice.upper, node.slice.step)
+            bounds = [None if p is None else _evaluate(p, env) for p in parts]
+            return value[slice(*bounds)]
+        return value[_evaluate(node.slice, env)]
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+        left, right = _evaluate(node.left, env), _evaluate(node.right, env)
+        _check_size(node.op, left, right)
+        return _bounded(_BINOPS[type(node.op)](left, right), node)
+    if isinstance(node, ast.UnaryOp):
+        return _UNARY[type(node.op)](_evaluate(node.operand, env))
+    if isinstance(node, ast.BoolOp):
+        for sub in node.values:
+            value = _evaluate(sub, env)
+            if bool(value) != isinstance(node.op, ast.And):
+                break
+        return value
+    if isinstance(node, ast.Compare):
+        left = _evaluate(node.left, env)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _evaluate(comparator, env)
+            if not _COMPARES[type(op)](left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.IfExp):
+        chosen = node.body if _evaluate(node.test, env) else node.orelse
+        return _evaluate(chosen, env)
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_evaluate(e, env) for e in node.elts]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _CALLABLE_BUILTINS
+    ):
+        args = [_evaluate(a, env) for a in node.args]
+        if node.func.id in ("list", "tuple") and args:
+            _bounded(args[0], node)
+        kwargs = {k.arg: _evaluate(k.value, env) for k in node.keywords if k.arg}
+        return _bounded(_CALLABLE_BUILTINS[node.func.id](*args, **kwargs), node)
+    raise ExpressionError(f"cannot evaluate `{ast.unparse(node)}`")
+
+
+def _check_size(op: ast.operator, left: Any, right: Any) -> None:
+    """Refuse, before computing it, a power, shift or repetition too large."""
+    too_large = False
+    if isinstance(op, ast.Pow | ast.LShift) and isinstance(right, int):
+        too_large = right > MAX_EVALUATED_SIZE // 16 and abs(left) > 1
+    if isinstance(op, ast.Mult) and isinstance(left, int) != isinstance(right, int):
+        sequence, count = (right, left) if isinstance(left, int) else (left, right)
+        if hasattr(sequence, "__len__") and isinstance(count, int):
+            too_large = len(sequence) * count > MAX_EVALUATED_SIZE
+    if too_large:
+        raise ExpressionError("a value too large to evaluate")
+
+
+def _bounded(value: Any, node: ast.AST) -> Any:
+    if isinstance(value, int) and value.bit_length() > MAX_EVALUATED_SIZE:
+        raise ExpressionError(f"`{ast.unparse(node)}` is too large to evaluate")
+    if hasattr(value, "__len__") and len(value) > MAX_EVALUATED_SIZE:
+        raise ExpressionError(f"`{ast.unparse(node)}` is too long to evaluate")
+    return value
