@@ -21,14 +21,7 @@ from layergen import __version__, app
 from layergen.check import report
 from layergen.check.drift import LayerCheck
 from layergen.codegen.generate import GeneratedLayer, load_specs
-from layergen.errors import (
-    Diagnostic,
-    InternalError,
-    Interrupted,
-    LayergenError,
-    SpecError,
-    TestRunError,
-)
+from layergen.errors import Diagnostic, Interrupted, LayergenError
 from layergen.files.plan import IDENTICAL, Overwrite
 from layergen.run.runner import TestResult, TestRun, resolve_backends
 
@@ -50,22 +43,10 @@ class _Group(click.Group):
         try:
             with _terminate_raises():
                 code = super().invoke(ctx)
-        except SpecError as exc:
-            for diagnostic in exc.diagnostics:
-                click.echo(str(diagnostic), err=True)
-            count = len(exc.diagnostics)
-            click.echo(
-                f"{count} error{'s' * (count != 1)}; nothing was written", err=True
-            )
-            code = exc.exit_code
-        except InternalError as exc:
-            click.echo(f"internal error: {exc}", err=True)
-            code = exc.exit_code
-        except TestRunError as exc:
-            click.echo(exc.output, err=True)
-            code = _error(exc)
         except LayergenError as exc:
-            code = _error(exc)
+            for line in exc.report():
+                click.echo(line, err=True)
+            code = exc.exit_code
         except KeyboardInterrupt:
             click.echo("interrupted (SIGINT)", err=True)
             code = 128 + signal.SIGINT
@@ -84,13 +65,6 @@ class _Group(click.Group):
             )
             code = 2
         ctx.exit(code or 0)
-
-
-def _error(exc: LayergenError) -> int:
-    """Print each line of the error as ``error: ...`` unless it names its file."""
-    for line in str(exc).splitlines() or [type(exc).__name__]:
-        click.echo(line if ": error: " in line else f"error: {line}", err=True)
-    return exc.exit_code
 
 
 @contextlib.contextmanager

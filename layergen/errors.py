@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class LayergenError(Exception):
 
     exit_code = 2
 
+    def report(self) -> list[str]:
+        """The lines a command line prints for this error."""
+        return [f"error: {self}"]
+
 
 class SpecError(LayergenError):
     """A spec failed validation; carries every diagnostic found."""
@@ -41,10 +47,22 @@ class SpecError(LayergenError):
         self.diagnostics = diagnostics
         super().__init__("\n".join(str(d) for d in diagnostics))
 
+    def report(self) -> list[str]:
+        count = len(self.diagnostics)
+        summary = f"{count} error{'s' * (count != 1)}; nothing was written"
+        return [*map(str, self.diagnostics), summary]
+
 
 class ConflictError(LayergenError):
-    """Writing would clobber a file that layergen must not overwrite; each line
-    of the message names one file."""
+    """Writing would clobber a file that layergen must not overwrite; nothing
+    was written. ``conflicts`` holds each file with the reason."""
+
+    def __init__(self, conflicts: Sequence[tuple[Path, str]]) -> None:
+        self.conflicts = list(conflicts)
+        super().__init__("\n".join(self.report()))
+
+    def report(self) -> list[str]:
+        return [f"{path}: error: {reason}" for path, reason in self.conflicts]
 
 
 class UnsafePathError(LayergenError):
@@ -66,9 +84,15 @@ class TestRunError(LayergenError):
         super().__init__(message)
         self.output = output
 
+    def report(self) -> list[str]:
+        return [self.output, f"error: {self}"]
+
 
 class InternalError(LayergenError):
     """layergen's own bug, e.g. generated code that black cannot parse."""
+
+    def report(self) -> list[str]:
+        return [f"internal error: {self}"]
 
 
 class Interrupted(BaseException):

@@ -128,18 +128,19 @@ def plan_layers(
 def check_distinct_paths(layers: Sequence[GeneratedLayer]) -> None:
     """Refuse a run that would write two files to one path."""
     owners: dict[Path, GeneratedLayer] = {}
-    clashes = []
+    clashes: list[tuple[Path, str]] = []
     for layer in layers:
         for planned in layer.files:
             other = owners.setdefault(Path(os.path.abspath(planned.path)), layer)
             if other is not layer:
-                clashes.append(
-                    f"{planned.path}: error: planned for {layer.spec.spec_path} "
-                    f"({layer.spec.name}) and for {other.spec.spec_path} "
-                    f"({other.spec.name}); rename one layer's module"
+                reason = (
+                    f"planned for {layer.spec.spec_path} ({layer.spec.name}) and "
+                    f"for {other.spec.spec_path} ({other.spec.name}); rename one "
+                    "layer's module"
                 )
+                clashes.append((planned.path, reason))
     if clashes:
-        raise ConflictError("\n".join(clashes))
+        raise ConflictError(clashes)
 
 
 def generate_layer(

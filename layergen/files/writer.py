@@ -36,9 +36,7 @@ def write_plan(files: Sequence[PlannedFile]) -> list[PlannedFile]:
     """Write created and changed files; refuse the whole plan on any conflict."""
     conflicts = [f for f in files if f.status == CONFLICT]
     if conflicts:
-        raise ConflictError(
-            "\n".join(f"{f.path}: error: {f.reason}" for f in conflicts)
-        )
+        raise ConflictError([(f.path, f.reason) for f in conflicts])
     written = [f for f in files if f.status in (CREATE, CHANGED)]
     if written:
         with locked(f.path.parent for f in written):
