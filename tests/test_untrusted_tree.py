@@ -350,3 +350,22 @@ def test_a_fifo_where_new_would_write_is_a_conflict(write_spec, tmp_path: Path) 
     assert result.returncode == 2
     assert "is a FIFO, not a regular file" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["scale.py"]
+
+
+def test_a_file_with_an_unsafe_header_is_never_run(
+    cli, tree: Path, monkeypatch
+) -> None:
+    from layergen import app
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unsafe file was handed to pytest")
+
+    monkeypatch.setattr(app, "run_tests", refuse)
+    (tree / "scale.py").unlink()
+    test_file = tree / "test_scale.py"
+    test_file.write_text(
+        test_file.read_text().replace("# layer: scale.py\n", "# layer: /x/scale.py\n")
+    )
+    result = cli("check", "--format", "json", tree)
+    assert result.exit_code == 2, result.output
+    assert records(result)[0]["drift"] == "unsafe header"
