@@ -369,3 +369,22 @@ def test_a_file_with_an_unsafe_header_is_never_run(
     result = cli("check", "--format", "json", tree)
     assert result.exit_code == 2, result.output
     assert records(result)[0]["drift"] == "unsafe header"
+
+
+def test_a_fifo_swapped_in_after_the_stat_is_refused_without_blocking(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The file is checked again on the descriptor (opened non-blocking), so a
+    FIFO put in place between ``stat`` and ``open`` neither blocks nor reads."""
+    from layergen.files import reading
+
+    fifo = tmp_path / "spec.toml"
+    os.mkfifo(fifo)
+    regular, real_stat = os.stat(ROOT / "pyproject.toml"), os.stat
+
+    def looks_regular(path: object, *args: object, **kwargs: object):
+        return regular if Path(path) == fifo else real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(reading.os, "stat", looks_regular)
+    with pytest.raises(reading.UnreadableFile, match="is a FIFO"):
+        reading.read_bytes(fifo, limit=reading.SPEC_LIMIT)
