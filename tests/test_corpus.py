@@ -37,38 +37,19 @@ SHAPE_POLY = (
     "one, so the last axis becomes odd and ops.split(x, 2) fails; a spec cannot "
     "say a dimension must be even"
 )
-BATCH_STATS_DISTRIBUTED = (
-    "the distributed-step check expects one replica's step to equal the "
-    "two-replica step, but batch statistics are per replica under "
-    "MirroredStrategy / DataParallel (as in keras.layers.BatchNormalization)"
-)
-
 # (layer class, backend, generated test name) -> why it fails today.
+# Fixed and removed, seen fixed by this corpus: BatchNorm and
+# TokenAndPositionEmbedding on TensorFlow's distributed step (036b639), five
+# layers' finite-difference gradients on JAX (2738bba).
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     **{
         (layer, backend, "test_shape_polymorphism"): SHAPE_POLY
         for layer in ("GLU", "RotaryEmbedding")
         for backend in BACKENDS
     },
-    ("BatchNorm", "tensorflow", "test_distributed_training_step"): (
-        BATCH_STATS_DISTRIBUTED
-    ),
-    **{
-        (layer, "jax", "test_input_gradient_matches_finite_differences"): (
-            "finite differences on JAX are taken in float64 but the layer "
-            "computes in float32 (x64 off), so they are off by ~1e-4"
-        )
-        for layer in (
-            "ConvBNReLU",
-            "GatedResidual",
-            "RMSNorm",
-            "ScaleNorm",
-            "SqueezeExcitation",
-        )
-    },
-    # Found by this corpus (FINDINGS.md): a Keras BatchNormalization sublayer
-    # updates its own moving statistics in training; the generated case lists
-    # only `[updates]` targets as weights allowed to change.
+    # Found by this corpus (FINDINGS.md 1.5): a Keras BatchNormalization
+    # sublayer updates its own moving statistics in training; the generated
+    # case allows only `[updates]` targets to change.
     **{
         ("ConvBNReLU", backend, "test_fit_step_trains_every_trainable_weight"): (
             "a sublayer's own non-trainable updates count as unexpected changes"
@@ -77,14 +58,8 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
     },
     ("ConvBNReLU", "tensorflow", "test_distributed_training_step"): (
         "keras.layers.BatchNormalization's moving statistics diverge per replica "
-        "under MirroredStrategy (no aggregation); " + BATCH_STATS_DISTRIBUTED
-    ),
-    # Found by this corpus (FINDINGS.md), not among the bugs being fixed: a layer
-    # that computes a mask makes Keras weight the loss by it, and each replica
-    # divides by its own mask count; keras.layers.Embedding(mask_zero=True)
-    # fails the same check.
-    ("TokenAndPositionEmbedding", "tensorflow", "test_distributed_training_step"): (
-        "masked loss normalised per replica under MirroredStrategy"
+        "under MirroredStrategy (no aggregation='mean'); a spec cannot fix it: "
+        "synchronized=True is TensorFlow-only"
     ),
 }
 
