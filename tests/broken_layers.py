@@ -177,10 +177,11 @@ class _DropPath(keras.layers.Layer):
 
     rescale = True
 
-    def __init__(self, rate=0.5, **kwargs):
+    def __init__(self, rate=0.5, seed=7, **kwargs):
         super().__init__(**kwargs)
         self.rate = rate
-        self.seed_generator = keras.random.SeedGenerator(7)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, x, training=None):
         if not training:
@@ -192,7 +193,7 @@ class _DropPath(keras.layers.Layer):
         return x * kept / keep if self.rescale else x * kept
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="broken")

@@ -216,3 +216,22 @@ def test_applicable_checks_follow_the_case() -> None:
     assert list(testing.layer_checks(drop_path)) == names
     drop_path.unbiased_in_training = False
     assert "training_is_unbiased" not in testing.applicable_checks(drop_path)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
+def test_unbiasedness_check_passes_correct_drop_path_for_any_seed(
+    seed: int, rate: float
+) -> None:
+    """The statistical tolerance (6 standard errors) leaves a correct layer no
+    realistic chance to fail, at any drop rate and seed; the layer without its
+    rescale fails at each."""
+    shapes = {"x": (8, 4)}
+    kwargs = {"rate": rate, "seed": seed}
+    testing.check_training_is_unbiased(
+        testing.LayerCase(broken.DropPath, kwargs, shapes, **RANDOM)
+    )
+    with pytest.raises(AssertionError, match="biased in training"):
+        testing.check_training_is_unbiased(
+            testing.LayerCase(broken.DropPathNoRescale, kwargs, shapes, **RANDOM)
+        )
