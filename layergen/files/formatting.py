@@ -15,8 +15,10 @@ import contextlib
 import hashlib
 import os
 import re
+import tempfile
 import types
 from functools import cache
+from pathlib import Path
 
 from layergen.errors import InternalError
 from layergen.files.cache import cache_root
@@ -45,11 +47,22 @@ def format_source(source: str, what: str) -> str:
             return text
     formatted = _run_black(source, what)
     with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        temp = cached.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(formatted, encoding="utf-8")
-        os.replace(temp, cached)
+        _store(cached, formatted)
     return formatted
+
+
+def _store(cached: Path, text: str) -> None:
+    """Write a cache entry through a fresh temporary file (never through a
+    link planted in the cache), then rename it into place."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temp, cached)
+    except OSError:
+        os.unlink(temp)
+        raise
 
 
 def same_code(first: str, second: str) -> bool:

@@ -96,6 +96,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
         "properties",
         "training_changes_output",
         "differentiable",
+        "unbiased_in_training",
     ),
 }
 DEFAULT_TEST_DIMS = (2, 3, 4, 5, 6, 7)
@@ -861,7 +862,11 @@ class _Validator:
             )
         flags = {
             key: self.typed(table, key, ("test",), (bool,), "true or false")
-            for key in ("training_changes_output", "differentiable")
+            for key in (
+                "training_changes_output",
+                "differentiable",
+                "unbiased_in_training",
+            )
         }
         return TestConfig(
             values,
