@@ -282,3 +282,15 @@ def test_a_property_catches_a_drop_path_without_rescale(tmp_path, write_spec) ->
     )
     with pytest.raises(AssertionError, match="`zero_or_rescaled` does not hold"):
         testing.check_property(case, "zero_or_rescaled", rescaled, training=True)
+
+
+def test_random_layers_are_held_to_an_unbiased_training_mean(write_spec) -> None:
+    spec = load_spec(write_spec(DROP_PATH))
+    source = render_test(spec, LayerImport(file="d.py"))
+    assert "def test_training_mean_matches_inference():" in source
+    opted_out = DROP_PATH.replace(
+        'reference = "x"', 'reference = "x"\nunbiased_in_training = false'
+    )
+    source = render_test(load_spec(write_spec(opted_out)), LayerImport(file="d.py"))
+    assert "unbiased_in_training=False" in source
+    assert "test_training_mean_matches_inference" not in source

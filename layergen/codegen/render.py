@@ -578,6 +578,7 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "expects_trainable": _expects_trainable(spec, present),
         "training": spec.training,
         "training_changes_output": test.training_changes_output,
+        "unbiased_in_training": test.unbiased_in_training,
         "random_in_training": spec.uses_random
         or any(_is_random_layer(s.layer) for s in spec.sublayers),
         "mask_mode": spec.mask_mode,

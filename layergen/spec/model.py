@@ -112,6 +112,7 @@ class TestConfig:
     properties: tuple[Property, ...] = ()
     training_changes_output: bool = True
     differentiable: bool = True
+    unbiased_in_training: bool = True
 
 
 @dataclass
