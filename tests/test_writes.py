@@ -284,6 +284,26 @@ def test_a_signal_mid_write_rolls_back_with_the_conventional_code(
     assert not out.exists()  # no layer, no test, no temporary file, no directory
 
 
+def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(
+    cli, write_spec, tmp_path: Path
+) -> None:
+    out, ready, spec = tmp_path / "out", tmp_path / "ready", write_spec()
+    program = textwrap.dedent(PAUSED_RUN.format(hook="fsync", after=1))
+    process = subprocess.Popen(
+        [sys.executable, "-c", program, str(ready), str(spec), str(out)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()  # SIGKILL: nothing can clean up
+    process.wait(timeout=60)
+    (left,) = out.iterdir()
+    assert left.name.startswith(".scale.py.layergen-") and left.suffix == ".tmp"
+    assert cli("new", spec, "-o", out, "--no-test").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["scale.py", "test_scale.py"]
+
+
 def test_temporary_files_left_by_a_killed_run_are_removed(
     cli, write_spec, tmp_path: Path
 ) -> None:
