@@ -388,3 +388,16 @@ def test_a_fifo_swapped_in_after_the_stat_is_refused_without_blocking(
     monkeypatch.setattr(reading.os, "stat", looks_regular)
     with pytest.raises(reading.UnreadableFile, match="is a FIFO"):
         reading.read_bytes(fifo, limit=reading.SPEC_LIMIT)
+
+
+def test_a_file_name_with_control_characters_is_shown_escaped(
+    cli, tree: Path, write_spec
+) -> None:
+    """A generated file renamed to hold a newline or a terminal escape cannot
+    forge lines of the report (its drift line or its diff)."""
+    (tree / "scale.py").rename(tree / "x\n\x1b[2Jok.py")
+    write_spec(MINIMAL_SPEC.replace("default = 2.0", "default = 4.0"))
+    result = cli("check", "--no-run", tree)
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output
+    assert "x\\n\\x1b[2Jok.py" in result.output

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from layergen.check.drift import Drift, LayerCheck
+from layergen.files.plan import unsafe_characters
 from layergen.files.reading import GENERATED_LIMIT, read_text
 from layergen.run.runner import TestResult, TestRun
 
@@ -20,13 +21,15 @@ _TEST_FUNCTION = re.compile(r"^def test_", re.MULTILINE)
 
 
 def shown_path(path: Path | None) -> str:
-    """A path relative to the working directory when it is below it."""
+    """A path relative to the working directory when it is below it; one with
+    control characters (a newline, a terminal escape) is shown escaped."""
     if path is None:
         return "-"
     try:
-        return os.path.relpath(path)
+        shown = os.path.relpath(path)
     except ValueError:
-        return str(path)
+        shown = str(path)
+    return ascii(shown) if unsafe_characters(shown) else shown
 
 
 def print_drift(checks: Sequence[LayerCheck]) -> None:

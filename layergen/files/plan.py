@@ -177,12 +177,14 @@ class PlannedFile:
 
     def diff(self, max_lines: int = 40) -> list[str]:
         """A unified diff from the file on disk to the planned content, capped."""
+        name = str(self.path)
+        name = ascii(name) if unsafe_characters(name) else name
         lines = list(
             difflib.unified_diff(
                 (self.old or "").splitlines(keepends=True),
                 self.content.splitlines(keepends=True),
-                fromfile=f"{self.path} (on disk)",
-                tofile=f"{self.path} (generated)",
+                fromfile=f"{name} (on disk)",
+                tofile=f"{name} (generated)",
             )
         )
         if len(lines) > max_lines:
