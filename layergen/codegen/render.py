@@ -139,6 +139,7 @@ class _LayerView:
         self.build_names = dict(self.self_names)
         self.build_names.update({i.name: shape_var(spec, i.name) for i in spec.inputs})
         self.shared_initializers = _shared_initializers(spec)
+        self.input_names = frozenset(i.name for i in spec.inputs)
 
     def code(self, expr: Expr | ast.AST, names: dict[str, str] | None = None) -> str:
         node = expr.node if isinstance(expr, Expr) else expr
@@ -160,12 +161,12 @@ class _LayerView:
             "checks": [
                 self.check(name, expr)
                 for name, expr in spec.checks.items()
-                if not ex.input_axes(expr.node)
+                if not ex.input_axes(expr.node, self.input_names)
             ],
             "build_checks": [
                 self.build_check(name, expr)
                 for name, expr in spec.checks.items()
-                if ex.input_axes(expr.node)
+                if ex.input_axes(expr.node, self.input_names)
             ],
             "sublayers": [self.sublayer(s) for s in spec.sublayers],
             "is_cell": spec.is_cell,
@@ -263,7 +264,7 @@ class _LayerView:
     def build_check(self, name: str, expr: Expr) -> dict[str, str]:
         """A check over input dimensions for build(), skipped while a
         dimension it reads is unknown (None)."""
-        axes = ex.input_axes(expr.node)
+        axes = ex.input_axes(expr.node, self.input_names)
         known: list[ast.expr] = [
             ast.Compare(
                 ast.Subscript(ast.Name(n, ast.Load()), ast.Constant(axis)),
@@ -339,7 +340,7 @@ class _LayerView:
         needed: dict[tuple[str, int], list[str]] = {}
         for weight in self.spec.weights:
             for dim in weight.shape:
-                for ref in ex.input_axes(dim.node):
+                for ref in ex.input_axes(dim.node, self.input_names):
                     needed.setdefault(ref, []).append(weight.name)
         checks = []
         for (name, axis), weights in needed.items():
@@ -425,7 +426,7 @@ class _LayerView:
         code = self.code(node, self.build_names)
         refs = [
             f"{shape_var(self.spec, name)}[{axis}]"
-            for name, axis in ex.input_axes(node)
+            for name, axis in ex.input_axes(node, self.input_names)
         ]
         if isinstance(node, ast.BinOp) and refs:
             unknown = (
@@ -630,9 +631,10 @@ def _variable_axes(
     """
     fixed: set[tuple[str, int]] = set()
     pinning = [d for w in spec.weights for d in w.shape]
-    pinning += [c for c in spec.checks.values() if _multiple_of(c.node) is None]
+    inputs = {i.name for i in spec.inputs}
+    pinning += [c for c in spec.checks.values() if _multiple_of(c.node, inputs) is None]
     for expr in pinning:
-        for name, axis in ex.input_axes(expr.node):
+        for name, axis in ex.input_axes(expr.node, inputs):
             fixed.add((name, axis % len(shapes[name])))
     if spec.sublayers:
         fixed |= {(name, len(shape) - 1) for name, shape in shapes.items()}
@@ -642,7 +644,7 @@ def _variable_axes(
     }
 
 
-def _multiple_of(node: ast.AST) -> tuple[str, int, ast.expr] | None:
+def _multiple_of(node: ast.AST, inputs: set[str]) -> tuple[str, int, ast.expr] | None:
     """``(input, axis, k)`` for a check of the form ``x[axis] % k == 0``."""
     if not (
         isinstance(node, ast.Compare)
@@ -653,10 +655,11 @@ def _multiple_of(node: ast.AST) -> tuple[str, int, ast.expr] | None:
         and isinstance(node.left, ast.BinOp)
         and isinstance(node.left.op, ast.Mod)
         and isinstance(node.left.left, ast.Subscript)
-        and not ex.input_axes(node.left.right)
+        and len(ex.input_axes(node.left.left, inputs)) == 1
+        and not ex.input_axes(node.left.right, inputs)
     ):
         return None
-    ((name, axis),) = ex.input_axes(node.left.left)
+    ((name, axis),) = ex.input_axes(node.left.left, inputs)
     return name, axis, node.left.right
 
 
@@ -666,8 +669,9 @@ def _axis_multiples(
     """Per input, axes that checks constrain to multiples of a number: the
     shape-polymorphism test grows them by that number instead of one."""
     multiples: dict[str, dict[int, int]] = {}
+    inputs = {i.name for i in spec.inputs}
     for check in spec.checks.values():
-        found = _multiple_of(check.node)
+        found = _multiple_of(check.node, inputs)
         if found is not None:
             name, axis, step = found
             axes = multiples.setdefault(name, {})

@@ -62,6 +62,12 @@ _CALLABLE_BUILTINS: dict[str, Callable[..., Any]] = {
 MAX_EVALUATED_SIZE = 4096
 
 
+class TooLargeError(ExpressionError):
+    """A value evaluation refuses to make: Python would take unbounded time or
+    memory to compute it (``10**10**10``, ``1 << 10**15``, ``'a' * 10**12``),
+    and so would the generated code."""
+
+
 def evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
     """Evaluate a checked shape, condition or ``for_each`` expression on
     concrete values, as Python would. Anything it cannot or will not compute
@@ -71,6 +77,8 @@ def evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
         return _evaluate(node, env)
     except ExpressionError:
         raise
+    except (MemoryError, RecursionError):
+        raise TooLargeError(f"`{ast.unparse(node)}` is too large to evaluate") from None
     except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise ExpressionError(
             f"`{ast.unparse(node)}` fails for the test values: "
@@ -92,7 +100,7 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
         return value[_evaluate(node.slice, env)]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         left, right = _evaluate(node.left, env), _evaluate(node.right, env)
-        _check_size(node.op, left, right)
+        _check_size(node, left, right)
         return _bounded(_BINOPS[type(node.op)](left, right), node)
     if isinstance(node, ast.UnaryOp):
         return _UNARY[type(node.op)](_evaluate(node.operand, env))
@@ -128,22 +136,31 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
     raise ExpressionError(f"cannot evaluate `{ast.unparse(node)}`")
 
 
-def _check_size(op: ast.operator, left: Any, right: Any) -> None:
-    """Refuse, before computing it, a power, shift or repetition too large."""
-    too_large = False
-    if isinstance(op, ast.Pow | ast.LShift) and isinstance(right, int):
+def _check_size(node: ast.BinOp, left: Any, right: Any) -> None:
+    """Refuse, before computing it, a power, shift, repetition or string
+    formatting too large."""
+    op, too_large = node.op, False
+    if isinstance(op, ast.Pow) and isinstance(right, int):
         too_large = right > MAX_EVALUATED_SIZE // 16 and abs(left) > 1
+    if isinstance(op, ast.LShift) and isinstance(right, int):
+        too_large = right > MAX_EVALUATED_SIZE // 16 and left != 0
+    if isinstance(op, ast.Mod) and isinstance(left, str):
+        # `'%0999999999d' % 1` is a gigabyte: the width is not bounded.
+        raise TooLargeError(
+            f"`{ast.unparse(node)}`: `%` formatting of a string is not evaluated "
+            "(its size has no bound)"
+        )
     if isinstance(op, ast.Mult) and isinstance(left, int) != isinstance(right, int):
         sequence, count = (right, left) if isinstance(left, int) else (left, right)
         if hasattr(sequence, "__len__") and isinstance(count, int):
             too_large = len(sequence) * count > MAX_EVALUATED_SIZE
     if too_large:
-        raise ExpressionError("a value too large to evaluate")
+        raise TooLargeError(f"`{ast.unparse(node)}` is too large to evaluate")
 
 
 def _bounded(value: Any, node: ast.AST) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_EVALUATED_SIZE:
-        raise ExpressionError(f"`{ast.unparse(node)}` is too large to evaluate")
+        raise TooLargeError(f"`{ast.unparse(node)}` is too large to evaluate")
     if hasattr(value, "__len__") and len(value) > MAX_EVALUATED_SIZE:
-        raise ExpressionError(f"`{ast.unparse(node)}` is too long to evaluate")
+        raise TooLargeError(f"`{ast.unparse(node)}` is too long to evaluate")
     return value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from layergen.spec import catalog
@@ -533,14 +533,20 @@ def negated(node: ast.expr) -> ast.expr:
     return ast.UnaryOp(ast.Not(), node)
 
 
-def input_axes(node: ast.AST) -> list[tuple[str, int]]:
-    """Every ``(input, axis)`` an expression reads, like ``("x", -1)``, in order."""
+def input_axes(
+    node: ast.AST, inputs: Collection[str] | None = None
+) -> list[tuple[str, int]]:
+    """Every ``(input, axis)`` an expression reads, like ``("x", -1)``, in
+    order. Only subscripts of ``inputs`` count (pass them wherever a param
+    may be subscripted too: ``sizes[0]`` of a list param is no input
+    dimension); ``None`` counts any name's int subscript."""
     found: list[tuple[str, int]] = []
     for sub in ast.walk(node):
         if (
             isinstance(sub, ast.Subscript)
             and isinstance(sub.value, ast.Name)
-            and not isinstance(sub.slice, ast.Slice)
+            and (inputs is None or sub.value.id in inputs)
+            and _int_literal(sub.slice)
         ):
             axis = ast.literal_eval(sub.slice)
             if (sub.value.id, axis) not in found:

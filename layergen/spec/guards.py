@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import ast
 import keyword
+import math
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 from layergen.spec import expressions as ex
-from layergen.spec.evaluation import evaluate
+from layergen.spec.evaluation import TooLargeError, evaluate
 from layergen.spec.model import LayerSpec
 
 KeyPath = tuple[str | int, ...]
 MAX_NAME_LENGTH = 64
 MAX_SPEC_BYTES = 1_000_000
+# The most elements of one tensor the generated tests make (a test input, a
+# weight, the output), and the most sublayers a `for_each` list may hold: a
+# spec's `[test]` values must not make its tests allocate terabytes.
+MAX_TEST_ELEMENTS = 1 << 20
+MAX_SUBLAYER_LIST = 256
+# Builtins the evaluator computes, as expressions may call them.
+BUILTINS = ex.SAFE_BUILTINS
 # Names the templates emit in a scope where a spec name (a param, input,
 # weight...) also lives: a spec name equal to one would shadow it.
 # tests/test_guards.py renders specs that take every branch and checks that
@@ -43,6 +51,8 @@ CALL_NAMES = frozenset({"self", "keras", "states"})
 SHADOWED_MODULES = frozenset(
     {"keras", "numpy", "pytest", "layergen", "tensorflow", "jax", "torch"}
     | {"conftest", "ml_dtypes", "h5py", "optree", "absl", "hypothesis"}
+    # Imported by Python itself at startup from a directory on sys.path.
+    | {"sitecustomize", "usercustomize"}
     | set(sys.stdlib_module_names)
 )
 
@@ -88,12 +98,66 @@ def check_step_names(stmt: ast.stmt) -> None:
 
 def module_problem(module: str) -> str | None:
     """Why ``module`` cannot be the generated module's name, or None."""
+    if module.startswith("__") and module.endswith("__"):
+        return (
+            f"module `{module}` is a name Python gives a meaning to (`__init__` "
+            "would make the output directory a package); give another `module` "
+            "name in `[layer]`"
+        )
     if module in SHADOWED_MODULES:
         return (
             f"module `{module}` would shadow the `{module}` module wherever its "
             "tests import it; give another `module` name in `[layer]`"
         )
     return name_problem(module, "module name")
+
+
+# keras.layers classes a spec may not create: they run code or read files
+# that the spec names (a SavedModel, a Python or JAX function, a torch module).
+FOREIGN_CODE_LAYERS = {
+    "TFSMLayer": "loads a TensorFlow SavedModel from a file",
+    "Lambda": "wraps a Python function",
+    "JaxLayer": "wraps a JAX function",
+    "FlaxLayer": "wraps a Flax module",
+    "TorchModuleWrapper": "wraps a torch module",
+}
+# Arguments that read a file when given a string (a path).
+PATH_ARGUMENTS = {
+    "StringLookup": ("vocabulary",),
+    "IntegerLookup": ("vocabulary",),
+    "TextVectorization": ("vocabulary",),
+}
+
+
+def sublayer_problem(layer: str) -> str | None:
+    """Why a spec may not create a ``keras.layers.<layer>``, or None."""
+    if layer in FOREIGN_CODE_LAYERS:
+        return (
+            f"`{layer}` {FOREIGN_CODE_LAYERS[layer]}: a spec's sublayers may "
+            "not run code or read files"
+        )
+    return None
+
+
+def sublayer_argument_problem(
+    layer: str, arg: str, node: ast.AST, list_params: set[str]
+) -> str | None:
+    """Why ``arg = <node>`` cannot be an argument of a ``keras.layers.<layer>``
+    sublayer, or None: a name the generated code cannot pass, or a value that
+    may be a file path where the layer reads a file from one."""
+    if arg.startswith("_"):
+        return f"`{arg}`: sublayer arguments may not start with `_`"
+    problem = name_problem(arg, "argument name")
+    if problem is not None:
+        return problem
+    if arg in PATH_ARGUMENTS.get(layer, ()):
+        literal = isinstance(node, ast.List | ast.Tuple)
+        if not literal and not (isinstance(node, ast.Name) and node.id in list_params):
+            return (
+                f"`{layer}` reads `{arg}` from a file when given a path: give a "
+                "list (a list literal or a list param), never a string"
+            )
+    return None
 
 
 def mask_clashes(spec: LayerSpec, masks: list[str]) -> Iterator[tuple[KeyPath, str]]:
@@ -112,7 +176,8 @@ def mask_clashes(spec: LayerSpec, masks: list[str]) -> Iterator[tuple[KeyPath, s
 def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
     """Shapes, conditions and ``for_each`` that do not compute for the
     ``[test]`` params and input shapes (division by zero, a negative size...),
-    where the generated tests need their values."""
+    where the generated tests need their values, and tensors or sublayer lists
+    too large for the generated tests to make."""
     assert spec.test is not None
     env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
     for weight in spec.weights:
@@ -121,11 +186,16 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
             present = yield from _value(weight.condition.node, env, (*path, "if"))
             if not present:
                 continue
+        dims = []
         for index, dim in enumerate(weight.shape):
-            yield from _size(dim.node, env, (*path, "shape", index))
+            dims.append((yield from _size(dim.node, env, (*path, "shape", index))))
+        yield from _elements(dims, f"weight `{weight.name}`", (*path, "shape"))
     for state in spec.states:
+        path = ("states", state.name, "shape")
+        dims = []
         for index, dim in enumerate(state.shape):
-            yield from _size(dim.node, env, ("states", state.name, "shape", index))
+            dims.append((yield from _size(dim.node, env, (*path, index))))
+        yield from _elements(dims, f"state `{state.name}`", path)
     for sub in spec.sublayers:
         if sub.for_each is not None:
             path = ("sublayers", sub.name, "for_each")
@@ -135,19 +205,113 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
                     f"`for_each` must give a list (a list param or `range(...)`), "
                     f"found {type(items).__name__} {items!r} for the test's params"
                 )
+            elif items is not None and len(items) > MAX_SUBLAYER_LIST:
+                yield path, (
+                    f"`for_each` gives {len(items)} sublayers for the test's "
+                    f"params; the limit is {MAX_SUBLAYER_LIST}"
+                )
+    inputs = {i.name for i in spec.inputs}
     for name, check in spec.checks.items():
-        yield from _moduli(check.node, env, ("checks", name))
+        yield from _moduli(check.node, env, ("checks", name), inputs)
+    dims = []
     for index, dim in enumerate(spec.output_shape or ()):
         node = dim.node
-        if isinstance(node, ast.Starred) or (
-            isinstance(node, ast.Constant) and node.value is None
-        ):
-            continue
-        yield from _size(node, env, ("output", "shape", index))
+        if isinstance(node, ast.Starred):
+            axes = node.value.slice
+            bounds = [
+                None if b is None else ast.literal_eval(b)
+                for b in (axes.lower, axes.upper)
+            ]
+            dims.extend(env[node.value.value.id][slice(*bounds)])
+        elif not (isinstance(node, ast.Constant) and node.value is None):
+            dims.append((yield from _size(node, env, ("output", "shape", index))))
+    yield from _elements(dims, "the output", ("output", "shape"))
+
+
+def too_many_elements(dims: list[int], what: str) -> str | None:
+    """Why the generated tests cannot make a tensor of shape ``dims``, or None."""
+    count = math.prod(dims)
+    if count <= MAX_TEST_ELEMENTS:
+        return None
+    return (
+        f"{what} has {count:,} elements for the test's params and input shapes "
+        f"(shape {tuple(dims)}); the generated tests make it, and the limit is "
+        f"{MAX_TEST_ELEMENTS:,} (give smaller `[test]` values)"
+    )
+
+
+def _elements(
+    dims: list[int | None], what: str, path: KeyPath
+) -> Iterator[tuple[KeyPath, str]]:
+    if all(isinstance(d, int) for d in dims):
+        problem = too_many_elements(dims, what)  # type: ignore[arg-type]
+        if problem is not None:
+            yield path, problem
+
+
+def oversized_constants(node: ast.AST, params: dict[str, Any]) -> Iterator[str]:
+    """Parts of a checked expression that Python would take unbounded time or
+    memory to compute (``10**10**10``, ``1 << 10**15``, ``'a' * 10**12``):
+    every part made of constants alone, whether or not the test's values reach
+    it, and every part made of constants and params, for the test's params.
+    The generated layer or test would compute them on import, construction or
+    call, or hang trying."""
+    for env, where in (({}, ""), (params, " for the test's params")):
+        stack = [node]
+        while stack:
+            sub = stack.pop()
+            if _computable(sub, env):
+                try:
+                    evaluate(sub, env)
+                except TooLargeError as exc:
+                    yield f"{exc}{where}"
+                    return
+                except ex.ExpressionError:
+                    pass
+            else:
+                stack.extend(ast.iter_child_nodes(sub))
+
+
+_COMPUTABLE_NODES = (
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Call,
+    ast.keyword,
+    ast.expr_context,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+)
+
+
+def _computable(node: ast.AST, env: dict[str, Any]) -> bool:
+    """Whether ``evaluate`` can compute ``node`` from ``env`` alone: constants,
+    names in ``env``, operators and calls of the evaluated builtins."""
+    if isinstance(node, ast.Name):
+        return node.id in env
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            if not isinstance(sub.func, ast.Name) or sub.func.id not in BUILTINS:
+                return False
+        elif isinstance(sub, ast.Name):
+            if sub.id not in env and sub.id not in BUILTINS:
+                return False
+        elif not isinstance(sub, _COMPUTABLE_NODES):
+            return False
+    return True
 
 
 def _moduli(
-    node: ast.AST, env: dict[str, Any], path: KeyPath
+    node: ast.AST, env: dict[str, Any], path: KeyPath, inputs: set[str]
 ) -> Iterator[tuple[KeyPath, str]]:
     """``x[a] % k`` in a check: ``k`` must be a positive int (the tests grow
     axis ``a`` in steps of ``k``)."""
@@ -155,7 +319,7 @@ def _moduli(
         if (
             isinstance(sub, ast.BinOp)
             and isinstance(sub.op, ast.Mod)
-            and ex.input_axes(sub.left)
+            and ex.input_axes(sub.left, inputs)
         ):
             step = yield from _value(sub.right, env, path)
             if step is not None and (
@@ -180,11 +344,14 @@ def _value(
 def _size(
     node: ast.AST, env: dict[str, Any], path: KeyPath
 ) -> Iterator[tuple[KeyPath, str]]:
+    """A dimension's value for the test's values, or None (reported)."""
     value = yield from _value(node, env, path)
     if value is None:
-        return
+        return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         yield path, (
             f"`{ast.unparse(node)}` is {value!r} for the test's params and input "
             "shapes; a dimension must be an int >= 0"
         )
+        return None
+    return value

@@ -20,7 +20,7 @@ from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.reading import read_spec
 from layergen.spec import catalog, guards
 from layergen.spec import expressions as ex
-from layergen.spec.evaluation import evaluate
+from layergen.spec.evaluation import TooLargeError, evaluate
 from layergen.spec.model import (
     MASK_MODES,
     PARAM_TYPES,
@@ -144,11 +144,13 @@ class _Validator:
         self.errors: list[Diagnostic] = []
         self.warnings: list[Diagnostic] = []
         self.key_paths: dict[str, KeyPath] = {}  # an Expr's key -> its path
+        self.exprs: list[tuple[KeyPath, ast.AST]] = []  # every checked one
         self._dim_names: tuple[frozenset[str], dict[str, Any]] | None = None
 
     def expr(self, source: str, node: ast.AST, path: KeyPath) -> Expr:
         """An Expr, remembering where it was written."""
         self.key_paths[format_path(path)] = path
+        self.exprs.append((path, node))
         return Expr(source, node, format_path(path))
 
     # -- reporting -----------------------------------------------------------
@@ -268,6 +270,9 @@ class _Validator:
         if not self.errors:  # the values exist and have their types
             for path, message in guards.evaluation_problems(spec):
                 self.error(path, message)
+            for path, node in self.exprs:
+                for message in guards.oversized_constants(node, spec.test.params):
+                    self.error(path, message)
         self.unused_weights(spec)
         self.float32_constants(spec)
         if self.errors:
@@ -597,6 +602,7 @@ class _Validator:
 
     def sublayers(self, spec: LayerSpec, raw: Any) -> list[Sublayer]:
         sublayers = []
+        list_params = {p.name for p in spec.params if p.type.startswith("list[")}
         for name, entry_raw in self.table(raw, ("sublayers",), None).items():
             path: KeyPath = ("sublayers", name)
             entry = self.table(entry_raw, path, "sublayer")
@@ -612,6 +618,8 @@ class _Validator:
                     f"`{layer}` is not a keras.layers class"
                     f"{self.hint(layer, catalog.names('layers'))}",
                 )
+            elif problem := guards.sublayer_problem(layer):
+                self.error((*path, "layer"), problem)
             scope = dict(_param_scope(spec))
             for_each = None
             if "for_each" in entry:
@@ -627,8 +635,15 @@ class _Validator:
                     self.error((*path, "args", arg), f"`{arg}` is not a keyword name")
                     continue
                 expr = self.expression(value, (*path, "args", arg), scope)
-                if expr is not None:
-                    args.append((arg, expr))
+                if expr is None:
+                    continue
+                problem = guards.sublayer_argument_problem(
+                    layer, arg, expr.node, list_params
+                )
+                if problem is not None:
+                    self.error((*path, "args", arg), problem)
+                    continue
+                args.append((arg, expr))
             sublayers.append(Sublayer(name, layer, tuple(args), for_each))
         return sublayers
 
@@ -650,7 +665,8 @@ class _Validator:
                 continue
             shape = self.shape(spec, entry["shape"], (*path, "shape"))
             if shape is not None:
-                if any(ex.input_axes(d.node) for d in shape):
+                inputs = {i.name for i in spec.inputs}
+                if any(ex.input_axes(d.node, inputs) for d in shape):
                     self.error((*path, "shape"), "a state shape may use params only")
                 else:
                     states.append(State(name, shape))
@@ -913,10 +929,16 @@ class _Validator:
         for name, check in spec.checks.items():
             try:
                 holds = evaluate(check.node, env)
+            except TooLargeError as exc:
+                self.error(("checks", name), str(exc))
+                continue
             except (ArithmeticError, TypeError, IndexError, ex.ExpressionError):
                 holds = False
             if not holds:
-                where = "input_shapes" if ex.input_axes(check.node) else "params"
+                inputs = {i.name for i in spec.inputs}
+                where = (
+                    "input_shapes" if ex.input_axes(check.node, inputs) else "params"
+                )
                 given = where in self.data.get("test", {})
                 self.error(
                     ("test", where) if given else ("test",),
@@ -955,6 +977,8 @@ class _Validator:
                     f"input `{item.name}` has min_rank {item.min_rank}, "
                     f"shape has {len(shape)} dims",
                 )
+            elif problem := guards.too_many_elements(shape, f"input `{item.name}`"):
+                self.error(path, problem)
             shapes[item.name] = tuple(shape)
         return shapes
 
