@@ -9,7 +9,7 @@ import ast
 import keyword
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from layergen.spec import expressions as ex
@@ -44,8 +44,11 @@ LOCAL_NAMES = frozenset(
     {"v", "w", "floats", "inputs", "outputs", "input_shape", "policy"}
     | {"fresh_keras_state"}
 )
-# Names a step may not assign: the generated call() reads them.
-CALL_NAMES = frozenset({"self", "keras", "states"})
+# Names a step may not assign: the generated call() reads them (`training`
+# and `mask` are its arguments, even where the spec does not read them: updates
+# make call() take `training`, and run only when it is true; `outputs` holds
+# the returned value while the updates run).
+CALL_NAMES = frozenset({"self", "keras", "states", "training", "mask", "outputs"})
 # Modules a generated module must not shadow: its tests import it from a
 # directory on sys.path.
 SHADOWED_MODULES = frozenset(
@@ -74,9 +77,10 @@ def name_problem(name: str, what: str) -> str | None:
     return None
 
 
-def step_name_problem(name: str) -> str | None:
-    """Why a step may not assign ``name`` (a local of the generated ``call``)."""
-    if name in CALL_NAMES or name.startswith("_"):
+def step_name_problem(name: str, masks: Collection[str] = ()) -> str | None:
+    """Why a step may not assign ``name`` (a local of the generated ``call``,
+    or one of its mask arguments ``masks``)."""
+    if name in CALL_NAMES or name in masks or name.startswith("_"):
         return (
             f"a step cannot assign `{name}`: the generated code uses that name "
             "(or it starts with `_`)"
@@ -84,14 +88,14 @@ def step_name_problem(name: str) -> str | None:
     return name_problem(name, "name")
 
 
-def check_step_names(stmt: ast.stmt) -> None:
+def check_step_names(stmt: ast.stmt, masks: Collection[str] = ()) -> None:
     """Raise ExpressionError if a step assigns, or loops over, a name that
-    the generated ``call`` needs."""
+    the generated ``call`` needs (``masks``: its mask arguments)."""
     names = ex.assigned_names(stmt)
     if isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name):
         names.append(stmt.target.id)
     for name in names:
-        problem = step_name_problem(name)
+        problem = step_name_problem(name, masks)
         if problem is not None:
             raise ex.ExpressionError(problem)
 

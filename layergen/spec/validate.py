@@ -716,7 +716,7 @@ class _Validator:
                 continue
             try:
                 stmt = ex.parse_step(source)
-                guards.check_step_names(stmt)
+                guards.check_step_names(stmt, mask_names(spec))
                 ex.check_step(stmt, scope, suggest=self.suggesting)
             except ex.ExpressionError as exc:
                 self.error(path, f"{exc} (in `{source.strip()}`)")
