@@ -267,12 +267,22 @@ class _Validator:
         self.mask_expr(spec, mask)
         self.output(spec, self.table(doc.get("output", {}), ("output",), "output"))
         spec.test = self.test_config(spec, doc.get("test", {}))
+        # Unbounded constants, whatever else is wrong; with the test's params,
+        # once those are valid.
+        reported = {(d.key, d.message) for d in self.errors}
+        with_params = []
+        for path, node in self.exprs:
+            constant, problem = guards.oversized_constants(node, spec.test.params)
+            if constant and (format_path(path), constant) not in reported:
+                self.error(path, constant)
+            elif problem:
+                with_params.append((path, problem))
         if not self.errors:  # the values exist and have their types
             for path, message in guards.evaluation_problems(spec):
                 self.error(path, message)
-            for path, node in self.exprs:
-                for message in guards.oversized_constants(node, spec.test.params):
-                    self.error(path, message)
+            for path, problem in with_params:
+                if (format_path(path), problem) not in reported:
+                    self.error(path, problem)
         self.unused_weights(spec)
         self.float32_constants(spec)
         if self.errors:
