@@ -588,6 +588,11 @@ def _test_context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "variable_axes": lit.value(_variable_axes(spec, test.input_shapes)),
         "axis_multiples": lit.value(_axis_multiples(spec, test.input_shapes, env)),
         "reference": ex.to_code(test.reference.node) if test.reference else "",
+        "uses_numpy": any(
+            "np" in ex.names_in(e.node)
+            for e in [test.reference, *(p.expr for p in test.properties)]
+            if e is not None
+        ),
         "properties": [_property(spec, prop) for prop in test.properties],
         "reference_bindings": [
             line for line in bindings if line.split(" = ")[0] in reference_names
