@@ -36,6 +36,9 @@ GENERATED_NAMES = frozenset(
     | {"states", "training", "mask", "seed", "seed_generator", "item"}
     | {"random", "activations", "np", "pytest", "testing", "CASE", "built"}
     | {"expected", "holds", "output"}
+    # What keras.layers.RNN reads from a cell: the template sets state_size
+    # after the params are stored, and RNN calls the others if they exist.
+    | {"state_size", "output_size", "get_initial_state"}
     | ex.SAFE_BUILTINS
 )
 # Names the templates bind where no spec name can clash with them (a
