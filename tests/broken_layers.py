@@ -279,3 +279,17 @@ class ClonedInitializers(_ProjectQKV):
 
     def initializer_for(self, name):
         return self.kernel_initializer.clone()
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class DenseKerasBatchNorm(keras.layers.Layer):
+    """Correct: a Dense and Keras's own BatchNormalization as sublayers. Keras
+    keeps that layer's moving statistics per replica (no aggregation)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(3)
+        self.norm = keras.layers.BatchNormalization()
+
+    def call(self, x, training=None):
+        return self.norm(self.dense(x), training=training)

@@ -121,6 +121,12 @@ CASES = [
 # a broken layer above, or a layer a check once failed wrongly).
 CORRECT = [
     (broken.BatchNormMoments, {"x": (4, 3)}, BATCH_NORM, "distribution"),
+    (
+        broken.DenseKerasBatchNorm,
+        {"x": (4, 3)},
+        {"uses_training": True, "training_changes_output": False},
+        "distribution",
+    ),
     (broken.DropPath, {"x": (8, 4)}, RANDOM, "training_is_unbiased"),
     (broken.DropPath, {"x": (8, 4)}, RANDOM, "inference_leaves_state_alone"),
     (
