@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -54,6 +55,17 @@ KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
         ("ConvBNReLU", backend, "test_fit_step_trains_every_trainable_weight"): (
             "a sublayer's own non-trainable updates count as unexpected changes"
         )
+        for backend in BACKENDS
+    },
+    # Found by this corpus (FINDINGS.md 1.7): keras.layers.MultiHeadAttention's
+    # key bias gets no gradient (softmax cancels it); Keras offers no way to
+    # drop only that bias, so a spec using the built-in cannot pass.
+    **{
+        (
+            "TransformerEncoderBlock",
+            backend,
+            "test_fit_step_trains_every_trainable_weight",
+        ): "MultiHeadAttention's key/bias receives no gradient"
         for backend in BACKENDS
     },
     ("ConvBNReLU", "tensorflow", "test_distributed_training_step"): (
@@ -92,7 +104,16 @@ def test_known_failures_name_corpus_layers() -> None:
 
 @pytest.fixture(scope="module")
 def generated_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("corpus")
+    """The corpus generated into ``<tmp>/layers`` from copies of its specs in
+    ``<tmp>/specs``: ``layergen check`` follows a header's spec path only
+    inside the project (the checked directory's parents or the working
+    directory), so the specs travel with the layers."""
+    root = tmp_path_factory.mktemp("corpus")
+    specs = root / "specs"
+    specs.mkdir()
+    for spec in CORPUS_SPECS:
+        shutil.copy(spec, specs / spec.name)
+    out = root / "layers"
     result = subprocess.run(
         [
             sys.executable,
@@ -102,7 +123,7 @@ def generated_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-test",
             "-o",
             str(out),
-            *map(str, CORPUS_SPECS),
+            *sorted(str(p) for p in specs.glob("*.toml")),
         ],
         capture_output=True,
         text=True,
