@@ -101,3 +101,22 @@ def test_huge_test_values_validate_quickly(cli, write_spec) -> None:
     assert time.perf_counter() - start < 5
     assert result.exit_code == 2
     assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "ops.clip(ops.matmul(x, kernel), 0, 10**9)",  # a bound, not a size
+        "ops.matmul(x, kernel) + ops.arange(units, dtype=x.dtype)",
+        "ops.matmul(x, kernel) + ops.ones((1024, 1024), dtype=x.dtype)[0, :units]",
+        "ops.matmul(x, kernel) * (2**200 // 2**199)",
+    ],
+)
+def test_sizes_within_the_limits_validate(cli, write_spec, expr) -> None:
+    spec = write_spec(
+        LIST_PARAM_CHECK.format(check="sizes[0] > 0").replace(
+            '"ops.matmul(x, kernel)"', f'"{expr}"'
+        )
+    )
+    result = cli("validate", spec)
+    assert result.exit_code == 0, result.output

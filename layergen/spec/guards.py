@@ -339,6 +339,27 @@ _COMPUTABLE_NODES = (
 )
 
 
+def _computable_ids(root: ast.AST, env: dict[str, Any]) -> set[int]:
+    """The ids of the nodes under ``root`` that ``evaluate`` can compute from
+    constants and the names in ``env``."""
+    order, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(_children(node))
+    found: set[int] = set()
+    for node in reversed(order):
+        if isinstance(node, ast.Name):
+            ok = node.id in env or node.id in BUILTINS
+        elif isinstance(node, ast.Call):
+            ok = isinstance(node.func, ast.Name) and node.func.id in BUILTINS
+        else:
+            ok = isinstance(node, _COMPUTABLE_NODES)
+        if ok and all(id(kid) in found for kid in _children(node)):
+            found.add(id(node))
+    return found
+
+
 def _risky_parts(
     root: ast.AST, params: dict[str, Any]
 ) -> tuple[list[ast.AST], list[ast.AST]]:
@@ -389,6 +410,80 @@ def _risky_parts(
         return parts
 
     return largest(constant), largest(computable)
+
+
+# Functions of numpy, keras.ops and keras.random that make a tensor whose size
+# an argument gives, and where those arguments are (positions, keywords).
+TENSOR_MAKERS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    "zeros": ((0,), ("shape",)),
+    "ones": ((0,), ("shape",)),
+    "full": ((0,), ("shape",)),
+    "eye": ((0, 1), ("N", "M")),
+    "identity": ((0,), ("n",)),
+    "tri": ((0, 1), ("N", "M")),
+    "arange": ((0, 1), ("start", "stop")),
+    "linspace": ((2,), ("num",)),
+    "tile": ((1,), ("reps", "repeats")),
+    "repeat": ((1,), ("repeats",)),
+    "broadcast_to": ((1,), ("shape",)),
+    "one_hot": ((1,), ("num_classes",)),
+    "normal": ((0,), ("shape",)),
+    "uniform": ((0,), ("shape",)),
+    "truncated_normal": ((0,), ("shape",)),
+    "randint": ((0,), ("shape",)),
+    "binomial": ((0,), ("shape",)),
+    "beta": ((0,), ("shape",)),
+    "gamma": ((0,), ("shape",)),
+}
+
+
+def oversized_tensor(node: ast.AST, params: dict[str, Any]) -> str | None:
+    """Why a checked expression would make a tensor too large for the
+    generated tests (``np.ones((100000, 100000))`` in a reference,
+    ``ops.one_hot(x, 10**9)`` in call), or None: the size arguments of numpy,
+    ``ops`` and ``random`` functions that make tensors, where constants and
+    the test's ``params`` give them."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        chain = ex._dotted(sub.func)
+        if not chain or chain[0] not in ("np", "ops", "random"):
+            continue
+        positions, keywords = TENSOR_MAKERS.get(chain[-1], ((), ()))
+        sizes = [sub.args[i] for i in positions if i < len(sub.args)]
+        sizes += [k.value for k in sub.keywords if k.arg in keywords]
+        for size in sizes:
+            if not _evaluable(size, params):
+                continue
+            try:
+                count = _element_count(evaluate(size, params))
+            except ex.ExpressionError:
+                continue
+            if count > MAX_TEST_ELEMENTS:
+                return (
+                    f"`{one_line(ast.unparse(sub), 200)}` makes a tensor of "
+                    f"{count:,} elements or more for the test's params; the "
+                    f"generated tests run it, and the limit is {MAX_TEST_ELEMENTS:,}"
+                )
+    return None
+
+
+def _evaluable(node: ast.AST, env: dict[str, Any]) -> bool:
+    return id(node) in _computable_ids(node, env)
+
+
+def _element_count(value: Any) -> int:
+    """The elements a size argument asks for: an int, or the product of a
+    shape's ints (0 when it is neither)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return abs(value)
+    if isinstance(value, list | tuple) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return math.prod(abs(v) for v in value)
+    return 0
 
 
 def _moduli(

@@ -283,6 +283,9 @@ class _Validator:
             for path, problem in with_params:
                 if (format_path(path), problem) not in reported:
                     self.error(path, problem)
+            for path, node in self.exprs:
+                if problem := guards.oversized_tensor(node, spec.test.params):
+                    self.error(path, problem)
         self.unused_weights(spec)
         self.float32_constants(spec)
         if self.errors:
