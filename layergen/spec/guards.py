@@ -220,6 +220,15 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
     inputs = {i.name for i in spec.inputs}
     for name, check in spec.checks.items():
         yield from _moduli(check.node, env, ("checks", name), inputs)
+        for item, axis in ex.input_axes(check.node, inputs):
+            shape = spec.test.input_shapes[item]
+            if not -len(shape) <= axis < len(shape):
+                yield ("checks", name), (
+                    f"`{item}[{axis}]` does not exist for the test's input shape "
+                    f"{list(shape)}; build() would fail reading it (declare "
+                    f"`rank` or `min_rank` for `{item}`, or give `[test] "
+                    "input_shapes` with that axis)"
+                )
     dims = []
     for index, dim in enumerate(spec.output_shape or ()):
         node = dim.node
