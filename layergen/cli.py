@@ -94,6 +94,45 @@ def main(debug: bool) -> None:
 
 
 @main.command()
+@click.argument("name", required=False)
+@click.option(
+    "--from",
+    "kind",
+    metavar="KIND",
+    help="The kind of layer to start from (see --list).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the spec (default: ./<module>.toml; a directory: in it).",
+)
+@click.option("--list", "list_kinds", is_flag=True, help="List the kinds and exit.")
+def init(
+    name: str | None, kind: str | None, output: Path | None, list_kinds: bool
+) -> int:
+    """Write a commented starter spec for class NAME, from a KIND of layer."""
+    from layergen import starters
+
+    if list_kinds:
+        width = max(map(len, starters.KINDS))
+        for each, what in starters.KINDS.items():
+            click.echo(f"{each:<{width}}  {what}")
+        return 0
+    if name is None or kind is None:
+        raise click.UsageError(
+            "give a class name and a kind: layergen init NAME --from KIND "
+            "(layergen init --list shows the kinds)"
+        )
+    starter = starters.write_starter(kind, name, output)
+    shown = report.shown_path(starter.path)
+    click.echo(f"   create  {shown}  ({kind} starter for {name})")
+    click.echo(f"next: edit it, then `layergen new {shown}`")
+    return 0
+
+
+@main.command()
 @SPECS
 def validate(specs: Sequence[Path]) -> int:
     """Check specs and report every problem; write nothing."""
@@ -203,6 +242,7 @@ def check(
     records = report.rows(result.checks, result.runs)
     if as_table:
         report.print_table(records, runs=result.runs, rich=sys.stdout.isatty())
+        reporter.print_failures()
     else:
         report.print_json(records)
     return result.exit_code
@@ -244,13 +284,13 @@ class NewReporter:
         yield
 
     def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
-        if run.exit_code != 0:
-            click.echo(run.output)
         for test_file, name in layers.items():
             counts = run.counts(test_file)
             summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
             mark = "FAIL" if counts.get("failed") else "ok"
             click.echo(f"{mark:>9}  {name}: {summary or 'no tests ran'}")
+        if run.exit_code != 0:
+            click.echo(run.failure_details.rstrip("\n"))
         click.echo(f"device: {run.device}")
         click.echo(
             f"time: start-up and imports {run.startup_seconds:.1f} s, "
@@ -269,6 +309,7 @@ class CheckReporter:
 
     def __init__(self, *, verbose: bool) -> None:
         self.verbose = verbose
+        self.failed_runs: list[TestRun] = []
 
     def warnings(self, diagnostics: Sequence[Diagnostic]) -> None:
         """Spec warnings belong to ``validate`` and ``new``."""
@@ -292,5 +333,12 @@ class CheckReporter:
             yield on_result
 
     def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
+        """Failures are shown after the table (``print_failures``)."""
         if run.exit_code == 1 and self.verbose:
-            click.echo(run.output)
+            self.failed_runs.append(run)
+
+    def print_failures(self) -> None:
+        for run in self.failed_runs:
+            on = f" on {run.backend}" if run.backend else ""
+            click.echo(f"\nwhat failed{on}:")
+            click.echo(run.failure_details.rstrip("\n"))

@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,10 +32,22 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # More layers than this run under pytest-xdist with `-n auto`, when installed.
 PARALLEL_ABOVE = 4
 POLL_SECONDS = 0.2
+# C++ logging of TensorFlow, XLA, absl and gRPC, silenced in the pytest process
+# unless the user set these variables: their start-up chatter (oneDNN, CUDA
+# factories, cpu_feature_guard) would bury a failure's message.
+QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_CPP_MIN_VLOG_LEVEL": "0",
+    "GLOG_minloglevel": "3",
+    "GRPC_VERBOSITY": "ERROR",
+}
+_FAILURE_SECTION = re.compile(r"^=+ (FAILURES|ERRORS) =+$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest test class
+
     test_file: Path
     name: str
     outcome: str
@@ -44,6 +57,8 @@ class TestResult:
 @dataclass
 class TestRun:
     """What one pytest run reported."""
+
+    __test__ = False  # not a pytest test class
 
     exit_code: int
     device: str
@@ -70,6 +85,14 @@ class TestRun:
 
     def seconds(self, test_file: Path) -> float:
         return sum(r.seconds for r in self.for_file(test_file))
+
+    @property
+    def failure_details(self) -> str:
+        """pytest's account of what failed, from its FAILURES (or ERRORS)
+        section on, without the progress lines before it; all of its output
+        when it has no such section."""
+        section = _FAILURE_SECTION.search(self.output)
+        return self.output[section.start() :] if section else self.output
 
 
 @contextlib.contextmanager
@@ -118,7 +141,8 @@ def run_tests(
         env = dict(os.environ)
         env[REPORT_ENV] = str(report_path)
         env.update(extra_env or {})
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        for name, value in QUIET_ENV.items():
+            env.setdefault(name, value)
         if backend is not None:
             env["KERAS_BACKEND"] = backend
         paths = [str(p) for p in import_paths] + [env.get("PYTHONPATH", "")]
