@@ -288,7 +288,7 @@ class DenseKerasBatchNorm(keras.layers.Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.dense = keras.layers.Dense(3)
+        self.dense = keras.layers.Dense(3, use_bias=False)  # BN cancels a bias
         self.norm = keras.layers.BatchNormalization()
 
     def call(self, x, training=None):

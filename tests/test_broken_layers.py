@@ -89,6 +89,13 @@ CASES = [
     ),
     (broken.BatchNormNoAggregation, {"x": (4, 3)}, BATCH_NORM, "distribution", ""),
     (
+        broken.RunningMeanPerReplica,
+        {"x": (4, 3)},
+        {"uses_training": True, "training_changes_output": False},
+        "fit_step",
+        "moving_mean changed",
+    ),
+    (
         broken.DropPathNoRescale,
         {"x": (8, 4)},
         RANDOM,
@@ -126,6 +133,12 @@ CORRECT = [
         {"x": (4, 3)},
         {"uses_training": True, "training_changes_output": False},
         "distribution",
+    ),
+    (
+        broken.DenseKerasBatchNorm,
+        {"x": (4, 3)},
+        {"uses_training": True, "training_changes_output": False},
+        "fit_step",
     ),
     (broken.DropPath, {"x": (8, 4)}, RANDOM, "training_is_unbiased"),
     (broken.DropPath, {"x": (8, 4)}, RANDOM, "inference_leaves_state_alone"),
