@@ -90,6 +90,16 @@ NUMPY_LINALG = frozenset(
 )
 
 
+# keras.ops functions that call functions they are given (loops, maps,
+# branches). Expressions cannot define a function (no lambdas), so these could
+# only get a builtin, an activation or another op: `ops.while_loop(bool, abs,
+# (1,))` never ends.
+HIGHER_ORDER_OPS = frozenset(
+    {"while_loop", "fori_loop", "map", "scan", "associative_scan", "cond"}
+    | {"switch", "vectorized_map", "vectorize", "custom_gradient"}
+)
+
+
 class ExpressionError(ValueError):
     """An expression broke a rule; the message says which and what is allowed."""
 
@@ -268,6 +278,11 @@ class _Checker(ast.NodeVisitor):
             if not catalog.names(namespace):
                 raise ExpressionError(f"`{'.'.join(chain)}` is not a Keras function")
         last = chain[-1]
+        if namespace.startswith("ops") and last in HIGHER_ORDER_OPS:
+            raise ExpressionError(
+                f"`{'.'.join(chain)}` calls the functions it is given, and an "
+                "expression cannot define one (no lambdas): write the steps out"
+            )
         if last not in catalog.names(namespace):
             shown = ".".join(chain)
             known = {f"{'.'.join(chain[:-1])}.{n}" for n in catalog.names(namespace)}
