@@ -9,6 +9,7 @@ return a result with its exit code. Errors are raised as
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import tempfile
 import time
@@ -28,7 +29,16 @@ from layergen.codegen.generate import (
     plan_layers,
 )
 from layergen.errors import Diagnostic, TestRunError, UnsafePathError
-from layergen.files.plan import CONFLICT, NOTHING_EDITED, Overwrite, PlannedFile
+from layergen.files.plan import (
+    CONFLICT,
+    IDENTICAL,
+    NOTHING_EDITED,
+    Overwrite,
+    PlannedFile,
+    read_header,
+    sha256,
+    unsafe_characters,
+)
 from layergen.files.writer import locked, write_plan
 from layergen.run.runner import CROSS_BACKEND_ENV, TestResult, TestRun, run_tests
 
@@ -46,6 +56,7 @@ class Options:
     overwrite: Overwrite = NOTHING_EDITED
     dry_run: bool = False
     fix: bool = False
+    diff: bool = False  # check: what fix would write, as a diff; write nothing
     durations: int = 5
 
 
@@ -59,6 +70,10 @@ class Reporter(Protocol):
     def generated(self, seconds: float) -> None: ...
 
     def checked(self, checks: Sequence[LayerCheck]) -> None: ...
+
+    def fixed(self, fixes: Sequence[FileFix]) -> None:
+        """``check --fix`` rewrote these files (called before ``checked``)."""
+        ...
 
     def tests_started(
         self, test_files: Sequence[Path], backend: str | None
@@ -86,6 +101,9 @@ class QuietReporter:
     def checked(self, checks: Sequence[LayerCheck]) -> None:
         """Nothing."""
 
+    def fixed(self, fixes: Sequence[FileFix]) -> None:
+        """Nothing."""
+
     def tests_started(
         self, test_files: Sequence[Path], backend: str | None
     ) -> AbstractContextManager[None]:
@@ -104,11 +122,29 @@ class NewResult:
     exit_code: int = 0
 
 
+@dataclass(frozen=True)
+class FileFix:
+    """One file ``check --fix`` rewrites (or, with ``--diff``, would rewrite).
+
+    ``reason``: "spec changed", "templates changed", "missing test file",
+    "not generated" or "hand-edited"; ``discarded_lines``: for a hand-edited
+    file overwritten with ``--force``, the lines of its diff (added + removed)."""
+
+    path: Path
+    reason: str
+    created: bool
+    discarded_lines: int
+    diff: str
+
+
 @dataclass
 class CheckResult:
     checks: list[LayerCheck]
     runs: list[TestRun] = field(default_factory=list)
     exit_code: int = 0
+    fixed: list[FileFix] = field(default_factory=list)
+    # With ``Options.diff``: what ``--fix`` would write (nothing is written).
+    pending: list[FileFix] = field(default_factory=list)
 
 
 def run_new(
@@ -158,10 +194,21 @@ def run_check(
     fixed when ``options.fix``, then the tests of those that have them."""
     reporter = reporter or QuietReporter()
     checks = check_tree(roots, specs, overwrite=options.overwrite)
-    if options.fix:
-        fix(checks, roots, options.overwrite)
-    reporter.checked(checks)
+    if options.diff:
+        pending = [
+            file_fix
+            for check in checks
+            if _fixable(check, options.overwrite) and check.regenerated is not None
+            for file_fix in _file_fixes(check, check.regenerated.files)
+        ]
+        drifted = check_exit_code(checks, [])
+        return CheckResult(checks, exit_code=drifted, pending=pending)
     result = CheckResult(checks)
+    if options.fix:
+        result.fixed = fix(checks, roots, options.overwrite)
+        if (fixed := getattr(reporter, "fixed", None)) is not None:
+            fixed(result.fixed)
+    reporter.checked(checks)
     runnable = [c for c in checks if c.has_tests and c.drift != Drift.UNSAFE_HEADER]
     names = {c.test_path: c.class_name for c in runnable}
     layer_files = [c.layer_path for c in runnable]
@@ -174,15 +221,13 @@ def run_check(
 
 def fix(
     checks: Sequence[LayerCheck], roots: Sequence[Path], overwrite: Overwrite
-) -> None:
+) -> list[FileFix]:
     """Regenerate the layers that drifted in a way ``--fix`` may repair (hand
     edits only when ``overwrite.hand_edited``), planning again under the lock,
-    and writing only files inside ``roots``."""
+    and writing only files inside ``roots``; returns each file rewritten."""
+    fixes: list[FileFix] = []
     for check in checks:
-        allowed = check.drift in FIXABLE or (
-            check.drift == Drift.HAND_EDITED and overwrite.hand_edited
-        )
-        if not allowed or check.regenerated is None:
+        if not _fixable(check, overwrite) or check.regenerated is None:
             continue
         layer_dir, tests_dir = check.layer_path.parent, check.test_path.parent
         for path in (check.layer_path, check.test_path):
@@ -195,8 +240,76 @@ def fix(
                 check.regenerated.spec, layer_dir, tests_dir, overwrite=overwrite
             )
             write_plan(fresh.files)
+        fixes += _file_fixes(check, fresh.files)
         check.detail = f"regenerated (was: {check.drift})"
         check.drift, check.diffs = Drift.OK, []
+    return fixes
+
+
+def _fixable(check: LayerCheck, overwrite: Overwrite) -> bool:
+    return check.drift in FIXABLE or (
+        check.drift == Drift.HAND_EDITED and overwrite.hand_edited
+    )
+
+
+def _file_fixes(check: LayerCheck, files: Sequence[PlannedFile]) -> list[FileFix]:
+    """Why each file of a regenerated layer is (re)written, with its diff."""
+    spec_hash = sha256(check.regenerated.spec.spec_text) if check.regenerated else ""
+    fixes = []
+    for planned in files:
+        if planned.status == IDENTICAL:
+            continue
+        header = read_header(planned.old) if planned.old is not None else None
+        if planned.old is None:
+            missing_test = check.drift == Drift.MISSING_TEST
+            reason = "missing test file" if missing_test else "not generated"
+        elif planned.hand_edited:
+            reason = "hand-edited"
+        elif header is not None and header.spec_hash != spec_hash:
+            reason = "spec changed"
+        else:
+            reason = "templates changed"
+        diff = _full_diff(planned)
+        changed = sum(
+            1
+            for line in diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++ ", "--- "))
+        )
+        fixes.append(
+            FileFix(
+                planned.path,
+                reason,
+                created=planned.old is None,
+                discarded_lines=changed if planned.hand_edited else 0,
+                diff=diff,
+            )
+        )
+    return fixes
+
+
+def shown_path(path: Path) -> str:
+    """A path relative to the working directory when below it; a path with
+    control characters escaped."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        relative = str(path)
+    shown = relative if not relative.startswith("..") else str(path)
+    return ascii(shown) if unsafe_characters(shown) else shown
+
+
+def _full_diff(planned: PlannedFile) -> str:
+    """The whole unified diff from the file on disk to what is written, as
+    ``ruff format --diff`` prints it (``a/``-less names, relative paths)."""
+    name = shown_path(planned.path)
+    return "".join(
+        difflib.unified_diff(
+            (planned.old or "").splitlines(keepends=True),
+            planned.content.splitlines(keepends=True),
+            fromfile=name if planned.old is not None else "/dev/null",
+            tofile=name,
+        )
+    )
 
 
 def check_exit_code(checks: Sequence[LayerCheck], runs: Sequence[TestRun]) -> int:

@@ -19,7 +19,7 @@ import click
 
 from layergen import __version__, app
 from layergen.check import report
-from layergen.check.drift import LayerCheck
+from layergen.check.drift import Drift, LayerCheck
 from layergen.codegen.generate import GeneratedLayer, load_specs
 from layergen.errors import Diagnostic, Interrupted, LayergenError
 from layergen.files.plan import IDENTICAL, Overwrite
@@ -205,7 +205,15 @@ def new(
 )
 @click.option("--no-run", is_flag=True, help="Check drift only; import nothing.")
 @click.option("--fix", is_flag=True, help="Regenerate layers that drifted.")
-@click.option("--force", is_flag=True, help="With --fix, also overwrite hand edits.")
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print what --fix would write, as a unified diff; write and run nothing.",
+)
+@click.option(
+    "--force", is_flag=True, help="With --fix or --diff, also overwrite hand edits."
+)
 @click.option(
     "--format",
     "output_format",
@@ -218,6 +226,7 @@ def check(
     paths: Sequence[Path],
     no_run: bool,
     fix: bool,
+    show_diff: bool,
     force: bool,
     output_format: str,
     backend: str | None,
@@ -231,14 +240,21 @@ def check(
     specs = [p for p in paths if not p.is_dir()]
     if not roots:
         raise click.UsageError("give at least one directory to search")
+    if show_diff and fix:
+        raise click.UsageError("--diff shows what --fix would write: give one")
+    if force and not (fix or show_diff):
+        raise click.UsageError("--force overwrites hand edits with --fix or --diff")
     options = app.Options(
-        backends=() if no_run else tuple(resolve_backends(backend)),
+        backends=() if no_run or show_diff else tuple(resolve_backends(backend)),
         overwrite=Overwrite(hand_edited=force),
         fix=fix,
+        diff=show_diff,
     )
     as_table = output_format == "table"
     reporter = CheckReporter(verbose=as_table)
     result = app.run_check(roots, specs, options, reporter)
+    if show_diff:
+        return _print_pending(result, force=force)
     records = report.rows(result.checks, result.runs)
     if as_table:
         report.print_table(records, runs=result.runs, rich=sys.stdout.isatty())
@@ -246,6 +262,46 @@ def check(
     else:
         report.print_json(records)
     return result.exit_code
+
+
+def _print_pending(result: app.CheckResult, *, force: bool) -> int:
+    """``check --diff``: the diffs on stdout; what they leave out, and a count,
+    on stderr. Exit 1 when there is a diff or drift, 2 for bad input."""
+    for file_fix in result.pending:
+        click.echo(file_fix.diff, nl=False)
+    pending_layers = {f.path for f in result.pending}
+    for check in result.checks:
+        if check.drift == Drift.OK or {check.layer_path, check.test_path} & (
+            pending_layers
+        ):
+            continue
+        name = check.class_name or report.shown_path(check.spec_path)
+        why = (
+            " (--force would overwrite it)" if check.drift == Drift.HAND_EDITED else ""
+        )
+        click.echo(
+            f"{report.shown_path(check.layer_path)}: {check.drift}: {name}: "
+            f"not in the diff{why}",
+            err=True,
+        )
+    for file_fix in result.pending:
+        if file_fix.discarded_lines:
+            click.echo(_discard_line(file_fix, done=False), err=True)
+    count = len(result.pending)
+    if count:
+        click.echo(f"{count} file(s) would be rewritten by --fix", err=True)
+    else:
+        click.echo("nothing for --fix to write", err=True)
+    return max(result.exit_code, 1 if count else 0)
+
+
+def _discard_line(file_fix: app.FileFix, *, done: bool) -> str:
+    lines = file_fix.discarded_lines
+    verb = "discarded" if done else "would discard"
+    return (
+        f"warning: {report.shown_path(file_fix.path)}: --force {verb} its hand "
+        f"edits ({lines} changed line{'s' * (lines != 1)} of diff)"
+    )
 
 
 def _print_warnings(warnings: Sequence[Diagnostic]) -> None:
@@ -319,6 +375,17 @@ class CheckReporter:
 
     def generated(self, seconds: float) -> None:
         """``check`` times its tests instead."""
+
+    def fixed(self, fixes: Sequence[app.FileFix]) -> None:
+        """One line per file ``--fix`` wrote and why, and a warning per hand
+        edit ``--force`` discarded (on stderr with ``--format json``)."""
+        to_stderr = not self.verbose
+        for file_fix in fixes:
+            verb = "created" if file_fix.created else "rewrote"
+            shown = report.shown_path(file_fix.path)
+            click.echo(f"{verb:>9}  {shown}  ({file_fix.reason})", err=to_stderr)
+            if file_fix.discarded_lines:
+                click.echo(_discard_line(file_fix, done=True), err=True)
 
     def checked(self, checks: Sequence[LayerCheck]) -> None:
         if self.verbose:

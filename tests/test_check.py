@@ -226,3 +226,143 @@ def test_a_test_file_pytest_cannot_collect_is_a_clear_error(
     assert last == "error: pytest could not run the generated tests (exit 2)"
     assert "SyntaxError" in result.stderr  # pytest's own account comes first
     assert "Traceback (most recent call last)" not in result.stderr.split("error:")[-1]
+
+
+def test_fix_says_which_files_it_rewrote_and_why(
+    cli, tree: Path, write_spec, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(MINIMAL_SPEC.replace("default = 2.0", "default = 4.0"))
+    fixed = cli("check", "--no-run", "--fix", "gen")
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.output.splitlines() == [
+        "  rewrote  gen/scale.py  (spec changed)",
+        "  rewrote  gen/test_scale.py  (spec changed)",
+        "layer  file          drift",
+        "Scale  gen/scale.py  ok",
+    ]
+    (tree / "test_scale.py").unlink()
+    created = cli("check", "--no-run", "--fix", "gen")
+    assert created.output.splitlines()[0] == (
+        "  created  gen/test_scale.py  (missing test file)"
+    )
+    assert (tree / "test_scale.py").is_file()
+    (tree / "scale.py").unlink()
+    regenerated = cli("check", "--no-run", "--fix", "gen")
+    assert regenerated.output.splitlines()[0] == (
+        "  created  gen/scale.py  (not generated)"
+    )
+    assert cli("check", "--no-run", "--fix", "gen").output.splitlines() == [
+        "layer  file          drift",
+        "Scale  gen/scale.py  ok",
+    ]
+
+
+def test_fix_names_stale_templates(
+    cli, tree: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from layergen.files.plan import read_header, with_header
+
+    monkeypatch.chdir(tmp_path)
+    layer = tree / "scale.py"
+    header = read_header(layer.read_text())
+    layer.write_text(
+        with_header(
+            header.body.replace("return config\n", "return dict(config)\n"),
+            role="layer",
+            spec_ref=header.spec,
+            partner_ref=header.partner,
+            spec_hash=header.spec_hash,
+            source_hash="0" * 64,
+        )
+    )
+    fixed = cli("check", "--no-run", "--fix", "gen")
+    assert (
+        fixed.output.splitlines()[0] == "  rewrote  gen/scale.py  (templates changed)"
+    )
+
+
+def test_force_discards_hand_edits_loudly(
+    cli, tree: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    layer = tree / "scale.py"
+    layer.write_text(layer.read_text().replace("x * self.factor", "x + self.factor"))
+    forced = cli("check", "--no-run", "--fix", "--force", "gen")
+    assert forced.exit_code == 0, forced.output
+    assert forced.stdout.splitlines() == [
+        "  rewrote  gen/scale.py  (hand-edited)",
+        "layer  file          drift",
+        "Scale  gen/scale.py  ok",
+    ]
+    # The edited line: 1 removed, 1 added (its header was left alone).
+    assert forced.stderr.splitlines() == [
+        "warning: gen/scale.py: --force discarded its hand edits "
+        "(2 changed lines of diff)"
+    ]
+    assert "x * self.factor" in layer.read_text()
+
+
+def test_force_needs_fix_or_diff(cli, tree: Path) -> None:
+    result = cli("check", "--no-run", "--force", tree)
+    assert result.exit_code == 2
+    assert "--force overwrites hand edits with --fix or --diff" in result.output
+    both = cli("check", "--diff", "--fix", tree)
+    assert both.exit_code == 2
+    assert "--diff shows what --fix would write: give one" in both.output
+
+
+def test_diff_prints_what_fix_would_write_and_writes_nothing(
+    cli, tree: Path, write_spec, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    clean = cli("check", "--diff", "gen")
+    assert (clean.exit_code, clean.stdout) == (0, "")
+    assert clean.stderr == "nothing for --fix to write\n"
+
+    write_spec(MINIMAL_SPEC.replace("default = 2.0", "default = 4.0"))
+    before = {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()}
+    result = cli("check", "--diff", "gen")
+    assert result.exit_code == 1
+    assert {p: p.read_bytes() for p in tree.rglob("*") if p.is_file()} == before
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["--- gen/scale.py", "+++ gen/scale.py"]
+    assert "-        factor=2.0," in lines and "+        factor=4.0," in lines
+    second = lines.index("--- gen/test_scale.py")
+    assert lines[second + 1] == "+++ gen/test_scale.py"
+    assert '-    init_kwargs={"factor": 2.0},' in lines[second:]
+    assert "more lines" not in result.stdout  # the whole diff, never capped
+    assert result.stderr == "2 file(s) would be rewritten by --fix\n"
+
+    # Exactly what --fix then writes: the diff applies to the files on disk.
+    patched = subprocess.run(
+        ["patch", "-p0", "--dry-run"], input=result.stdout, text=True,
+        capture_output=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert patched.returncode == 0, patched.stdout + patched.stderr
+
+
+def test_diff_leaves_hand_edits_out_unless_forced(
+    cli, tree: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    layer = tree / "scale.py"
+    edited = layer.read_text().replace("x * self.factor", "x + self.factor")
+    layer.write_text(edited)
+    result = cli("check", "--diff", "gen")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "gen/scale.py: hand-edited: Scale: not in the diff "
+        "(--force would overwrite it)",
+        "nothing for --fix to write",
+    ]
+    forced = cli("check", "--diff", "--force", "gen")
+    assert forced.exit_code == 1
+    assert "-        return x + self.factor" in forced.stdout.splitlines()
+    assert forced.stderr.splitlines() == [
+        "warning: gen/scale.py: --force would discard its hand edits "
+        "(2 changed lines of diff)",
+        "1 file(s) would be rewritten by --fix",
+    ]
+    assert layer.read_text() == edited
