@@ -74,6 +74,8 @@ def test_input_axes_reads_only_inputs() -> None:
         "9**9**9",
         "'a' * 10**12",
         "list(range(10**18))",
+        # 4096 lists, but 16 million items to compare: a hang
+        "[[0] * 4096] * 4096 == [[0] * 4096] * 4096",
     ],
 )
 def test_evaluate_refuses_before_computing(source: str) -> None:

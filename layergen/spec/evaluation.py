@@ -161,6 +161,20 @@ def _check_size(node: ast.BinOp, left: Any, right: Any) -> None:
 def _bounded(value: Any, node: ast.AST) -> Any:
     if isinstance(value, int) and value.bit_length() > MAX_EVALUATED_SIZE:
         raise TooLargeError(f"`{ast.unparse(node)}` is too large to evaluate")
-    if hasattr(value, "__len__") and len(value) > MAX_EVALUATED_SIZE:
+    if hasattr(value, "__len__") and (
+        len(value) > MAX_EVALUATED_SIZE or _items(value, {}) > MAX_EVALUATED_SIZE
+    ):
         raise TooLargeError(f"`{ast.unparse(node)}` is too long to evaluate")
     return value
+
+
+def _items(value: Any, seen: dict[int, int]) -> int:
+    """How many items a list or tuple holds, counting those of nested ones
+    each time they appear: ``[[0] * 4096] * 4096`` is 4096 lists but 16
+    million items to compare. Each distinct list is counted once (``seen``)."""
+    if not isinstance(value, list | tuple):
+        return 0
+    if id(value) not in seen:
+        seen[id(value)] = 0  # a list that holds itself cannot be built here
+        seen[id(value)] = len(value) + sum(_items(v, seen) for v in value)
+    return seen[id(value)]
