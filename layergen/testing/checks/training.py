@@ -17,26 +17,6 @@ def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> np.ndarray:
     return np.random.default_rng(1).standard_normal((len(inputs[0]), *shape))
 
 
-def own_weights(layer: Any, weights: list) -> list:
-    """``weights`` less those of Keras's own sublayers (found through the
-    layer's attributes): Keras's BatchNormalization updates its moving
-    statistics in training, per replica by design (no aggregation), which a
-    layer using it cannot change."""
-    builtin: set[int] = set()
-    seen, pending = {id(layer)}, [layer]
-    while pending:
-        for value in vars(pending.pop()).values():
-            for item in value if isinstance(value, list | tuple) else [value]:
-                if not isinstance(item, keras.layers.Layer) or id(item) in seen:
-                    continue
-                seen.add(id(item))
-                if type(item).__module__.startswith("keras."):
-                    builtin.update(id(w) for w in item.weights)
-                else:
-                    pending.append(item)
-    return [w for w in weights if id(w) not in builtin]
-
-
 def check_fit_step(case: LayerCase) -> None:
     """One compiled ``fit`` step changes every trainable weight (a gradient
     reaches it) and none of the layer's own non-trainable weights that
