@@ -443,6 +443,12 @@ TENSOR_MAKERS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "binomial": ((0,), ("shape",)),
     "beta": ((0,), ("shape",)),
     "gamma": ((0,), ("shape",)),
+    "categorical": ((1,), ("num_samples",)),
+    "resize": ((1,), ("size",)),
+    "bincount": ((), ("minlength",)),
+    "histogram": ((), ("bins",)),
+    "segment_sum": ((2,), ("num_segments",)),
+    "segment_max": ((2,), ("num_segments",)),
 }
 
 
