@@ -172,6 +172,9 @@ def mask_clashes(spec: LayerSpec, masks: list[str]) -> Iterator[tuple[KeyPath, s
     input ``a``)."""
     declared = {i.name: "inputs" for i in spec.inputs}
     declared.update({p.name: "params" for p in spec.params})
+    declared.update({w.name: "weights" for w in spec.weights})
+    declared.update({s.name: "sublayers" for s in spec.sublayers})
+    declared.update({s.name: "states" for s in spec.states})
     for item, mask in zip(spec.inputs, masks, strict=False):
         if mask in declared:
             yield (declared[mask], mask), (
