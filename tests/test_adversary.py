@@ -8,12 +8,21 @@ Bad specs with their exact diagnostics are in tests/bad_specs/adversary_*.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from layergen.codegen.generate import generate
+from layergen.errors import SpecError
 from layergen.spec import expressions as ex
 from layergen.spec.evaluation import TooLargeError, evaluate
+from layergen.spec.validate import load_spec
+
+from .conftest import EXAMPLE_SPECS
 
 LIST_PARAM_CHECK = """
 [layer]
@@ -122,3 +131,50 @@ def test_sizes_within_the_limits_validate(cli, write_spec, expr) -> None:
     )
     result = cli("validate", spec)
     assert result.exit_code == 0, result.output
+
+
+# Fragments an adversary puts into expressions: unbounded constants, nested
+# repetitions, loops over functions, out-of-range axes, tensors too large.
+PAYLOADS = [
+    "10**10**10",
+    "1 << 10**15",
+    "'%0999999999d' % 1",
+    "[[[0] * 4096] * 4096] * 4096 == [[[0] * 4096] * 4096] * 4096",
+    "max(range(10**18))",
+    "ops.while_loop(bool, abs, (1,))[0]",
+    "ops.sum(ops.ones((100000, 100000)))",
+    "np.sum(np.ones((100000, 100000)))",
+    "x[7]",
+    "sizes[0]",
+    "units if units else 10**10**10",
+    "len([1] * 10**9)",
+]
+
+
+STRING = re.compile(r'"([^"\\\n]*)"(?!\s*=)')  # a basic string, not a key
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(data=st.data())
+def test_adversarial_fragments_never_crash_or_hang(tmp_path_factory, data) -> None:
+    """Any example with a fragment put into any of its strings: validate
+    answers within seconds, and a spec it accepts generates."""
+    source = data.draw(st.sampled_from(EXAMPLE_SPECS))
+    text = source.read_text()
+    found = data.draw(st.sampled_from(list(STRING.finditer(text))))
+    payload = data.draw(st.sampled_from(PAYLOADS))
+    value = data.draw(
+        st.sampled_from([payload, f"{found[1]} + {payload}", f"({payload})"])
+    )
+    text = text[: found.start()] + json.dumps(value) + text[found.end() :]
+    directory = tmp_path_factory.mktemp("spec")
+    spec_path = directory / source.name
+    spec_path.write_text(text)
+    start = time.perf_counter()
+    try:
+        load_spec(spec_path)
+    except SpecError:
+        return
+    finally:
+        assert time.perf_counter() - start < 5
+    generate([spec_path], directory / "out")
