@@ -21,6 +21,8 @@ from layergen import __version__, app
 from layergen.check import report
 from layergen.check.drift import Drift, LayerCheck
 from layergen.codegen.generate import GeneratedLayer, load_specs
+from layergen.config import ProjectConfig, load_config
+from layergen.config import shown as config_shown
 from layergen.errors import Diagnostic, Interrupted, LayergenError
 from layergen.files.plan import IDENTICAL, Overwrite
 from layergen.run.runner import TestResult, TestRun, resolve_backends
@@ -143,15 +145,15 @@ def validate(specs: Sequence[Path]) -> int:
 
 
 @main.command()
-@SPECS
+@click.argument("specs", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "-o",
     "--output",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("generated"),
-    show_default=True,
-    help="Directory for the layer modules and their tests.",
+    default=None,
+    help="Directory for the layer modules and their tests "
+    "(default: tool.layergen.output, else generated/).",
 )
 @click.option(
     "--tests-dir",
@@ -186,9 +188,24 @@ def new(
     durations: int,
     backend: str | None,
 ) -> int:
-    """Generate a layer and its tests from each SPEC, then run the tests."""
+    """Generate a layer and its tests from each SPEC, then run the tests.
+
+    With no SPEC, every spec that ``specs`` of ``[tool.layergen]`` in
+    pyproject.toml lists is generated."""
+    project = _project()
+    if not specs:
+        if project is None or not project.specs:
+            raise click.UsageError(
+                "give a spec, or list them in `specs` of [tool.layergen] in "
+                "pyproject.toml"
+            )
+        specs = project.spec_paths()
+    if project is not None:
+        out_dir = out_dir or _shown(project.output)
+        tests_dir = tests_dir or _shown(project.tests_dir)
+        backend = backend or project.backend
     options = app.Options(
-        out_dir=out_dir,
+        out_dir=out_dir or Path("generated"),
         tests_dir=tests_dir,
         backends=tuple(resolve_backends(backend)) if not (no_test or dry_run) else (),
         overwrite=Overwrite(hand_edited=force, foreign=overwrite_foreign),
@@ -200,9 +217,7 @@ def new(
 
 
 @main.command()
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--no-run", is_flag=True, help="Check drift only; import nothing.")
 @click.option("--fix", is_flag=True, help="Regenerate layers that drifted.")
 @click.option(
@@ -234,8 +249,19 @@ def check(
     """Check generated layers under PATHS against their specs, then run their tests.
 
     PATHS are directories to search (recursively) and, optionally, spec files
-    whose layers must exist there.
+    whose layers must exist there. With no PATHS, the output (and tests)
+    directories of ``[tool.layergen]`` in pyproject.toml, with its specs.
     """
+    project = _project()
+    if not paths and project is not None:
+        paths = _project_tree(project)
+    elif not paths:
+        raise click.UsageError(
+            "give the directories to check, or configure [tool.layergen] in "
+            "pyproject.toml"
+        )
+    if project is not None:
+        backend = backend or project.backend
     roots = [p for p in paths if p.is_dir()]
     specs = [p for p in paths if not p.is_dir()]
     if not roots:
@@ -262,6 +288,62 @@ def check(
     else:
         report.print_json(records)
     return result.exit_code
+
+
+def _project() -> ProjectConfig | None:
+    """``[tool.layergen]`` of the nearest pyproject.toml that has one; its
+    warnings (keys read but not applied yet) are printed."""
+    project = load_config()
+    if project is not None:
+        if project.package is not None:
+            _print_warnings(
+                [
+                    project.warning(
+                        "package",
+                        "read but not applied yet: specs without a `package` "
+                        'in [layer] still register under "layergen"; set it '
+                        "in each spec",
+                    )
+                ]
+            )
+        if project.templates is not None:
+            _print_warnings(
+                [
+                    project.warning(
+                        "templates",
+                        "read but not used yet: layergen renders with its own "
+                        "templates",
+                    )
+                ]
+            )
+    return project
+
+
+def _shown(path: Path | None) -> Path | None:
+    """A configured path as the command line would give it (relative to the
+    working directory)."""
+    return None if path is None else Path(config_shown(path))
+
+
+def _project_tree(project: ProjectConfig) -> tuple[Path, ...]:
+    """What a bare ``layergen check`` checks: the configured output and tests
+    directories, and the configured specs (whose layers must exist)."""
+    specs = project.spec_paths() if project.specs else []
+    if project.output is None:
+        raise LayergenError(
+            f"{config_shown(project.pyproject)}: [tool.layergen] has no `output`: "
+            "give the directories to check"
+        )
+    roots = [project.output]
+    if project.tests_dir is not None and project.tests_dir != project.output:
+        roots.append(project.tests_dir)
+    for root in roots:
+        if not root.is_dir():
+            raise LayergenError(
+                f"{config_shown(root)}: no such directory (tool.layergen in "
+                f"{config_shown(project.pyproject)}); run `layergen new` first"
+            )
+    return (*(Path(config_shown(r)) for r in roots), *specs)
 
 
 def _print_pending(result: app.CheckResult, *, force: bool) -> int:

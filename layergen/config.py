@@ -1,0 +1,345 @@
+"""Project configuration: the ``[tool.layergen]`` table of ``pyproject.toml``.
+
+Found by walking up from the working directory to the nearest
+``pyproject.toml`` that has the table. Keys (paths relative to the
+pyproject's directory, and never outside it)::
+
+    [tool.layergen]
+    specs = ["specs/*.toml"]      # globs: what a bare `layergen new` generates
+    output = "src/myproj/layers"  # -o / --output
+    tests-dir = "tests/layers"    # --tests-dir
+    package = "myproj"            # registration package for specs that set none
+    backend = "tensorflow"        # --backend
+    templates = "templates"       # template overrides (stored; not used yet)
+
+The command line wins over the pyproject, which wins over the defaults.
+Unknown keys and wrong types are diagnostics located like a spec's
+(``pyproject.toml:12:1: error: tool.layergen.output: ...``). The file is read
+as untrusted input: a regular file of at most 1 MiB (``files.reading``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from layergen.errors import Diagnostic, LayergenError, SpecError
+from layergen.files.plan import unsafe_characters
+from layergen.files.reading import read_spec
+from layergen.spec.source_map import SourceMap, format_path
+from layergen.spec.validate import PACKAGE
+
+PYPROJECT = "pyproject.toml"
+TABLE = ("tool", "layergen")
+BACKENDS = ("tensorflow", "jax", "torch", "all")
+KEYS = ("specs", "output", "tests-dir", "package", "backend", "templates")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """``[tool.layergen]`` of one pyproject.toml, validated. Paths are
+    absolute (resolved against ``root``)."""
+
+    pyproject: Path
+    specs: tuple[str, ...] = ()
+    output: Path | None = None
+    tests_dir: Path | None = None
+    package: str | None = None
+    backend: str | None = None
+    templates: Path | None = None
+    # Where each key was written, as "file:line:col", for later messages.
+    locations: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def root(self) -> Path:
+        return self.pyproject.parent
+
+    def spec_paths(self) -> list[Path]:
+        """Every file the ``specs`` globs match, sorted, each once; a glob that
+        matches nothing, or a match outside the project, is an error."""
+        found: dict[Path, None] = {}
+        errors = []
+        root = self.root.resolve()
+        for index, pattern in enumerate(self.specs):
+            matches = sorted(
+                Path(m)
+                for m in glob.glob(str(self.root / pattern), recursive=True)
+                if Path(m).is_file()
+            )
+            if not matches:
+                errors.append(
+                    self._diagnostic(
+                        "specs", f"`{pattern}` matches no file", index=index
+                    )
+                )
+            for match in matches:
+                if not match.resolve().is_relative_to(root):
+                    errors.append(
+                        self._diagnostic(
+                            "specs",
+                            f"`{pattern}` matches {match}, outside the project "
+                            f"{self.root} (through a symbolic link)",
+                            index=index,
+                        )
+                    )
+                    continue
+                found[Path(os.path.relpath(match))] = None
+        if errors:
+            raise SpecError(errors)
+        return list(found)
+
+    def _diagnostic(
+        self, key: str, message: str, index: int | None = None
+    ) -> Diagnostic:
+        where = self.locations.get(f"{key}[{index}]" if index is not None else key)
+        where = where or self.locations.get(key) or f"{shown(self.pyproject)}:1:1"
+        file, line, column = where.rsplit(":", 2)
+        label = f"tool.layergen.{key}" + (f"[{index}]" if index is not None else "")
+        return Diagnostic(file, int(line), int(column), label, message)
+
+    def warning(self, key: str, message: str) -> Diagnostic:
+        diagnostic = self._diagnostic(key, message)
+        return Diagnostic(
+            diagnostic.file,
+            diagnostic.line,
+            diagnostic.column,
+            diagnostic.key,
+            message,
+            severity="warning",
+        )
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory (``../pyproject.toml``)."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` (default: the
+    working directory) that has a ``[tool.layergen]`` table."""
+    directory = Path(os.path.abspath(start or Path.cwd()))
+    for candidate in (directory, *directory.parents):
+        path = candidate / PYPROJECT
+        if not path.is_file():
+            continue
+        try:
+            text = read_spec(path)
+        except (OSError, UnicodeDecodeError):
+            continue
+        if _mentions_table(text):
+            return path
+    return None
+
+
+def _mentions_table(text: str) -> bool:
+    """Whether the text has a ``[tool.layergen]`` table (or looks like it
+    meant to: a pyproject that does not parse counts when it names it)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return "tool.layergen" in text
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "layergen" in tool
+
+
+def load_config(start: Path | None = None) -> ProjectConfig | None:
+    """The project's configuration, or None when no pyproject.toml above the
+    working directory has a ``[tool.layergen]`` table. Raises ``SpecError``
+    with every problem found."""
+    path = find_pyproject(start)
+    return None if path is None else read_config(path)
+
+
+def read_config(path: Path) -> ProjectConfig:
+    """Read and validate ``[tool.layergen]`` of the pyproject at ``path``."""
+    name = shown(path)
+    try:
+        text = read_spec(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise LayergenError(f"{name}: cannot read: {reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line, column = _toml_position(message)
+        raise SpecError(
+            [Diagnostic(name, line, column, "", f"invalid TOML: {_bare(message)}")]
+        ) from None
+    return _Reader(Path(os.path.abspath(path)), name, text).read(
+        data.get("tool", {}).get("layergen", {})
+    )
+
+
+def _toml_position(message: str) -> tuple[int, int]:
+    import re
+
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    return (int(found[1]), int(found[2])) if found else (1, 1)
+
+
+def _bare(message: str) -> str:
+    import re
+
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+
+
+class _Reader:
+    """Validates the table's keys, collecting every problem."""
+
+    def __init__(self, path: Path, name: str, text: str) -> None:
+        self.path, self.name = path, name
+        self.source = SourceMap(text)
+        self.errors: list[Diagnostic] = []
+        self.locations: dict[str, str] = {}
+
+    def where(self, *keys: str | int) -> tuple[int, int]:
+        return self.source.locate((*TABLE, *keys))
+
+    def error(self, keys: tuple[str | int, ...], message: str) -> None:
+        line, column = self.where(*keys)
+        label = format_path((*TABLE, *keys))
+        self.errors.append(Diagnostic(self.name, line, column, label, message))
+
+    def read(self, table: Any) -> ProjectConfig:
+        if not isinstance(table, dict):
+            self.error((), f"expected a table, found {_type_name(table)}")
+            raise SpecError(self.errors)
+        for key in table:
+            line, column = self.where(key)
+            self.locations[key] = f"{self.name}:{line}:{column}"
+            if key not in KEYS:
+                close = difflib.get_close_matches(key, KEYS, n=1)
+                hint = f" - did you mean `{close[0]}`?" if close else ""
+                self.error(
+                    (key,),
+                    f"unknown key{hint} (expected one of {', '.join(KEYS)})",
+                )
+        config = ProjectConfig(
+            pyproject=self.path,
+            specs=self.specs(table),
+            output=self.directory(table, "output"),
+            tests_dir=self.directory(table, "tests-dir"),
+            package=self.string(
+                table, "package", PACKAGE.match, "a dotted Python package name"
+            ),
+            backend=self.string(
+                table,
+                "backend",
+                lambda v: v in BACKENDS,
+                "one of " + ", ".join(f'"{b}"' for b in BACKENDS),
+            ),
+            templates=self.directory(table, "templates", must_exist=True),
+            locations=self.locations,
+        )
+        if self.errors:
+            raise SpecError(sorted(self.errors, key=lambda d: (d.line, d.column)))
+        return config
+
+    def specs(self, table: dict[str, Any]) -> tuple[str, ...]:
+        value = table.get("specs")
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            self.error(
+                ("specs",), f'expected a list of globs, found a string: use ["{value}"]'
+            )
+            return ()
+        if not isinstance(value, list):
+            self.error(
+                ("specs",), f"expected a list of globs, found {_type_name(value)}"
+            )
+            return ()
+        patterns = []
+        for index, pattern in enumerate(value):
+            line, column = self.where("specs", index)
+            self.locations[f"specs[{index}]"] = f"{self.name}:{line}:{column}"
+            if not isinstance(pattern, str) or not pattern:
+                found = _type_name(pattern) if pattern != "" else "an empty string"
+                self.error(
+                    ("specs", index), f"expected a glob (a string), found {found}"
+                )
+            elif problem := _path_problem(pattern):
+                self.error(("specs", index), problem)
+            else:
+                patterns.append(pattern)
+        return tuple(patterns)
+
+    def directory(
+        self, table: dict[str, Any], key: str, *, must_exist: bool = False
+    ) -> Path | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            found = _type_name(value) if value != "" else "an empty string"
+            self.error((key,), f"expected a directory (a string), found {found}")
+            return None
+        if problem := _path_problem(value):
+            self.error((key,), problem)
+            return None
+        path = self.path.parent / value
+        if not path.resolve().is_relative_to(self.path.parent.resolve()):
+            self.error(
+                (key,),
+                f"`{value}` leads outside the project (through a symbolic link)",
+            )
+            return None
+        if path.exists() and not path.is_dir():
+            self.error((key,), f"`{value}` exists and is not a directory")
+            return None
+        if must_exist and not path.is_dir():
+            self.error((key,), f"`{value}` is not a directory")
+            return None
+        return path
+
+    def string(
+        self,
+        table: dict[str, Any],
+        key: str,
+        valid: Callable[[str], object],
+        expected: str,
+    ) -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.error((key,), f"expected {expected}, found {_type_name(value)}")
+            return None
+        if not valid(value):
+            self.error((key,), f'expected {expected}, found "{value}"')
+            return None
+        return value
+
+
+def _path_problem(value: str) -> str | None:
+    """Paths stay inside the project: relative, no `..` above its directory,
+    no control characters."""
+    if unsafe_characters(value):
+        return f"{ascii(value)} contains control characters"
+    if Path(value).is_absolute() or value.startswith("~"):
+        return f"`{value}` is not relative to the pyproject's directory"
+    if os.path.normpath(value).split(os.sep)[0] == "..":
+        return f"`{value}` leads outside the project"
+    return None
+
+
+def _type_name(value: Any) -> str:
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }
+    return names.get(type(value), type(value).__name__)
