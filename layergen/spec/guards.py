@@ -452,6 +452,8 @@ TENSOR_MAKERS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "histogram": ((), ("bins",)),
     "segment_sum": ((2,), ("num_segments",)),
     "segment_max": ((2,), ("num_segments",)),
+    "pad": ((1,), ("pad_width",)),
+    "conv_transpose": ((3,), ("strides",)),
 }
 
 
@@ -491,17 +493,24 @@ def _evaluable(node: ast.AST, env: dict[str, Any]) -> bool:
 
 
 def _element_count(value: Any) -> int:
-    """The elements a size argument asks for: an int, or the product of a
-    shape's ints (0 when it is neither)."""
+    """The elements a size argument asks for, at least: an int, the product
+    of a shape's ints, the largest int of nested lists (pad widths); 0 for
+    anything else."""
     if isinstance(value, bool):
         return 0
     if isinstance(value, int):
         return abs(value)
-    if isinstance(value, list | tuple) and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
+    if not isinstance(value, list | tuple):
+        return 0
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return math.prod(abs(v) for v in value)
-    return 0
+    return max((_largest_int(v) for v in value), default=0)
+
+
+def _largest_int(value: Any) -> int:
+    if isinstance(value, list | tuple):
+        return max((_largest_int(v) for v in value), default=0)
+    return abs(value) if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _moduli(
