@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from layergen import __version__, app
+from layergen import __version__, app, starters
 from layergen.check import report
 from layergen.check.drift import Drift, LayerCheck
 from layergen.codegen.generate import GeneratedLayer, load_specs
@@ -102,6 +102,9 @@ def main(debug: bool) -> None:
     "kind",
     metavar="KIND",
     help="The kind of layer to start from (see --list).",
+    shell_complete=lambda ctx, param, incomplete: [
+        kind for kind in starters.KINDS if kind.startswith(incomplete)
+    ],
 )
 @click.option(
     "-o",
@@ -115,8 +118,6 @@ def init(
     name: str | None, kind: str | None, output: Path | None, list_kinds: bool
 ) -> int:
     """Write a commented starter spec for class NAME, from a KIND of layer."""
-    from layergen import starters
-
     if list_kinds:
         width = max(map(len, starters.KINDS))
         for each, what in starters.KINDS.items():

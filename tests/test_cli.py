@@ -254,3 +254,56 @@ def test_missing_backend_is_a_clean_error(
         in result.output
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_python_dash_m_and_version() -> None:
+    from layergen import __version__
+
+    for command in (
+        [sys.executable, "-m", "layergen", "--version"],
+        [str(Path(sys.executable).parent / "layergen"), "--version"],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == f"layergen, version {__version__}\n"
+    usage = subprocess.run(
+        [sys.executable, "-m", "layergen", "--help"], capture_output=True, text=True
+    )
+    commands = usage.stdout.split("Commands:")[1].split()
+    assert {"check", "init", "new", "validate"} <= set(commands)
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_script(shell: str) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "layergen")],
+        env={**os.environ, "_LAYERGEN_COMPLETE": f"{shell}_source"},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_LAYERGEN_COMPLETE" in result.stdout and "layergen" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("layergen ch", ["plain,check"]),
+        ("layergen init Mine --from d", ["plain,dense", "plain,dropout"]),
+        ("layergen new --backend t", ["plain,tensorflow", "plain,torch"]),
+    ],
+)
+def test_shell_completion_completes(words: str, expected: list[str]) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "layergen")],
+        env={
+            **os.environ,
+            "_LAYERGEN_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - 1),
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected
