@@ -160,7 +160,8 @@ def validate(specs: Sequence[Path]) -> int:
     "--tests-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Directory for the test files (default: beside the layers).",
+    help="Directory for the test files "
+    "(default: tool.layergen.tests-dir, else beside the layers).",
 )
 @click.option("--no-test", is_flag=True, help="Do not import the layers or run tests.")
 @click.option("--force", is_flag=True, help="Overwrite generated files edited by hand.")
@@ -180,7 +181,7 @@ def validate(specs: Sequence[Path]) -> int:
 @BACKEND
 def new(
     specs: Sequence[Path],
-    out_dir: Path,
+    out_dir: Path | None,
     tests_dir: Path | None,
     no_test: bool,
     force: bool,
