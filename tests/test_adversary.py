@@ -178,3 +178,17 @@ def test_adversarial_fragments_never_crash_or_hang(tmp_path_factory, data) -> No
     finally:
         assert time.perf_counter() - start < 5
     generate([spec_path], directory / "out")
+
+
+def test_the_default_test_shape_has_every_declared_dim(cli, write_spec, tmp_path):
+    """min_rank 8 without [test] input_shapes: the default test input had 6
+    dims, and every generated test failed in build()."""
+    spec = write_spec(
+        LIST_PARAM_CHECK.format(check="sizes[0] > 0")
+        .replace("min_rank = 2", "min_rank = 8")
+        .replace("input_shapes = { x = [2, 3] }", "")
+    )
+    result = cli("new", spec, "-o", tmp_path / "out", "--no-test")
+    assert result.exit_code == 0, result.output
+    test_code = (tmp_path / "out" / "test_atk.py").read_text()
+    assert 'input_shapes={"x": (2, 3, 4, 5, 6, 7, 2, 3)}' in test_code

@@ -99,7 +99,10 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
         "unbiased_in_training",
     ),
 }
-DEFAULT_TEST_DIMS = (2, 3, 4, 5, 6, 7)
+# The test input's dims where [test] gives none (the first least_rank), and the
+# highest rank an input may declare or a test shape have.
+DEFAULT_TEST_DIMS = (2, 3, 4, 5, 6, 7, 2, 3)
+MAX_RANK = len(DEFAULT_TEST_DIMS)
 KeyPath = tuple[str | int, ...]
 
 
@@ -455,6 +458,10 @@ class _Validator:
             for key, value in (("rank", rank), ("min_rank", min_rank)):
                 if value is not None and value < 1:
                     self.error((*path, key), f"expected an int >= 1, found {value}")
+                elif value is not None and value > MAX_RANK:
+                    self.error(
+                        (*path, key), f"{key} {value} is above the limit of {MAX_RANK}"
+                    )
             if rank is not None and min_rank is not None:
                 self.error(path, "give either `rank` or `min_rank`, not both")
             dtype = self.typed(entry, "dtype", path, (str,), "a string")
@@ -978,7 +985,13 @@ class _Validator:
             ):
                 self.error(path, "expected an array of positive ints, like [2, 5, 3]")
                 continue
-            if item.rank is not None and len(shape) != item.rank:
+            if len(shape) > MAX_RANK:
+                self.error(
+                    path,
+                    f"{len(shape)} dims; the generated tests take inputs of at "
+                    f"most {MAX_RANK}",
+                )
+            elif item.rank is not None and len(shape) != item.rank:
                 self.error(
                     path,
                     f"input `{item.name}` has rank {item.rank}, "
