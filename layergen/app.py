@@ -257,7 +257,7 @@ def _file_fixes(check: LayerCheck, files: Sequence[PlannedFile]) -> list[FileFix
     spec_hash = sha256(check.regenerated.spec.spec_text) if check.regenerated else ""
     fixes = []
     for planned in files:
-        if planned.status == IDENTICAL:
+        if planned.status in (IDENTICAL, CONFLICT):  # conflicts are never written
             continue
         header = read_header(planned.old) if planned.old is not None else None
         if planned.old is None:

@@ -366,3 +366,17 @@ def test_diff_leaves_hand_edits_out_unless_forced(
         "1 file(s) would be rewritten by --fix",
     ]
     assert layer.read_text() == edited
+
+
+def test_fix_lines_go_to_stderr_with_json(
+    cli, tree: Path, write_spec, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_spec(MINIMAL_SPEC.replace("default = 2.0", "default = 4.0"))
+    result = cli("check", "--no-run", "--fix", "--format", "json", "gen")
+    assert result.exit_code == 0, result.output
+    assert [r["drift"] for r in json.loads(result.stdout)] == ["ok"]
+    assert result.stderr.splitlines() == [
+        "  rewrote  gen/scale.py  (spec changed)",
+        "  rewrote  gen/test_scale.py  (spec changed)",
+    ]
