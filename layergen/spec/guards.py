@@ -23,6 +23,7 @@ MAX_SPEC_BYTES = 1_000_000
 # weight, the output), and the most sublayers a `for_each` list may hold: a
 # spec's `[test]` values must not make its tests allocate terabytes.
 MAX_TEST_ELEMENTS = 1 << 20
+MAX_TEST_TOTAL = 1 << 24  # in all the test's inputs and weights together
 MAX_SUBLAYER_LIST = 256
 # Builtins the evaluator computes, as expressions may call them.
 BUILTINS = ex.SAFE_BUILTINS
@@ -190,6 +191,7 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
     too large for the generated tests to make."""
     assert spec.test is not None
     env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
+    total = sum(math.prod(shape) for shape in spec.test.input_shapes.values())
     for weight in spec.weights:
         path: KeyPath = ("weights", weight.name)
         if weight.condition is not None:
@@ -200,6 +202,15 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
         for index, dim in enumerate(weight.shape):
             dims.append((yield from _size(dim.node, env, (*path, "shape", index))))
         yield from _elements(dims, f"weight `{weight.name}`", (*path, "shape"))
+        if all(isinstance(d, int) for d in dims) and total <= MAX_TEST_TOTAL:
+            total += math.prod(dims)  # type: ignore[arg-type]
+            if total > MAX_TEST_TOTAL:
+                yield path, (
+                    f"the test's inputs and weights up to `{weight.name}` hold "
+                    f"{total:,} elements for the test's params and input shapes; "
+                    f"the limit for all of them is {MAX_TEST_TOTAL:,} (give "
+                    "smaller `[test]` values)"
+                )
     for state in spec.states:
         path = ("states", state.name, "shape")
         dims = []
