@@ -202,8 +202,9 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
         for index, dim in enumerate(weight.shape):
             dims.append((yield from _size(dim.node, env, (*path, "shape", index))))
         yield from _elements(dims, f"weight `{weight.name}`", (*path, "shape"))
-        if all(isinstance(d, int) for d in dims) and total <= MAX_TEST_TOTAL:
-            total += math.prod(dims)  # type: ignore[arg-type]
+        count = math.prod(dims) if all(isinstance(d, int) for d in dims) else 0
+        if count <= MAX_TEST_ELEMENTS and total <= MAX_TEST_TOTAL:  # else said
+            total += count
             if total > MAX_TEST_TOTAL:
                 yield path, (
                     f"the test's inputs and weights up to `{weight.name}` hold "
