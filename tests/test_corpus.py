@@ -10,9 +10,11 @@ A failing generated test on a correct layer is a false failure of layergen.
 and why, come from pytest's JUnit XML, which the check's pytest process writes
 when ``PYTEST_ADDOPTS`` asks for it.
 
-``KNOWN_FAILURES`` lists the failures that layergen bugs, being fixed, cause
-today. Each entry must still fail (as ``xfail(strict=True)``): remove it when
-its fix lands. Anything else that fails, fails this test.
+``KNOWN_FAILURES`` lists the false failures layergen causes today: bugs being
+fixed, and those this corpus found (``tests/corpus/FINDINGS.md``). Each entry
+must still fail (as ``xfail(strict=True)``): remove it when its fix lands.
+Anything else that fails, fails this test. Layers layergen cannot express at
+all are not in the corpus; FINDINGS.md lists them with the error they give.
 """
 
 from __future__ import annotations
@@ -33,46 +35,23 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 CORPUS_SPECS = sorted(CORPUS.glob("*.toml"))
 BACKENDS = ("tensorflow", "jax", "torch")
 
-SHAPE_POLY = (
-    "the shape-polymorphism test grows every dimension no weight depends on by "
-    "one, so the last axis becomes odd and ops.split(x, 2) fails; a spec cannot "
-    "say a dimension must be even"
-)
 # (layer class, backend, generated test name) -> why it fails today.
-# Fixed and removed, seen fixed by this corpus: BatchNorm and
-# TokenAndPositionEmbedding on TensorFlow's distributed step (036b639), five
-# layers' finite-difference gradients on JAX (2738bba).
+# Seen fixed by this corpus and removed: GLU's and RotaryEmbedding's shape
+# polymorphism on an odd last axis (now `[checks] even_features`), BatchNorm
+# and TokenAndPositionEmbedding on TensorFlow's distributed step (036b639),
+# five layers' finite-difference gradients on JAX (2738bba), ConvBNReLU's
+# BatchNormalization sublayer in the fit-step and distributed checks
+# (339b46f, 5b3ed86).
 KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    **{
-        (layer, backend, "test_shape_polymorphism"): SHAPE_POLY
-        for layer in ("GLU", "RotaryEmbedding")
-        for backend in BACKENDS
-    },
-    # Found by this corpus (FINDINGS.md 1.5): a Keras BatchNormalization
-    # sublayer updates its own moving statistics in training; the generated
-    # case allows only `[updates]` targets to change.
-    **{
-        ("ConvBNReLU", backend, "test_fit_step_trains_every_trainable_weight"): (
-            "a sublayer's own non-trainable updates count as unexpected changes"
-        )
-        for backend in BACKENDS
-    },
     # Found by this corpus (FINDINGS.md 1.7): keras.layers.MultiHeadAttention's
     # key bias gets no gradient (softmax cancels it); Keras offers no way to
     # drop only that bias, so a spec using the built-in cannot pass.
-    **{
-        (
-            "TransformerEncoderBlock",
-            backend,
-            "test_fit_step_trains_every_trainable_weight",
-        ): "MultiHeadAttention's key/bias receives no gradient"
-        for backend in BACKENDS
-    },
-    ("ConvBNReLU", "tensorflow", "test_distributed_training_step"): (
-        "keras.layers.BatchNormalization's moving statistics diverge per replica "
-        "under MirroredStrategy (no aggregation='mean'); a spec cannot fix it: "
-        "synchronized=True is TensorFlow-only"
-    ),
+    (
+        "TransformerEncoderBlock",
+        backend,
+        "test_fit_step_trains_every_trainable_weight",
+    ): "MultiHeadAttention's key/bias receives no gradient"
+    for backend in BACKENDS
 }
 
 
