@@ -219,6 +219,7 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
             dims.append((yield from _size(dim.node, env, (*path, index))))
         yield from _elements(dims, f"state `{state.name}`", path)
     for sub in spec.sublayers:
+        yield from _sublayer_size(sub, spec.test.params)
         if sub.for_each is not None:
             path = ("sublayers", sub.name, "for_each")
             items = yield from _value(sub.for_each.node, env, path)
@@ -257,6 +258,27 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
         elif not (isinstance(node, ast.Constant) and node.value is None):
             dims.append((yield from _size(node, env, ("output", "shape", index))))
     yield from _elements(dims, "the output", ("output", "shape"))
+
+
+def _sublayer_size(sub: Any, params: dict[str, Any]) -> Iterator[tuple[KeyPath, str]]:
+    """A sublayer whose int arguments (units, input_dim and output_dim,
+    filters and kernel_size...) multiply to more elements than the generated
+    tests may make: its weights hold at least that many."""
+    count = 1
+    for _, value in sub.args:
+        if not _evaluable(value.node, params):
+            continue
+        try:
+            count *= max(_element_count(evaluate(value.node, params)), 1)
+        except ex.ExpressionError:
+            continue
+    if count > MAX_TEST_ELEMENTS:
+        yield ("sublayers", sub.name, "args"), (
+            f"sublayer `{sub.name}` ({sub.layer}) is made with int arguments "
+            f"that multiply to {count:,} for the test's params: its weights hold "
+            f"at least that many elements, and the limit is "
+            f"{MAX_TEST_ELEMENTS:,} (give smaller `[test]` values)"
+        )
 
 
 def too_many_elements(dims: list[int], what: str) -> str | None:
