@@ -183,3 +183,19 @@ def test_every_starter_passes_its_generated_tests(tmp_path: Path) -> None:
     for record in records:
         assert record["drift"] == "ok"
         assert record["tests"]["failed"] == 0 and record["tests"]["passed"] >= 10
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_every_starter(tmp_path: Path) -> None:
+    import zipfile
+
+    from .conftest import ROOT
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps"]
+        + ["--no-build-isolation", "--quiet", "-w", str(tmp_path)],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("layergen-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"layergen/starters/{kind}.toml" for kind in KINDS} <= names
