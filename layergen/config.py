@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import glob
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,15 +182,11 @@ def read_config(path: Path) -> ProjectConfig:
 
 
 def _toml_position(message: str) -> tuple[int, int]:
-    import re
-
     found = re.search(r"\(at line (\d+), column (\d+)\)", message)
     return (int(found[1]), int(found[2])) if found else (1, 1)
 
 
 def _bare(message: str) -> str:
-    import re
-
     return re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
 
 
