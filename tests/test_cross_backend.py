@@ -25,8 +25,18 @@ class OtherNumbers(SimpleDense):
         return super().call(x) + 1e-3
 
 
-OtherNumbers.__module__ = SimpleDense.__module__
-OtherNumbers.__qualname__ = SimpleDense.__qualname__
+class OtherGradient(SimpleDense):
+    """The same output as SimpleDense, with gradients 1.5 times as large."""
+
+    def call(self, x):
+        output = super().call(x)
+        scaled = output * 1.5
+        return keras.ops.stop_gradient(output - scaled) + scaled
+
+
+for impostor in (OtherNumbers, OtherGradient):
+    impostor.__module__ = SimpleDense.__module__
+    impostor.__qualname__ = SimpleDense.__qualname__
 
 
 def case(cls: type) -> testing.LayerCase:
@@ -47,8 +57,11 @@ def test_the_second_run_compares_with_the_first(monkeypatch, tmp_path) -> None:
     testing.reset_keras_state()
     testing.check_same_numbers_across_backends(case(SimpleDense))  # agrees
     testing.reset_keras_state()
-    with pytest.raises(AssertionError, match="computes other numbers than"):
+    with pytest.raises(AssertionError, match="computes another output than"):
         testing.check_same_numbers_across_backends(case(OtherNumbers))
+    testing.reset_keras_state()
+    with pytest.raises(AssertionError, match="computes another input gradient than"):
+        testing.check_same_numbers_across_backends(case(OtherGradient))
 
 
 def test_fixed_weights_do_not_depend_on_the_initializer_draw() -> None:

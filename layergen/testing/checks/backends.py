@@ -20,6 +20,7 @@ import pytest
 
 from layergen.run.runner import CROSS_BACKEND_ENV
 from layergen.testing.case import LayerCase
+from layergen.testing.checks.gradients import input_gradient
 from layergen.testing.inputs import to_numpy
 from layergen.testing.numerics import full_float32_matmuls
 
@@ -50,8 +51,9 @@ def fixed_weights(layer: Any) -> None:
 
 
 def check_same_numbers_across_backends(case: LayerCase) -> None:
-    """The layer's inference output for fixed weights and inputs equals the one
-    the first backend of this run recorded."""
+    """The layer's inference output for fixed weights and inputs, and the
+    gradient of a fixed projection of it with respect to the first (float)
+    input, equal what the first backend of this run recorded."""
     directory = os.environ.get(CROSS_BACKEND_ENV)
     if not directory:
         pytest.skip(
@@ -63,23 +65,43 @@ def check_same_numbers_across_backends(case: LayerCase) -> None:
     case.run(layer, inputs, **case.inference())  # builds the layer
     fixed_weights(layer)
     with full_float32_matmuls():  # a GPU's TF32 is not another backend's number
-        output = to_numpy(case.run(layer, inputs, **case.inference()))
+        numbers = {"output": to_numpy(case.run(layer, inputs, **case.inference()))}
+        if case.differentiable and inputs[0].dtype.kind == "f":
+            numbers["input gradient"] = _input_gradient(case, layer, inputs)
     backend = keras.backend.backend()
     record = Path(directory) / f"{case.cls.__module__}.{case.cls.__qualname__}.npz"
     if not record.exists():
-        np.savez(record, output=output, backend=np.array(backend))
+        np.savez(record, backend=np.array(backend), **numbers)
         return
     with np.load(record, allow_pickle=False) as saved:
-        expected, first = saved["output"], str(saved["backend"])
-    assert (
-        output.shape == expected.shape
-    ), f"output shape {output.shape} on {backend}, {expected.shape} on {first}"
-    assert (
-        output.dtype == expected.dtype
-    ), f"output dtype {output.dtype} on {backend}, {expected.dtype} on {first}"
-    np.testing.assert_allclose(
-        output,
-        expected,
-        **CROSS_BACKEND_TOLERANCE,
-        err_msg=f"{backend} computes other numbers than {first}",
-    )
+        first = str(saved["backend"])
+        recorded = {name: saved[name] for name in numbers if name in saved.files}
+    for name, expected in recorded.items():
+        actual = numbers[name]
+        assert (
+            actual.shape == expected.shape
+        ), f"{name} shape {actual.shape} on {backend}, {expected.shape} on {first}"
+        assert (
+            actual.dtype == expected.dtype
+        ), f"{name} dtype {actual.dtype} on {backend}, {expected.dtype} on {first}"
+        np.testing.assert_allclose(
+            actual,
+            expected,
+            **CROSS_BACKEND_TOLERANCE,
+            err_msg=f"{backend} computes another {name} than {first}",
+        )
+
+
+def _input_gradient(case: LayerCase, layer: Any, inputs: list) -> np.ndarray:
+    """d sum(output * P) / d first input, for a fixed random P (zeros where no
+    gradient flows, so that "none" compares too)."""
+    shape = to_numpy(case.run(layer, inputs, **case.inference())).shape
+    projection = np.random.default_rng(5).standard_normal(shape).astype("float32")
+
+    def objective(first: Any) -> Any:
+        output = case.run(layer, [first, *inputs[1:]], **case.inference())
+        weights = keras.ops.convert_to_tensor(projection, dtype=output.dtype)
+        return keras.ops.sum(keras.ops.multiply(output, weights))
+
+    gradient = input_gradient(objective, inputs[0])
+    return np.zeros_like(inputs[0]) if gradient is None else np.asarray(gradient)

@@ -73,7 +73,7 @@ def _check_input_gradient(case: LayerCase, points: int, dtype: str) -> None:
         weights = keras.ops.convert_to_tensor(projection, dtype=result.dtype)
         return keras.ops.sum(keras.ops.multiply(result, weights))
 
-    gradient = _input_gradient(objective, inputs[0])
+    gradient = input_gradient(objective, inputs[0])
     assert gradient is not None, (
         "no gradient flows from the output to the input; if the output is meant "
         "to be non-differentiable, set `[test] differentiable = false`"
@@ -188,7 +188,7 @@ def _value(tensor: Any) -> float:
     return float(to_numpy(keras.ops.stop_gradient(tensor)))
 
 
-def _input_gradient(objective: Callable[[Any], Any], value: np.ndarray) -> Any:
+def input_gradient(objective: Callable[[Any], Any], value: np.ndarray) -> Any:
     """d objective / d value on the active backend, or None when none flows."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
