@@ -310,6 +310,7 @@ class _Validator:
             )
         elif name in RESERVED:
             self.error(("layer", "name"), f"class name `{name}` is reserved")
+        name_ok = name is not None and PASCAL_CASE.match(name) is not None
         name = name or "Layer"
         module = self.typed(layer, "module", ("layer",), (str,), "a string")
         if module is not None and not IDENTIFIER.match(module):
@@ -318,7 +319,9 @@ class _Validator:
                 f"`{module}` is not a module name (letters, digits, `_`; "
                 "no `/`, `.` or `..`)",
             )
-        elif problem := guards.module_problem(module or snake_case(name)):
+        elif (module or name_ok) and (
+            problem := guards.module_problem(module or snake_case(name))
+        ):  # a module named after a bad class name would repeat its error
             self.error(("layer", "module" if module else "name"), problem)
         package = self.typed(layer, "package", ("layer",), (str,), "a string")
         if package is not None and not PACKAGE.match(package):
