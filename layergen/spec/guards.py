@@ -60,6 +60,20 @@ SHADOWED_MODULES = frozenset(
     | {"conftest", "ml_dtypes", "h5py", "optree", "absl", "hypothesis"}
     # Imported by Python itself at startup from a directory on sys.path.
     | {"sitecustomize", "usercustomize"}
+    # Imported while the generated tests run (pytest puts the tests' directory
+    # first on sys.path): a layer module `google` was imported by TensorFlow
+    # in place of google.protobuf, and the test session crashed.
+    | {"google", "packaging", "typing_extensions", "six", "wrapt", "scipy"}
+    | {"jaxlib", "opt_einsum", "gast", "astunparse", "flatbuffers", "grpc"}
+    | {"termcolor", "tensorboard", "tensorflow_io_gcs_filesystem", "tree"}
+    | {"namex", "rich", "pygments", "markdown_it", "mdurl", "pluggy", "py"}
+    | {"iniconfig", "xdist", "execnet", "setuptools", "pkg_resources", "pip"}
+    | {"sortedcontainers", "attr", "attrs", "exceptiongroup", "tomli", "zipp"}
+    | {"importlib_metadata", "click", "jinja2", "markupsafe", "black"}
+    | {"platformdirs", "pathspec", "mypy_extensions", "filelock", "fsspec"}
+    | {"sympy", "mpmath", "networkx", "functorch", "torchgen", "triton"}
+    | {"nvidia", "certifi", "urllib3", "requests", "idna", "charset_normalizer"}
+    | {"flax", "optax", "chex", "etils", "tf_keras", "pasta", "clang", "wheel"}
     | set(sys.stdlib_module_names)
 )
 
