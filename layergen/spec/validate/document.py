@@ -1,0 +1,103 @@
+"""One spec file: read, parse the TOML, then validate its tables in order.
+
+The order is the driver's, below: each table validator gets what the earlier
+ones produced (the spec so far, the declared names, the call scope) as
+arguments, and diagnostics come out in the order the tables are read.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from layergen.errors import Diagnostic, LayergenError, SpecError
+from layergen.files.reading import read_spec
+from layergen.spec.model import LayerSpec
+from layergen.spec.validate.call import validate_call, validate_updates
+from layergen.spec.validate.checks import validate_checks
+from layergen.spec.validate.inputs import validate_inputs
+from layergen.spec.validate.layer import validate_layer
+from layergen.spec.validate.mask import (
+    report_mask_clashes,
+    validate_mask_expr,
+    validate_mask_mode,
+)
+from layergen.spec.validate.output import validate_output
+from layergen.spec.validate.params import validate_params
+from layergen.spec.validate.reporting import MAX_ERRORS, Declarations, Report
+from layergen.spec.validate.states import validate_states
+from layergen.spec.validate.sublayers import validate_sublayers
+from layergen.spec.validate.test_table import validate_test
+from layergen.spec.validate.weights import validate_weights
+from layergen.spec.validate.whole_spec import (
+    check_sizes,
+    warn_float32_constants,
+    warn_unused_weights,
+)
+
+
+def load_spec(path: Path) -> LayerSpec:
+    """Read, parse and validate one spec file."""
+    try:
+        text = read_spec(path)  # a regular file under 1 MiB, never a FIFO
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise LayergenError(f"{path}: cannot read spec: {reason}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError([_toml_diagnostic(path, exc)]) from None
+    except RecursionError:
+        message = "invalid TOML: arrays or tables nested too deeply"
+        raise SpecError([Diagnostic(str(path), 1, 1, "", message)]) from None
+    return validate_document(path, text, data)
+
+
+def _toml_diagnostic(path: Path, exc: tomllib.TOMLDecodeError) -> Diagnostic:
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    line, column = (int(found[1]), int(found[2])) if found else (1, 1)
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+    return Diagnostic(str(path), line, column, "", f"invalid TOML: {message}")
+
+
+def validate_document(path: Path, text: str, data: dict[str, Any]) -> LayerSpec:
+    """Validate a parsed document, table by table; raise one SpecError with
+    every error (up to MAX_ERRORS), or return the spec with its warnings."""
+    report = Report(path, text)
+    doc = report.table(data, (), "")
+    layer = report.table(doc.get("layer", {}), ("layer",), "layer")
+    spec = validate_layer(report, layer, path, text)
+    declared = Declarations(report)
+    params = report.table(doc.get("params", {}), ("params",), None)
+    spec.params = validate_params(report, params, declared)
+    spec.inputs = validate_inputs(report, doc.get("inputs"), spec.is_cell, declared)
+    spec.checks = validate_checks(report, spec, doc.get("checks", {}))
+    spec.weights = validate_weights(report, spec, doc.get("weights", {}), declared)
+    spec.sublayers = validate_sublayers(
+        report, spec, doc.get("sublayers", {}), declared
+    )
+    if spec.is_cell:
+        spec.states = validate_states(report, spec, doc.get("states"), declared)
+    elif "states" in doc:
+        report.error(("states",), '`[states]` is only for `kind = "cell"`')
+    mask = report.table(doc.get("mask", {}), ("mask",), "mask")
+    spec.mask_mode = validate_mask_mode(report, mask)
+    report_mask_clashes(report, spec)
+    call = report.table(doc.get("call", {}), ("call",), "call")
+    scope_after_steps = validate_call(report, spec, call)
+    updates = report.table(doc.get("updates", {}), ("updates",), None)
+    validate_updates(report, spec, updates, scope_after_steps)
+    spec.mask_expr = validate_mask_expr(report, spec, mask)
+    output = report.table(doc.get("output", {}), ("output",), "output")
+    spec.output_shape = validate_output(report, spec, output)
+    spec.test = validate_test(report, spec, doc)
+    check_sizes(report, spec)
+    warn_unused_weights(report, spec)
+    warn_float32_constants(report, spec)
+    if report.errors:
+        raise SpecError(report.errors[:MAX_ERRORS])
+    spec.warnings = report.warnings
+    return spec

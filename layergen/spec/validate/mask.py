@@ -1,0 +1,47 @@
+"""``[mask]``: the mask mode (read before ``[call]``, whose scope it changes)
+and, for ``mode = "compute"``, the output mask's expression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layergen.spec import guards
+from layergen.spec.model import MASK_MODES, Expr, LayerSpec
+from layergen.spec.validate.reporting import Report
+from layergen.spec.validate.schema import mask_names
+from layergen.spec.validate.scopes import mask_scope
+
+
+def validate_mask_mode(report: Report, table: dict[str, Any]) -> str:
+    mode = report.typed(table, "mode", ("mask",), (str,), "a string") or "none"
+    if mode not in MASK_MODES:
+        report.error(
+            ("mask", "mode"),
+            f"unknown mask mode `{mode}`; expected one of "
+            + ", ".join(f'"{m}"' for m in MASK_MODES),
+        )
+        mode = "none"
+    return mode
+
+
+def report_mask_clashes(report: Report, spec: LayerSpec) -> None:
+    """The mask arguments call() takes must not clash with declared names."""
+    if spec.mask_mode != "none":
+        for path, message in guards.mask_clashes(spec, mask_names(spec)):
+            report.error(path, message)
+
+
+def validate_mask_expr(
+    report: Report, spec: LayerSpec, table: dict[str, Any]
+) -> Expr | None:
+    if "expr" in table and spec.mask_mode != "compute":
+        report.error(
+            ("mask", "expr"),
+            f'`expr` needs `mode = "compute"` (mode is "{spec.mask_mode}")',
+        )
+    if spec.mask_mode != "compute":
+        return None
+    if "expr" not in table:
+        report.error(("mask",), 'mode "compute" needs `expr`, the output mask')
+        return None
+    return report.expression(table["expr"], ("mask", "expr"), mask_scope(spec))

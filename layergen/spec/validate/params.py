@@ -1,0 +1,125 @@
+"""``[params]``: the constructor's arguments, their types, bounds, choices
+and defaults; and whether a value suits a param (``[test] params`` too)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from layergen.spec import catalog
+from layergen.spec.model import PARAM_TYPES, Param
+from layergen.spec.validate.reporting import Declarations, Report, article, hint
+from layergen.spec.validate.schema import KeyPath
+
+
+def validate_params(
+    report: Report, table: dict[str, Any], declared: Declarations
+) -> list[Param]:
+    params: list[Param] = []
+    for name, raw in table.items():
+        path: KeyPath = ("params", name)
+        entry = report.table(raw, path, "param")
+        if not declared.claim(name, path, "param") or not entry:
+            continue
+        ptype = entry.get("type")
+        if ptype not in PARAM_TYPES:
+            found = "missing" if ptype is None else f"`{ptype}`"
+            report.error(
+                (*path, "type"),
+                f"{found} param type; expected one of "
+                + ", ".join(f'"{t}"' for t in PARAM_TYPES),
+            )
+            continue
+        bounds = {}
+        for bound in ("min", "max"):
+            value = entry.get(bound)
+            if value is not None and (
+                ptype not in ("int", "float") or not is_number(value)
+            ):
+                report.error(
+                    (*path, bound),
+                    f"`{bound}` needs an int or float param and a finite number",
+                )
+                value = None
+            bounds[bound] = value
+        choices = entry.get("choices")
+        if choices is not None:
+            if not isinstance(choices, list) or not choices:
+                report.error((*path, "choices"), "expected a non-empty array")
+                choices = None
+            else:
+                for i, choice in enumerate(choices):
+                    if not fits_type(choice, ptype):
+                        report.error(
+                            (*path, "choices", i),
+                            f"choice {choice!r} is not a {ptype}",
+                        )
+        if "default" not in entry and any(p.has_default for p in params):
+            report.error(
+                path,
+                f"required param `{name}` (no `default`) must come before "
+                "the params that have defaults",
+            )
+        param = Param(
+            name,
+            ptype,
+            entry.get("default"),
+            "default" in entry,
+            bounds["min"],
+            bounds["max"],
+            tuple(choices) if choices else None,
+        )
+        if param.has_default:
+            problem = param_value_problem(param, param.default)
+            if problem:
+                report.error((*path, "default"), f"default {problem}")
+        params.append(param)
+    return params
+
+
+def param_value_problem(param: Param, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for ``param``, or None."""
+    if value is None and param.object_module:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+        return f"{value!r} is not a finite number"
+    if not fits_type(value, param.type):
+        return f"{value!r} is not {article(param.type)} {param.type}"
+    namespace = param.object_module
+    if namespace and value not in catalog.names(namespace):
+        found = hint(value, catalog.names(namespace))
+        return f"`{value}` is not a Keras {param.type}{found}"
+    if param.min is not None and value < param.min:
+        return f"{value!r} is below min = {param.min}"
+    if param.max is not None and value > param.max:
+        return f"{value!r} is above max = {param.max}"
+    if param.choices is not None and value not in param.choices:
+        return f"{value!r} is not one of the choices {list(param.choices)}"
+    return None
+
+
+_SCALAR_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: is_number(v),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+}
+
+
+def fits_type(value: Any, ptype: str) -> bool:
+    if ptype.startswith("list["):
+        inner = _SCALAR_CHECKS[ptype[5:-1]]
+        return isinstance(value, list) and all(inner(v) for v in value)
+    if ptype in _SCALAR_CHECKS:
+        return _SCALAR_CHECKS[ptype](value)
+    return isinstance(value, str)
+
+
+def is_number(value: Any) -> bool:
+    """An int or a finite float (``nan`` and ``inf`` have no place in a layer's
+    arguments, and no literal in generated code)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,98 @@
+"""The names each kind of expression may use, built in one place.
+
+- params: ``[checks]`` over params, weight ``if``, sublayer args, ``[mask] expr``
+- shape: the int params and input ranks a shape dimension may read
+- checks: params and input dimensions
+- call: everything ``call()`` sees (``[call]`` and ``[updates]``)
+- numpy: a ``[test]`` reference or property
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layergen.spec import expressions as ex
+from layergen.spec.model import LayerSpec
+from layergen.spec.validate.schema import mask_names
+
+
+def param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """Params, safe builtins, ``ops`` and ``activations``."""
+    scope = {p.name: ex.Symbol(ex.PARAM, p.type) for p in spec.params}
+    scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
+    scope["ops"] = ex.Symbol(ex.MODULE, "ops")
+    scope["activations"] = ex.Symbol(ex.MODULE, "activations")
+    return scope
+
+
+def shape_scope(spec: LayerSpec) -> tuple[frozenset[str], dict[str, Any]]:
+    """The int params and input ranks a shape may use."""
+    return (
+        frozenset(p.name for p in spec.params if p.type == "int"),
+        {i.name: (i.rank, i.min_rank) for i in spec.inputs},
+    )
+
+
+def checks_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """``[checks]``: params, and the inputs (whose dims a check may read)."""
+    scope = dict(param_scope(spec))
+    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
+    return scope
+
+
+def sublayer_scope(spec: LayerSpec, *, for_each: bool) -> dict[str, ex.Symbol]:
+    """A sublayer's args: params, and ``item`` in a ``for_each`` sublayer."""
+    scope = dict(param_scope(spec))
+    if for_each:
+        scope["item"] = ex.Symbol(ex.LOCAL)
+    return scope
+
+
+def mask_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """``[mask] expr``: params, the first input and the incoming ``mask``."""
+    scope = dict(param_scope(spec))
+    scope[spec.inputs[0].name] = ex.Symbol(ex.INPUT)
+    scope["mask"] = ex.Symbol(ex.LOCAL)
+    return scope
+
+
+def call_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """What ``call()`` sees before its first step (steps add their locals)."""
+    scope = dict(param_scope(spec))
+    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
+    scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
+    scope.update({s.name: ex.Symbol(ex.LOCAL) for s in spec.states})
+    for sub in spec.sublayers:
+        kind = ex.SUBLAYER_LIST if sub.for_each else ex.SUBLAYER
+        scope[sub.name] = ex.Symbol(kind)
+    scope["random"] = ex.Symbol(ex.MODULE, "random")
+    if spec.training:
+        scope["training"] = ex.Symbol(ex.FLAG)
+    if spec.mask_mode != "none":
+        for name in mask_names(spec):
+            scope[name] = ex.Symbol(ex.LOCAL)
+    return scope
+
+
+def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """What a ``[test]`` reference or property sees: inputs, weights and
+    plain params as numpy values, and ``np``."""
+    scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
+    scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
+    scope.update(
+        {
+            p.name: ex.Symbol(ex.PARAM, p.type)
+            for p in spec.params
+            if not p.object_module
+        }
+    )
+    scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
+    scope["np"] = ex.Symbol(ex.MODULE, "numpy")
+    return scope
+
+
+def property_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
+    """A ``[test.properties]`` expression: the numpy scope and ``output``."""
+    scope = numpy_scope(spec)
+    scope["output"] = ex.Symbol(ex.INPUT)
+    return scope

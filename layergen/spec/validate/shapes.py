@@ -1,0 +1,52 @@
+"""Shape arrays (``[weights]``, ``[states]``, ``[output]``): each dimension an
+int, or an expression of int params and input dimensions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layergen.spec import expressions as ex
+from layergen.spec.model import Expr, LayerSpec
+from layergen.spec.validate.reporting import Report, kind
+from layergen.spec.validate.schema import KeyPath
+from layergen.spec.validate.scopes import shape_scope
+
+
+def validate_shape(
+    report: Report,
+    spec: LayerSpec,
+    raw: Any,
+    path: KeyPath,
+    *,
+    allow_star: bool = False,
+) -> tuple[Expr, ...] | None:
+    """The shape, or None where a dimension is wrong (each one reported)."""
+    if not isinstance(raw, list):
+        report.error(path, f"expected an array of dimensions, found {kind(raw)}")
+        return None
+    int_params, ranks = shape_scope(spec)
+    dims: list[Expr] = []
+    for index, dim in enumerate(raw):
+        source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
+        if not isinstance(source, str):
+            report.error(
+                (*path, index), f"expected an int or a string, found {kind(dim)}"
+            )
+            continue
+        try:
+            if allow_star and source.lstrip().startswith("*"):
+                node = ex.parse_expression(f"({source},)").elts[0]
+            else:
+                node = ex.parse_expression(source)
+            ex.check_shape_dim(
+                node,
+                int_params,
+                ranks,
+                allow_star=allow_star,
+                suggest=report.suggesting,
+            )
+        except ex.ExpressionError as exc:
+            report.error((*path, index), f"{exc} (in `{source}`)")
+            continue
+        dims.append(report.expr(source, node, (*path, index)))
+    return tuple(dims) if len(dims) == len(raw) else None

@@ -1,0 +1,135 @@
+"""``[weights]``: shapes, initializers, regularizers, constraints, dtypes and
+``if`` conditions."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from layergen.spec import catalog
+from layergen.spec import expressions as ex
+from layergen.spec.model import Expr, LayerSpec, Weight
+from layergen.spec.validate.reporting import (
+    Declarations,
+    Report,
+    article,
+    hint,
+    kind,
+)
+from layergen.spec.validate.schema import DTYPES, KeyPath
+from layergen.spec.validate.scopes import param_scope
+from layergen.spec.validate.shapes import validate_shape
+
+
+def validate_weights(
+    report: Report, spec: LayerSpec, raw: Any, declared: Declarations
+) -> list[Weight]:
+    weights = []
+    scope = param_scope(spec)
+    for name, entry_raw in report.table(raw, ("weights",), None).items():
+        path: KeyPath = ("weights", name)
+        entry = report.table(entry_raw, path, "weight")
+        if not declared.claim(name, path, "weight"):
+            continue
+        if "shape" not in entry:
+            report.error(path, "missing required key `shape`")
+            continue
+        shape = validate_shape(report, spec, entry["shape"], (*path, "shape"))
+        initializer = param_name_or_id(
+            report,
+            spec,
+            entry.get("initializer", "glorot_uniform"),
+            (*path, "initializer"),
+            "initializer",
+            "initializers",
+        )
+        extras = {}
+        for key, namespace in (
+            ("regularizer", "regularizers"),
+            ("constraint", "constraints"),
+        ):
+            if key in entry:
+                extras[key] = param_name_or_id(
+                    report, spec, entry[key], (*path, key), key, namespace
+                )
+        trainable = report.typed(entry, "trainable", path, (bool,), "true or false")
+        dtype = report.typed(entry, "dtype", path, (str,), "a string")
+        if dtype is not None and dtype not in DTYPES:
+            report.error(
+                (*path, "dtype"), f"unknown dtype `{dtype}`{hint(dtype, DTYPES)}"
+            )
+        condition = None
+        if "if" in entry:
+            condition = weight_condition(
+                report, spec, entry["if"], (*path, "if"), scope
+            )
+        if shape is None or initializer is None:
+            continue
+        weights.append(
+            Weight(
+                name,
+                shape,
+                initializer,
+                True if trainable is None else trainable,
+                dtype,
+                extras.get("regularizer"),
+                extras.get("constraint"),
+                condition,
+            )
+        )
+    return weights
+
+
+def param_name_or_id(
+    report: Report,
+    spec: LayerSpec,
+    value: Any,
+    path: KeyPath,
+    ptype: str,
+    namespace: str,
+) -> str | None:
+    """A param of ``ptype`` or a Keras identifier from ``namespace``."""
+    if not isinstance(value, str):
+        report.error(path, f"expected a string, found {kind(value)}")
+        return None
+    param = spec.param(value)
+    if param is not None:
+        if param.type != ptype:
+            report.error(
+                path, f"param `{value}` has type {param.type}, expected {ptype}"
+            )
+        return value
+    if value not in catalog.names(namespace):
+        found = ""
+        if report.suggesting:
+            params = {p.name for p in spec.params if p.type == ptype}
+            found = hint(value, catalog.names(namespace) | params)
+        report.error(
+            path,
+            f"`{value}` is neither {article(ptype)} {ptype} param "
+            f"nor a Keras {ptype}{found}",
+        )
+    return value
+
+
+def weight_condition(
+    report: Report, spec: LayerSpec, raw: Any, path: KeyPath, scope: ex.Scope
+) -> Expr | None:
+    """A weight's ``if``: a bool param, or a condition over params."""
+    expr = report.expression(raw, path, scope, "`if` expression")
+    if expr is None:
+        return None
+    node = expr.node
+    if isinstance(node, ast.Name) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Name)
+    ):
+        name = node.id if isinstance(node, ast.Name) else node.operand.id
+        param = spec.param(name)
+        if param is not None and param.type != "bool":
+            report.error(
+                path,
+                f"param `{name}` is {article(param.type)} {param.type}, "
+                f"not a bool: compare it, like `{name} > 0`",
+            )
+            return None
+    return expr

@@ -1,0 +1,67 @@
+"""Checks that need every table read: constants and tensors within size
+limits, values that compute for the test's params, weights that call() never
+uses, and constants that would be float32 under mixed precision."""
+
+from __future__ import annotations
+
+from layergen.spec import expressions as ex
+from layergen.spec import guards
+from layergen.spec.model import LayerSpec
+from layergen.spec.source_map import format_path
+from layergen.spec.validate.call import all_call_exprs
+from layergen.spec.validate.reporting import Report
+from layergen.spec.validate.schema import mask_names
+
+
+def check_sizes(report: Report, spec: LayerSpec) -> None:
+    """Unbounded constants, whatever else is wrong; with the test's params,
+    once those are valid (every expression the report accepted)."""
+    assert spec.test is not None
+    reported = {(d.key, d.message) for d in report.errors}
+    with_params = []
+    for path, node in report.exprs:
+        constant, problem = guards.oversized_constants(node, spec.test.params)
+        if constant and (format_path(path), constant) not in reported:
+            report.error(path, constant)
+        elif problem:
+            with_params.append((path, problem))
+    if not report.errors:  # the values exist and have their types
+        for path, message in guards.evaluation_problems(spec):
+            report.error(path, message)
+        for path, problem in with_params:
+            if (format_path(path), problem) not in reported:
+                report.error(path, problem)
+        for path, node in report.exprs:
+            if problem := guards.oversized_tensor(node, spec.test.params):
+                report.error(path, problem)
+
+
+def warn_unused_weights(report: Report, spec: LayerSpec) -> None:
+    used: set[str] = set()
+    for expr in all_call_exprs(spec):
+        used |= ex.names_in(expr.node)
+    used |= set(spec.updates)
+    for weight in spec.weights:
+        if weight.name not in used:
+            report.error(
+                ("weights", weight.name),
+                f"weight `{weight.name}` is never used in `[call]` or `[updates]`",
+                warning=True,
+            )
+
+
+def warn_float32_constants(report: Report, spec: LayerSpec) -> None:
+    tensors = {i.name for i in spec.inputs} | {w.name for w in spec.weights}
+    tensors |= {s.name for s in spec.states} | set(mask_names(spec))
+    for step in spec.steps:
+        tensors |= set(ex.assigned_names(step.node))
+    for expr in all_call_exprs(spec):
+        for found in ex.float32_constants(expr.node, tensors):
+            report.error(
+                report.key_paths[expr.key],
+                f"`{found}` makes a float32 tensor whatever the inputs' dtype: "
+                "under mixed precision TensorFlow refuses to combine it with "
+                "float16 tensors. Use Python numbers (`float(d) ** 0.5`), pass "
+                "`dtype=x.dtype`, or `ops.cast(..., x.dtype)`",
+                warning=True,
+            )
