@@ -118,3 +118,46 @@ def test_an_undeclared_update_of_the_layers_own_weight_still_fails() -> None:
     case = testing.LayerCase(CountsSecretly, {}, {"x": (4, 3)}, uses_training=True)
     with pytest.raises(AssertionError, match="calls changed"):
         testing.check_fit_step(case)
+
+
+class Attends(keras.layers.Layer):
+    """Self-attention through Keras's MultiHeadAttention, whose key bias no
+    gradient reaches (softmax cancels it): Keras's design, not a bug."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+
+    def build(self, input_shape):
+        self.attention.build(input_shape, input_shape)
+
+    def call(self, x):
+        return self.attention(x, x)
+
+
+class IgnoresItsSublayer(keras.layers.Layer):
+    """Calls a Dense sublayer, then multiplies its output by zero."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(3)
+        self.scale = None
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+        self.scale = self.add_weight(shape=(3,), name="scale")
+
+    def call(self, x):
+        return self.dense(x) * 0.0 + self.scale
+
+
+def test_a_keras_sublayers_dead_weight_is_not_the_specs_bug() -> None:
+    testing.reset_keras_state()
+    testing.check_fit_step(testing.LayerCase(Attends, {}, {"x": (2, 5, 8)}))
+
+
+def test_a_sublayer_no_gradient_reaches_still_fails() -> None:
+    testing.reset_keras_state()
+    case = testing.LayerCase(IgnoresItsSublayer, {}, {"x": (4, 3)})
+    with pytest.raises(AssertionError, match="no trainable weight of .*dense changed"):
+        testing.check_fit_step(case)

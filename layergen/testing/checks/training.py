@@ -18,10 +18,13 @@ def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def check_fit_step(case: LayerCase) -> None:
-    """One compiled ``fit`` step changes every trainable weight (a gradient
-    reaches it) and none of the layer's own non-trainable weights that
-    ``updated_weights`` omits (a Keras sublayer such as BatchNormalization
-    updates its own statistics)."""
+    """One compiled ``fit`` step changes every trainable weight of the layer's
+    own (a gradient reaches it) and at least one of each sublayer's, and none
+    of the layer's own non-trainable weights that ``updated_weights`` omits.
+
+    A Keras sublayer may hold weights no gradient reaches by design
+    (``MultiHeadAttention``'s key bias: softmax cancels it) and update its own
+    statistics (``BatchNormalization``); neither is the spec's bug."""
     layer = case.make_layer()
     model = case.make_model(layer)
     inputs = case.make_inputs()
@@ -34,10 +37,20 @@ def check_fit_step(case: LayerCase) -> None:
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
     model.fit(inputs, fit_targets(model, inputs), batch_size=len(inputs[0]), verbose=0)
     assert before, "the layer has no trainable weights"
+    trained: dict[str, bool] = {}
     for weight in layer.trainable_weights:
-        assert not np.allclose(
-            to_numpy(weight), before[weight.path]
-        ), f"trainable weight {weight.path} did not change: no gradient reaches it"
+        changed = not np.allclose(to_numpy(weight), before[weight.path])
+        if _own_weight(layer, weight):
+            assert (
+                changed
+            ), f"trainable weight {weight.path} did not change: no gradient reaches it"
+        else:
+            owner = weight.path.rsplit("/", 1)[0]
+            trained[owner] = trained.get(owner, False) or changed
+    for owner, changed in trained.items():
+        assert (
+            changed
+        ), f"no trainable weight of {owner} changed: no gradient reaches it"
     for weight in layer.non_trainable_weights:
         if weight.path in frozen:
             np.testing.assert_array_equal(
