@@ -1,0 +1,233 @@
+"""What the test template prints, decided in Python: the values the
+generated tests expect (weights, output shape, variable axes, masks) and the
+reference and properties as code, for ``templates/test_layer.py.j2``."""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from layergen.codegen import literals as lit
+from layergen.spec import expressions as ex
+from layergen.spec.evaluation import evaluate
+from layergen.spec.model import LayerSpec, Property, Weight
+from layergen.spec.validate import mask_names
+
+# keras.layers classes that own no trainable weights (by name or name part).
+WEIGHTLESS_LAYER_PARTS = ("Dropout", "Pooling", "Noise", "Cropping", "ZeroPadding")
+WEIGHTLESS_LAYERS = frozenset(
+    [
+        "Activation",
+        "ReLU",
+        "LeakyReLU",
+        "ELU",
+        "Softmax",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "RepeatVector",
+        "Identity",
+        "Masking",
+        "Add",
+        "Subtract",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+        "UpSampling1D",
+        "UpSampling2D",
+        "UpSampling3D",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class LayerImport:
+    """How a test file reaches its layer: an import statement, or a file path
+    relative to the test file (for output directories that are not packages)."""
+
+    statement: str = ""
+    file: str = ""
+
+
+def _expects_trainable(spec: LayerSpec, present: list[Weight]) -> bool:
+    if any(w.trainable for w in present):
+        return True
+    return any(
+        s.layer not in WEIGHTLESS_LAYERS
+        and not any(part in s.layer for part in WEIGHTLESS_LAYER_PARTS)
+        for s in spec.sublayers
+    )
+
+
+def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
+    test = spec.test
+    assert test is not None
+    env: dict[str, Any] = {**test.params, **test.input_shapes}
+    present = [
+        w
+        for w in spec.weights
+        if w.condition is None or evaluate(w.condition.node, env)
+    ]
+    expected_weights = {
+        w.name: (tuple(evaluate(d.node, env) for d in w.shape), w.trainable)
+        for w in present
+    }
+    dtypes = {i.name: i.dtype or "float32" for i in spec.inputs}
+    bindings = [f"{i.name} = built.inputs[{n}]" for n, i in enumerate(spec.inputs)]
+    bindings += [
+        (
+            f"{w.name} = testing.to_numpy(built.layer.{w.name})"
+            if w in present
+            else f"{w.name} = None"
+        )
+        for w in spec.weights
+    ]
+    bindings += [f'{p.name} = CASE.init_kwargs["{p.name}"]' for p in spec.params]
+    reference_names = ex.names_in(test.reference.node) if test.reference else set()
+    return {
+        "class_name": spec.name,
+        # One block, sorted, so that isort agrees wherever the module lives.
+        "imports": sorted(
+            filter(None, [layer_import.statement, "from layergen import testing"])
+        ),
+        "layer_file": layer_import.file,
+        "init_kwargs": lit.value(test.params),
+        "is_cell": spec.is_cell,
+        "input_shapes": lit.value(test.input_shapes),
+        "input_dtypes": lit.value(dtypes),
+        "expected_weights": lit.value(expected_weights),
+        "absent_weights": [w.name for w in spec.weights if w not in present],
+        "expected_output_shape": _expected_output_shape(spec, env),
+        "updated_weights": list(spec.updates),
+        "expects_trainable": _expects_trainable(spec, present),
+        "training": spec.training,
+        "training_changes_output": test.training_changes_output,
+        "unbiased_in_training": test.unbiased_in_training,
+        "random_in_training": spec.uses_random
+        or any(_is_random_layer(s.layer) for s in spec.sublayers),
+        "mask_mode": spec.mask_mode,
+        "mask_arguments": _consumed_masks(spec),
+        "differentiable": test.differentiable,
+        "variable_axes": lit.value(_variable_axes(spec, test.input_shapes)),
+        "axis_multiples": lit.value(_axis_multiples(spec, test.input_shapes, env)),
+        "reference": ex.to_code(test.reference.node) if test.reference else "",
+        "uses_numpy": any(
+            "np" in ex.names_in(e.node)
+            for e in [test.reference, *(p.expr for p in test.properties)]
+            if e is not None
+        ),
+        "properties": [_property(spec, prop) for prop in test.properties],
+        "reference_bindings": [
+            line for line in bindings if line.split(" = ")[0] in reference_names
+        ],
+    }
+
+
+def _property(spec: LayerSpec, prop: Property) -> dict[str, Any]:
+    """A stated property as a predicate over the names it reads."""
+    known = [i.name for i in spec.inputs] + ["output"]
+    known += [w.name for w in spec.weights] + [p.name for p in spec.params]
+    used = ex.names_in(prop.expr.node)
+    return {
+        "name": prop.name,
+        "args": ", ".join(name for name in known if name in used),
+        "code": ex.to_code(prop.expr.node),
+        "training": prop.training,
+    }
+
+
+def _consumed_masks(spec: LayerSpec) -> list[str]:
+    """The mask arguments call() reads (each is checked), or the first one."""
+    names = mask_names(spec)
+    read = set().union(*(ex.names_in(e.node) for e in [*spec.steps, spec.expr] if e))
+    return [n for n in names if n in read] or names[:1]
+
+
+def _is_random_layer(name: str) -> bool:
+    return "Dropout" in name or "Noise" in name
+
+
+def _variable_axes(
+    spec: LayerSpec, shapes: dict[str, tuple[int, ...]]
+) -> dict[str, list[int]]:
+    """Per input, the non-batch axes no weight or check pins (may be None).
+
+    Sublayers' weights are invisible to the spec: with sublayers the last axis,
+    the features most layers' kernels are sized by, is kept fixed too. A check
+    ``x[a] % k == 0`` leaves axis ``a`` variable in steps of ``k``
+    (see :func:`_axis_multiples`); any other check on an axis pins it.
+    """
+    fixed: set[tuple[str, int]] = set()
+    pinning = [d for w in spec.weights for d in w.shape]
+    inputs = {i.name for i in spec.inputs}
+    pinning += [c for c in spec.checks.values() if _multiple_of(c.node, inputs) is None]
+    for expr in pinning:
+        for name, axis in ex.input_axes(expr.node, inputs):
+            fixed.add((name, axis % len(shapes[name])))
+    if spec.sublayers:
+        fixed |= {(name, len(shape) - 1) for name, shape in shapes.items()}
+    return {
+        name: [axis for axis in range(1, len(shape)) if (name, axis) not in fixed]
+        for name, shape in shapes.items()
+    }
+
+
+def _multiple_of(node: ast.AST, inputs: set[str]) -> tuple[str, int, ast.expr] | None:
+    """``(input, axis, k)`` for a check of the form ``x[axis] % k == 0``."""
+    if not (
+        isinstance(node, ast.Compare)
+        and len(node.ops) == 1
+        and isinstance(node.ops[0], ast.Eq)
+        and isinstance(node.comparators[0], ast.Constant)
+        and node.comparators[0].value == 0
+        and isinstance(node.left, ast.BinOp)
+        and isinstance(node.left.op, ast.Mod)
+        and isinstance(node.left.left, ast.Subscript)
+        and len(ex.input_axes(node.left.left, inputs)) == 1
+        and not ex.input_axes(node.left.right, inputs)
+    ):
+        return None
+    ((name, axis),) = ex.input_axes(node.left.left, inputs)
+    return name, axis, node.left.right
+
+
+def _axis_multiples(
+    spec: LayerSpec, shapes: dict[str, tuple[int, ...]], env: dict[str, Any]
+) -> dict[str, dict[int, int]]:
+    """Per input, axes that checks constrain to multiples of a number: the
+    shape-polymorphism test grows them by that number instead of one."""
+    multiples: dict[str, dict[int, int]] = {}
+    inputs = {i.name for i in spec.inputs}
+    for check in spec.checks.values():
+        found = _multiple_of(check.node, inputs)
+        if found is not None:
+            name, axis, step = found
+            axes = multiples.setdefault(name, {})
+            positive = axis % len(shapes[name])
+            axes[positive] = math.lcm(axes.get(positive, 1), evaluate(step, env))
+    return multiples
+
+
+def _expected_output_shape(spec: LayerSpec, env: dict[str, Any]) -> str:
+    if spec.output_shape is None:
+        return ""
+    dims: list[Any] = []
+    for dim in spec.output_shape:
+        node = dim.node
+        if isinstance(node, ast.Starred):
+            sub = node.value
+            lower, upper = (
+                evaluate(part, env) if part is not None else None
+                for part in (sub.slice.lower, sub.slice.upper)
+            )
+            dims.extend(env[sub.value.id][lower:upper])
+        else:
+            dims.append(evaluate(node, env))
+    if None in dims:
+        return ""
+    return lit.value(tuple(dims))
