@@ -7,7 +7,7 @@ import keyword
 from typing import Any
 
 from layergen.spec import expressions as ex
-from layergen.spec import guards
+from layergen.spec import limits
 from layergen.spec.evaluation import TooLargeError, evaluate
 from layergen.spec.model import LayerSpec, Property, TestConfig
 from layergen.spec.validate.params import param_value_problem
@@ -172,7 +172,7 @@ def _test_shapes(
                 f"input `{item.name}` has min_rank {item.min_rank}, "
                 f"shape has {len(shape)} dims",
             )
-        elif problem := guards.too_many_elements(shape, f"input `{item.name}`"):
+        elif problem := limits.too_many_elements(shape, f"input `{item.name}`"):
             report.error(path, problem)
         shapes[item.name] = tuple(shape)
     return shapes

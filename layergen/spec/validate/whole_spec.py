@@ -5,7 +5,7 @@ uses, and constants that would be float32 under mixed precision."""
 from __future__ import annotations
 
 from layergen.spec import expressions as ex
-from layergen.spec import guards
+from layergen.spec import limits
 from layergen.spec.model import LayerSpec
 from layergen.spec.source_map import format_path
 from layergen.spec.validate.call import all_call_exprs
@@ -20,19 +20,19 @@ def check_sizes(report: Report, spec: LayerSpec) -> None:
     reported = {(d.key, d.message) for d in report.errors}
     with_params = []
     for path, node in report.exprs:
-        constant, problem = guards.oversized_constants(node, spec.test.params)
+        constant, problem = limits.oversized_constants(node, spec.test.params)
         if constant and (format_path(path), constant) not in reported:
             report.error(path, constant)
         elif problem:
             with_params.append((path, problem))
     if not report.errors:  # the values exist and have their types
-        for path, message in guards.evaluation_problems(spec):
+        for path, message in limits.evaluation_problems(spec):
             report.error(path, message)
         for path, problem in with_params:
             if (format_path(path), problem) not in reported:
                 report.error(path, problem)
         for path, node in report.exprs:
-            if problem := guards.oversized_tensor(node, spec.test.params):
+            if problem := limits.oversized_tensor(node, spec.test.params):
                 report.error(path, problem)
 
 

@@ -1,0 +1,437 @@
+"""Size limits: what a spec's ``[test]`` values may make the generated
+layer and tests compute. Tensors, sublayer lists and the inputs and weights
+together stay within fixed sizes; shapes, conditions and ``for_each`` must
+compute for the test's values; no expression may take unbounded time or
+memory (``10**10**10``) on import, construction or call."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from layergen.spec import expressions as ex
+from layergen.spec.evaluation import TooLargeError, evaluate
+from layergen.spec.guards import one_line
+from layergen.spec.model import LayerSpec
+
+KeyPath = tuple[str | int, ...]
+# The most elements of one tensor the generated tests make (a test input, a
+# weight, the output), and the most sublayers a `for_each` list may hold: a
+# spec's `[test]` values must not make its tests allocate terabytes.
+MAX_TEST_ELEMENTS = 1 << 20
+MAX_TEST_TOTAL = 1 << 24  # in all the test's inputs and weights together
+MAX_SUBLAYER_LIST = 256
+# Builtins the evaluator computes, as expressions may call them.
+BUILTINS = ex.SAFE_BUILTINS
+
+
+def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
+    """Shapes, conditions and ``for_each`` that do not compute for the
+    ``[test]`` params and input shapes (division by zero, a negative size...),
+    where the generated tests need their values, and tensors or sublayer lists
+    too large for the generated tests to make."""
+    assert spec.test is not None
+    env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
+    total = sum(math.prod(shape) for shape in spec.test.input_shapes.values())
+    for weight in spec.weights:
+        path: KeyPath = ("weights", weight.name)
+        if weight.condition is not None:
+            present = yield from _value(weight.condition.node, env, (*path, "if"))
+            if not present:
+                continue
+        dims = []
+        for index, dim in enumerate(weight.shape):
+            dims.append((yield from _size(dim.node, env, (*path, "shape", index))))
+        yield from _elements(dims, f"weight `{weight.name}`", (*path, "shape"))
+        count = math.prod(dims) if all(isinstance(d, int) for d in dims) else 0
+        if count <= MAX_TEST_ELEMENTS and total <= MAX_TEST_TOTAL:  # else said
+            total += count
+            if total > MAX_TEST_TOTAL:
+                yield path, (
+                    f"the test's inputs and weights up to `{weight.name}` hold "
+                    f"{total:,} elements for the test's params and input shapes; "
+                    f"the limit for all of them is {MAX_TEST_TOTAL:,} (give "
+                    "smaller `[test]` values)"
+                )
+    for state in spec.states:
+        path = ("states", state.name, "shape")
+        dims = []
+        for index, dim in enumerate(state.shape):
+            dims.append((yield from _size(dim.node, env, (*path, index))))
+        yield from _elements(dims, f"state `{state.name}`", path)
+    for sub in spec.sublayers:
+        yield from _sublayer_size(sub, spec.test.params)
+        if sub.for_each is not None:
+            path = ("sublayers", sub.name, "for_each")
+            items = yield from _value(sub.for_each.node, env, path)
+            if items is not None and not isinstance(items, list | tuple | range):
+                yield path, (
+                    f"`for_each` must give a list (a list param or `range(...)`), "
+                    f"found {type(items).__name__} {items!r} for the test's params"
+                )
+            elif items is not None and len(items) > MAX_SUBLAYER_LIST:
+                yield path, (
+                    f"`for_each` gives {len(items)} sublayers for the test's "
+                    f"params; the limit is {MAX_SUBLAYER_LIST}"
+                )
+    inputs = {i.name for i in spec.inputs}
+    for name, check in spec.checks.items():
+        yield from _moduli(check.node, env, ("checks", name), inputs)
+        for item, axis in ex.input_axes(check.node, inputs):
+            shape = spec.test.input_shapes[item]
+            if not -len(shape) <= axis < len(shape):
+                yield ("checks", name), (
+                    f"`{item}[{axis}]` does not exist for the test's input shape "
+                    f"{list(shape)}; build() would fail reading it (declare "
+                    f"`rank` or `min_rank` for `{item}`, or give `[test] "
+                    "input_shapes` with that axis)"
+                )
+    dims = []
+    for index, dim in enumerate(spec.output_shape or ()):
+        node = dim.node
+        if isinstance(node, ast.Starred):
+            axes = node.value.slice
+            bounds = [
+                None if b is None else ast.literal_eval(b)
+                for b in (axes.lower, axes.upper)
+            ]
+            dims.extend(env[node.value.value.id][slice(*bounds)])
+        elif not (isinstance(node, ast.Constant) and node.value is None):
+            dims.append((yield from _size(node, env, ("output", "shape", index))))
+    yield from _elements(dims, "the output", ("output", "shape"))
+
+
+def _sublayer_size(sub: Any, params: dict[str, Any]) -> Iterator[tuple[KeyPath, str]]:
+    """A sublayer whose int arguments (units, input_dim and output_dim,
+    filters and kernel_size...) multiply to more elements than the generated
+    tests may make: its weights hold at least that many."""
+    count = 1
+    for _, value in sub.args:
+        if not _evaluable(value.node, params):
+            continue
+        try:
+            count *= max(_element_count(evaluate(value.node, params)), 1)
+        except ex.ExpressionError:
+            continue
+    if count > MAX_TEST_ELEMENTS:
+        yield ("sublayers", sub.name, "args"), (
+            f"sublayer `{sub.name}` ({sub.layer}) is made with int arguments "
+            f"that multiply to {count:,} for the test's params: its weights hold "
+            f"at least that many elements, and the limit is "
+            f"{MAX_TEST_ELEMENTS:,} (give smaller `[test]` values)"
+        )
+
+
+def too_many_elements(dims: list[int], what: str) -> str | None:
+    """Why the generated tests cannot make a tensor of shape ``dims``, or None."""
+    count = math.prod(dims)
+    if count <= MAX_TEST_ELEMENTS:
+        return None
+    return (
+        f"{what} has {count:,} elements for the test's params and input shapes "
+        f"(shape {tuple(dims)}); the generated tests make it, and the limit is "
+        f"{MAX_TEST_ELEMENTS:,} (give smaller `[test]` values)"
+    )
+
+
+def _elements(
+    dims: list[int | None], what: str, path: KeyPath
+) -> Iterator[tuple[KeyPath, str]]:
+    if all(isinstance(d, int) for d in dims):
+        problem = too_many_elements(dims, what)  # type: ignore[arg-type]
+        if problem is not None:
+            yield path, problem
+
+
+def oversized_constants(
+    node: ast.AST, params: dict[str, Any]
+) -> tuple[str | None, str | None]:
+    """Why a part of a checked expression would take Python unbounded time or
+    memory to compute (``10**10**10``, ``1 << 10**15``, ``'a' * 10**12``), or
+    None: first for the parts made of constants alone, whether or not the
+    test's values reach them; then for the parts made of constants and
+    params, for the test's ``params`` (meaningful once they are valid). The
+    generated layer or test would compute them on import, construction or
+    call, or hang trying."""
+    constant, with_params = _risky_parts(node, params)
+    return _too_large(constant, {}, ""), _too_large(
+        with_params, params, " for the test's params"
+    )
+
+
+def _too_large(parts: list[ast.AST], env: dict[str, Any], where: str) -> str | None:
+    for sub in parts:
+        try:
+            evaluate(sub, env)
+        except TooLargeError as exc:
+            return f"{exc}{where}"
+        except ex.ExpressionError:
+            pass
+    return None
+
+
+_GROWING = (ast.Pow, ast.LShift, ast.Mult, ast.Mod)
+# The fields holding the sub-expressions of the nodes expressions are made of
+# (operators and contexts left out), read faster than ast.iter_child_nodes.
+_EXPRESSION_FIELDS: dict[type, tuple[str, ...]] = {
+    ast.Constant: (),
+    ast.Name: (),
+    ast.BinOp: ("left", "right"),
+    ast.UnaryOp: ("operand",),
+    ast.Attribute: ("value",),
+    ast.Subscript: ("value", "slice"),
+    ast.Call: ("func", "args", "keywords"),
+    ast.keyword: ("value",),
+    ast.Compare: ("left", "comparators"),
+    ast.BoolOp: ("values",),
+    ast.IfExp: ("test", "body", "orelse"),
+    ast.List: ("elts",),
+    ast.Tuple: ("elts",),
+    ast.Slice: ("lower", "upper", "step"),
+}
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    fields = _EXPRESSION_FIELDS.get(type(node))
+    if fields is None:
+        return list(ast.iter_child_nodes(node))
+    kids: list[ast.AST] = []
+    for field in fields:
+        value = getattr(node, field)
+        if isinstance(value, list):
+            kids.extend(value)
+        elif value is not None:
+            kids.append(value)
+    return kids
+
+
+_COMPUTABLE_NODES = (
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Slice,
+    ast.List,
+    ast.Tuple,
+    ast.Call,
+    ast.keyword,
+    ast.expr_context,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+)
+
+
+def _computable_ids(root: ast.AST, env: dict[str, Any]) -> set[int]:
+    """The ids of the nodes under ``root`` that ``evaluate`` can compute from
+    constants and the names in ``env``."""
+    order, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(_children(node))
+    found: set[int] = set()
+    for node in reversed(order):
+        if isinstance(node, ast.Name):
+            ok = node.id in env or node.id in BUILTINS
+        elif isinstance(node, ast.Call):
+            ok = isinstance(node.func, ast.Name) and node.func.id in BUILTINS
+        else:
+            ok = isinstance(node, _COMPUTABLE_NODES)
+        if ok and all(id(kid) in found for kid in _children(node)):
+            found.add(id(node))
+    return found
+
+
+def _risky_parts(
+    root: ast.AST, params: dict[str, Any]
+) -> tuple[list[ast.AST], list[ast.AST]]:
+    """The largest parts of ``root`` that ``evaluate`` can compute from
+    constants alone, and from constants and ``params``, that may grow without
+    bound: those with a ``**``, ``<<``, ``*`` or ``%`` (string formatting), or
+    a call (of the evaluated builtins). Sums and comparisons of bounded values
+    stay bounded. One pass over the tree, children before parents."""
+    order, children, stack = [], {}, [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        kids = children[id(node)] = _children(node)
+        stack.extend(kids)
+    constant: set[int] = set()
+    computable: set[int] = set()
+    risky: set[int] = set()
+    for node in reversed(order):
+        kids = children[id(node)]
+        is_param = False
+        if isinstance(node, ast.Name):
+            ok, is_param = node.id in BUILTINS, node.id in params
+        elif isinstance(node, ast.Call):
+            ok = isinstance(node.func, ast.Name) and node.func.id in BUILTINS
+        else:
+            ok = isinstance(node, _COMPUTABLE_NODES)
+        if ok and all(id(kid) in constant for kid in kids):
+            constant.add(id(node))
+        if (ok or is_param) and all(id(kid) in computable for kid in kids):
+            computable.add(id(node))
+        if (
+            isinstance(node, ast.Call)
+            or (isinstance(node, ast.BinOp) and isinstance(node.op, _GROWING))
+            or any(id(kid) in risky for kid in kids)
+        ):
+            risky.add(id(node))
+
+    def largest(found: set[int]) -> list[ast.AST]:
+        parts, stack = [], [root]
+        while stack:
+            node = stack.pop()
+            if id(node) not in risky:
+                continue
+            if id(node) in found:
+                parts.append(node)
+            else:
+                stack.extend(children[id(node)])
+        return parts
+
+    return largest(constant), largest(computable)
+
+
+# Functions of numpy, keras.ops and keras.random that make a tensor whose size
+# an argument gives, and where those arguments are (positions, keywords).
+TENSOR_MAKERS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    "zeros": ((0,), ("shape",)),
+    "ones": ((0,), ("shape",)),
+    "full": ((0,), ("shape",)),
+    "eye": ((0, 1), ("N", "M")),
+    "identity": ((0,), ("n",)),
+    "tri": ((0, 1), ("N", "M")),
+    "arange": ((0, 1), ("start", "stop")),
+    "linspace": ((2,), ("num",)),
+    "tile": ((1,), ("reps", "repeats")),
+    "repeat": ((1,), ("repeats",)),
+    "broadcast_to": ((1,), ("shape",)),
+    "one_hot": ((1,), ("num_classes",)),
+    "normal": ((0,), ("shape",)),
+    "uniform": ((0,), ("shape",)),
+    "truncated_normal": ((0,), ("shape",)),
+    "randint": ((0,), ("shape",)),
+    "binomial": ((0,), ("shape",)),
+    "beta": ((0,), ("shape",)),
+    "gamma": ((0,), ("shape",)),
+    "categorical": ((1,), ("num_samples",)),
+    "resize": ((1,), ("size",)),
+    "bincount": ((), ("minlength",)),
+    "histogram": ((), ("bins",)),
+    "segment_sum": ((2,), ("num_segments",)),
+    "segment_max": ((2,), ("num_segments",)),
+    "pad": ((1,), ("pad_width",)),
+    "conv_transpose": ((3,), ("strides",)),
+}
+
+
+def oversized_tensor(node: ast.AST, params: dict[str, Any]) -> str | None:
+    """Why a checked expression would make a tensor too large for the
+    generated tests (``np.ones((100000, 100000))`` in a reference,
+    ``ops.one_hot(x, 10**9)`` in call), or None: the size arguments of numpy,
+    ``ops`` and ``random`` functions that make tensors, where constants and
+    the test's ``params`` give them."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        chain = ex._dotted(sub.func)
+        if not chain or chain[0] not in ("np", "ops", "random"):
+            continue
+        positions, keywords = TENSOR_MAKERS.get(chain[-1], ((), ()))
+        sizes = [sub.args[i] for i in positions if i < len(sub.args)]
+        sizes += [k.value for k in sub.keywords if k.arg in keywords]
+        for size in sizes:
+            if not _evaluable(size, params):
+                continue
+            try:
+                count = _element_count(evaluate(size, params))
+            except ex.ExpressionError:
+                continue
+            if count > MAX_TEST_ELEMENTS:
+                return (
+                    f"`{one_line(ast.unparse(sub), 200)}` makes a tensor of "
+                    f"{count:,} elements or more for the test's params; the "
+                    f"generated tests run it, and the limit is {MAX_TEST_ELEMENTS:,}"
+                )
+    return None
+
+
+def _evaluable(node: ast.AST, env: dict[str, Any]) -> bool:
+    return id(node) in _computable_ids(node, env)
+
+
+def _element_count(value: Any) -> int:
+    """The elements a size argument asks for, at least: an int, the product
+    of a shape's ints, the largest int of nested lists (pad widths); 0 for
+    anything else."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return abs(value)
+    if not isinstance(value, list | tuple):
+        return 0
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return math.prod(abs(v) for v in value)
+    return max((_largest_int(v) for v in value), default=0)
+
+
+def _largest_int(value: Any) -> int:
+    if isinstance(value, list | tuple):
+        return max((_largest_int(v) for v in value), default=0)
+    return abs(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _moduli(
+    node: ast.AST, env: dict[str, Any], path: KeyPath, inputs: set[str]
+) -> Iterator[tuple[KeyPath, str]]:
+    """``x[a] % k`` in a check: ``k`` must be a positive int (the tests grow
+    axis ``a`` in steps of ``k``)."""
+    for sub in ast.walk(node):
+        if (
+            isinstance(sub, ast.BinOp)
+            and isinstance(sub.op, ast.Mod)
+            and ex.input_axes(sub.left, inputs)
+        ):
+            step = yield from _value(sub.right, env, path)
+            if step is not None and (
+                not isinstance(step, int) or isinstance(step, bool) or step < 1
+            ):
+                yield path, (
+                    f"`{ast.unparse(sub)}`: an input dimension's modulus must be "
+                    f"an int >= 1, found {step!r} for the test's params"
+                )
+
+
+def _value(
+    node: ast.AST, env: dict[str, Any], path: KeyPath
+) -> Iterator[tuple[KeyPath, str]]:
+    try:
+        return evaluate(node, env)
+    except ex.ExpressionError as exc:
+        yield path, str(exc)
+    return None
+
+
+def _size(
+    node: ast.AST, env: dict[str, Any], path: KeyPath
+) -> Iterator[tuple[KeyPath, str]]:
+    """A dimension's value for the test's values, or None (reported)."""
+    value = yield from _value(node, env, path)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        yield path, (
+            f"`{ast.unparse(node)}` is {value!r} for the test's params and input "
+            "shapes; a dimension must be an int >= 0"
+        )
+        return None
+    return value
