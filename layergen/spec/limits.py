@@ -343,7 +343,7 @@ def oversized_tensor(node: ast.AST, params: dict[str, Any]) -> str | None:
     for sub in ast.walk(node):
         if not isinstance(sub, ast.Call):
             continue
-        chain = ex._dotted(sub.func)
+        chain = ex.dotted_chain(sub.func)
         if not chain or chain[0] not in ("np", "ops", "random"):
             continue
         positions, keywords = TENSOR_MAKERS.get(chain[-1], ((), ()))

@@ -1,0 +1,283 @@
+"""Check a parsed expression or step against the allowlist: the syntax,
+names, attributes, calls and modules (keras.ops, numpy math) it may use."""
+
+from __future__ import annotations
+
+import ast
+
+from layergen.spec import catalog
+from layergen.spec.expressions.parse import assigned_names
+from layergen.spec.expressions.symbols import (
+    BUILTIN,
+    LOCAL,
+    MODULE,
+    PARAM,
+    SUBLAYER,
+    SUBLAYER_LIST,
+    TENSOR_ATTRIBUTES,
+    TENSOR_KINDS,
+    UNLOCKED_BY,
+    ExpressionError,
+    Scope,
+    Symbol,
+    did_you_mean,
+    dotted_chain,
+    names_in,
+)
+
+ALLOWED_NODES: tuple[type[ast.AST], ...] = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Call,
+    ast.keyword,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Slice,
+    ast.Tuple,
+    ast.List,
+    ast.Load,
+    ast.Store,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+)
+# numpy as `[test]` references and properties may use it: math on arrays, no
+# I/O, no pickles, no callables, no submodules but `linalg`.
+NUMPY_MATH = frozenset(
+    """abs absolute add subtract multiply divide true_divide floor_divide power
+    float_power mod remainder fmod negative positive sign sqrt cbrt square
+    reciprocal exp exp2 expm1 log log2 log10 log1p logaddexp logaddexp2 sin
+    cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh
+    arctanh hypot maximum minimum fmax fmin clip round floor ceil trunc rint
+    isnan isinf isfinite nan_to_num where equal not_equal less less_equal
+    greater greater_equal logical_and logical_or logical_not logical_xor sum
+    prod mean var std max min amax amin argmax argmin cumsum cumprod median
+    average all any matmul dot vdot einsum tensordot inner outer transpose
+    swapaxes moveaxis reshape expand_dims squeeze concatenate stack hstack
+    vstack split tile repeat broadcast_to flip roll pad zeros ones full
+    zeros_like ones_like full_like eye identity arange linspace tril triu
+    diag diagonal trace sort argsort take take_along_axis asarray array
+    shape ndim size allclose isclose float16 float32 float64 int8 int16
+    int32 int64 uint8 bool_ pi e inf newaxis""".split()  # noqa: SIM905
+)
+NUMPY_LINALG = frozenset(
+    "norm inv det solve eigh eigvalsh svd qr cholesky matrix_power pinv".split()  # noqa: SIM905
+)
+
+
+# keras.ops functions that call functions they are given (loops, maps,
+# branches). Expressions cannot define a function (no lambdas), so these could
+# only get a builtin, an activation or another op: `ops.while_loop(bool, abs,
+# (1,))` never ends.
+HIGHER_ORDER_OPS = frozenset(
+    {"while_loop", "fori_loop", "map", "scan", "associative_scan", "cond"}
+    | {"switch", "vectorized_map", "vectorize", "custom_gradient"}
+)
+
+
+class _Checker(ast.NodeVisitor):
+    """Walks an expression tree, raising on the first rule it breaks."""
+
+    def __init__(self, scope: Scope, suggest: bool = True) -> None:
+        self.scope = scope
+        self.suggest = suggest
+
+    def generic_visit(self, node: ast.AST) -> None:
+        if not isinstance(node, ALLOWED_NODES):
+            raise ExpressionError(f"{_describe(node)} is not allowed in expressions")
+        if isinstance(node, ast.Constant) and not isinstance(
+            node.value, int | float | str | bool | type(None) | type(Ellipsis)
+        ):
+            raise ExpressionError(f"constant {node.value!r} is not allowed")
+        super().generic_visit(node)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in UNLOCKED_BY and node.id not in self.scope:
+            raise ExpressionError(UNLOCKED_BY[node.id])
+        if node.id.startswith("__") or node.id not in self.scope:
+            raise ExpressionError(
+                f"unknown name `{node.id}`"
+                + did_you_mean(node.id, self.scope, self.suggest)
+            )
+        if self.scope[node.id].kind == MODULE:
+            raise ExpressionError(
+                f"`{node.id}` is a module: use a function of it, "
+                f"like `{node.id}.{_example(node.id)}`"
+            )
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr.startswith("_"):
+            raise ExpressionError(f"private attribute `.{node.attr}` is not allowed")
+        chain = dotted_chain(node)
+        root = self.scope.get(chain[0]) if chain else None
+        if root is not None and root.kind == MODULE:
+            self._check_module_path(chain, root)
+            return
+        if (
+            isinstance(node.value, ast.Name)
+            and root is not None
+            and root.kind not in TENSOR_KINDS
+        ):
+            raise ExpressionError(
+                f"attribute access on {root.kind} `{chain[0]}` is not allowed"
+            )
+        if node.attr not in TENSOR_ATTRIBUTES:
+            raise ExpressionError(
+                f"attribute `.{node.attr}` is not allowed; tensors allow "
+                f"{', '.join(f'`.{a}`' for a in sorted(TENSOR_ATTRIBUTES))}"
+            )
+        self.visit(node.value)
+
+    def _check_module_path(self, chain: list[str], root: Symbol) -> None:
+        namespace = root.type or chain[0]
+        if namespace == "numpy":
+            _check_numpy_path(chain)
+            return
+        for part in chain[1:-1]:
+            namespace = f"{namespace}.{part}"
+            if not catalog.names(namespace):
+                raise ExpressionError(f"`{'.'.join(chain)}` is not a Keras function")
+        last = chain[-1]
+        if namespace.startswith("ops") and last in HIGHER_ORDER_OPS:
+            raise ExpressionError(
+                f"`{'.'.join(chain)}` calls the functions it is given, and an "
+                "expression cannot define one (no lambdas): write the steps out"
+            )
+        if last not in catalog.names(namespace):
+            shown = ".".join(chain)
+            known = {f"{'.'.join(chain[:-1])}.{n}" for n in catalog.names(namespace)}
+            raise ExpressionError(
+                f"`{shown}` is not in keras.{namespace}"
+                + did_you_mean(shown, known, self.suggest)
+            )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            symbol = self.scope.get(func.id)
+            callable_name = symbol is not None and (
+                symbol.kind in (BUILTIN, SUBLAYER)
+                or (symbol.kind == PARAM and symbol.type == "activation")
+                or (symbol.kind == LOCAL and symbol.type == SUBLAYER)
+            )
+            if symbol is not None and not callable_name:
+                raise ExpressionError(f"{symbol.kind} `{func.id}` cannot be called")
+            self.visit(func)
+        elif isinstance(func, ast.Attribute):
+            chain = dotted_chain(func)
+            root = self.scope.get(chain[0]) if chain else None
+            if root is None or root.kind != MODULE:
+                self.visit(func.value)
+                raise ExpressionError(
+                    "only functions of `ops`, `random` and `activations`, "
+                    "activation params and sublayers can be called"
+                )
+            self.visit(func)
+        else:
+            raise ExpressionError("only named functions can be called")
+        for arg in node.args:
+            self.visit(arg)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise ExpressionError("`**kwargs` in calls is not allowed")
+            self.visit(keyword.value)
+
+
+def _check_numpy_path(chain: list[str]) -> None:
+    allowed = {2: NUMPY_MATH, 3: NUMPY_LINALG if chain[1] == "linalg" else ()}
+    if chain[-1] not in allowed.get(len(chain), ()):
+        raise ExpressionError(
+            f"`{'.'.join(chain)}` is not allowed: numpy math only (array "
+            "functions, `np.linalg`, dtypes and constants; no I/O or callables)"
+        )
+
+
+def _example(module: str) -> str:
+    return {"ops": "matmul(a, b)", "random": "normal(shape)"}.get(module, "relu(x)")
+
+
+def _describe(node: ast.AST) -> str:
+    names = {
+        ast.Lambda: "a lambda",
+        ast.NamedExpr: "the walrus operator `:=`",
+        ast.ListComp: "a comprehension",
+        ast.SetComp: "a comprehension",
+        ast.DictComp: "a comprehension",
+        ast.GeneratorExp: "a generator expression",
+        ast.JoinedStr: "an f-string",
+        ast.Yield: "`yield`",
+        ast.YieldFrom: "`yield from`",
+        ast.Await: "`await`",
+        ast.Starred: "`*` unpacking",
+        ast.Dict: "a dict literal",
+        ast.Set: "a set literal",
+    }
+    return names.get(type(node), f"`{type(node).__name__}`")
+
+
+def check_expression(node: ast.AST, scope: Scope, *, suggest: bool = True) -> None:
+    """Raise ExpressionError unless ``node`` uses only allowed syntax and names
+    (with a did-you-mean suggestion for a misspelled one, if ``suggest``)."""
+    _Checker(scope, suggest).visit(node)
+
+
+def check_step(
+    stmt: ast.stmt, scope: dict[str, Symbol], *, suggest: bool = True
+) -> None:
+    """Check one step and add the names it assigns to ``scope`` as locals."""
+    if isinstance(stmt, ast.For):
+        iterated = scope.get(stmt.iter.id) if isinstance(stmt.iter, ast.Name) else None
+        if iterated is None or iterated.kind != SUBLAYER_LIST:
+            raise ExpressionError(
+                "a `for` step must iterate over a sublayer list (one with `for_each`)"
+            )
+        loop_var = stmt.target.id
+        if loop_var in scope:
+            raise ExpressionError(f"loop variable `{loop_var}` shadows a name")
+        inner = {**scope, loop_var: Symbol(LOCAL, SUBLAYER)}
+        check_step(stmt.body[0], inner, suggest=suggest)
+        for name in assigned_names(stmt):
+            scope[name] = Symbol(LOCAL)
+        return
+    value = stmt.value
+    check_expression(value, scope, suggest=suggest)
+    if isinstance(stmt, ast.AugAssign):
+        check_expression(ast.Name(stmt.target.id, ast.Load()), scope, suggest=suggest)
+    for name in assigned_names(stmt):
+        existing = scope.get(name)
+        if existing is not None and existing.kind != LOCAL:
+            raise ExpressionError(f"step assigns to {existing.kind} `{name}`")
+        scope[name] = Symbol(LOCAL)
+
+
+# keras.ops / keras.random functions that make float32 tensors unless given `dtype=`.
+FLOAT32_MAKERS = frozenset(
+    {"ones", "zeros", "full", "eye", "arange", "linspace", "identity", "tri"}
+    | {"normal", "uniform", "truncated_normal", "beta", "gamma", "binomial"}
+)
+
+
+def float32_constants(node: ast.AST, tensor_names: set[str]) -> list[str]:
+    """Sub-expressions that make a float32 tensor whatever the inputs' dtype:
+    an ``ops`` call on constants and params only, or a tensor maker without
+    ``dtype=``. Under mixed precision they clash with float16 tensors."""
+    found = []
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        chain = dotted_chain(sub.func)
+        if not chain or chain[0] not in ("ops", "random"):
+            continue
+        has_dtype = any(k.arg == "dtype" for k in sub.keywords)
+        maker = chain[-1] in FLOAT32_MAKERS and not has_dtype
+        constant = chain[0] == "ops" and not (names_in(sub) & tensor_names)
+        if (maker or constant) and not has_dtype and chain[-1] != "shape":
+            found.append(ast.unparse(sub))
+    return found

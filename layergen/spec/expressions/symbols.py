@@ -1,0 +1,72 @@
+"""What a name in an expression can stand for (a :class:`Symbol` in a
+:data:`Scope`), the error every rule raises, and small helpers the parser,
+checker and emitter share."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# What a name in an expression can stand for.
+INPUT, WEIGHT, PARAM, SUBLAYER, SUBLAYER_LIST, LOCAL = (
+    "input",
+    "weight",
+    "param",
+    "sublayer",
+    "sublayer list",
+    "local",
+)
+MODULE, BUILTIN, FLAG = "module", "builtin", "flag"
+TENSOR_KINDS = frozenset({INPUT, WEIGHT, LOCAL})
+SAFE_BUILTINS = frozenset(
+    {"float", "int", "len", "range", "min", "max", "tuple", "list", "abs", "bool"}
+)
+# Names that only some settings or places make available, and what does.
+UNLOCKED_BY = {
+    "training": "`training` needs `training = true` in `[call]`",
+    "mask": '`mask` needs a `[mask]` mode (`mode = "consume"` to read it in call)',
+    "random": "`random` is available in `[call]` and `[updates]` only",
+}
+TENSOR_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "T"})
+
+
+class ExpressionError(ValueError):
+    """An expression broke a rule; the message says which and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A name visible to expressions and what it stands for."""
+
+    kind: str
+    type: str | None = None  # a param's type, or a module's catalogue namespace
+
+
+Scope = Mapping[str, Symbol]
+
+
+def did_you_mean(name: str, candidates: Iterable[str], enabled: bool = True) -> str:
+    """`` - did you mean `x`?`` (difflib), or nothing when not ``enabled``:
+    past the errors that are shown, suggestions only cost time."""
+    if not enabled:
+        return ""
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" - did you mean `{match[0]}`?" if match else ""
+
+
+def dotted_chain(node: ast.expr) -> list[str] | None:
+    """``ops.nn.relu`` -> ``["ops", "nn", "relu"]``; None if not a plain chain."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return [node.id, *reversed(parts)]
+
+
+def names_in(node: ast.AST) -> set[str]:
+    """Every plain name an expression or statement reads or writes."""
+    return {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name)}
