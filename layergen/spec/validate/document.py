@@ -27,6 +27,7 @@ from layergen.spec.validate.mask import (
 from layergen.spec.validate.output import validate_output
 from layergen.spec.validate.params import validate_params
 from layergen.spec.validate.reporting import MAX_ERRORS, Declarations, Report
+from layergen.spec.validate.scopes import shape_scope
 from layergen.spec.validate.states import validate_states
 from layergen.spec.validate.sublayers import validate_sublayers
 from layergen.spec.validate.test_table import validate_test
@@ -75,12 +76,15 @@ def validate_document(path: Path, text: str, data: dict[str, Any]) -> LayerSpec:
     spec.params = validate_params(report, params, declared)
     spec.inputs = validate_inputs(report, doc.get("inputs"), spec.is_cell, declared)
     spec.checks = validate_checks(report, spec, doc.get("checks", {}))
-    spec.weights = validate_weights(report, spec, doc.get("weights", {}), declared)
+    shape_names = shape_scope(spec)  # weights, states and output shapes share it
+    weights = doc.get("weights", {})
+    spec.weights = validate_weights(report, spec, weights, declared, shape_names)
     spec.sublayers = validate_sublayers(
         report, spec, doc.get("sublayers", {}), declared
     )
     if spec.is_cell:
-        spec.states = validate_states(report, spec, doc.get("states"), declared)
+        states = doc.get("states")
+        spec.states = validate_states(report, spec, states, declared, shape_names)
     elif "states" in doc:
         report.error(("states",), '`[states]` is only for `kind = "cell"`')
     mask = report.table(doc.get("mask", {}), ("mask",), "mask")
@@ -92,7 +96,7 @@ def validate_document(path: Path, text: str, data: dict[str, Any]) -> LayerSpec:
     validate_updates(report, spec, updates, scope_after_steps)
     spec.mask_expr = validate_mask_expr(report, spec, mask)
     output = report.table(doc.get("output", {}), ("output",), "output")
-    spec.output_shape = validate_output(report, spec, output)
+    spec.output_shape = validate_output(report, spec, output, shape_names)
     spec.test = validate_test(report, spec, doc)
     check_sizes(report, spec)
     warn_unused_weights(report, spec)

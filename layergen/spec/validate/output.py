@@ -8,11 +8,12 @@ from typing import Any
 
 from layergen.spec.model import Expr, Input, LayerSpec
 from layergen.spec.validate.reporting import Report
+from layergen.spec.validate.scopes import ShapeScope
 from layergen.spec.validate.shapes import validate_shape
 
 
 def validate_output(
-    report: Report, spec: LayerSpec, table: dict[str, Any]
+    report: Report, spec: LayerSpec, table: dict[str, Any], shape_names: ShapeScope
 ) -> tuple[Expr, ...] | None:
     """The output shape, or None (not declared, a cell's, or wrong)."""
     if "shape" not in table:
@@ -21,7 +22,7 @@ def validate_output(
         report.error(("output", "shape"), "a cell's output shape comes from RNN")
         return None
     shape = validate_shape(
-        report, spec, table["shape"], ("output", "shape"), allow_star=True
+        report, shape_names, table["shape"], ("output", "shape"), allow_star=True
     )
     drops_mask = shape is not None and not _keeps_mask_axes(shape, spec.inputs[0])
     if spec.mask_mode == "propagate" and drops_mask:

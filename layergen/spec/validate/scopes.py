@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NamedTuple
 
 from layergen.spec import expressions as ex
 from layergen.spec.model import LayerSpec
@@ -25,9 +25,18 @@ def param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     return scope
 
 
-def shape_scope(spec: LayerSpec) -> tuple[frozenset[str], dict[str, Any]]:
-    """The int params and input ranks a shape may use."""
-    return (
+class ShapeScope(NamedTuple):
+    """What a shape dimension may read: int params, and input dimensions
+    (each input's rank and min_rank bound the axes)."""
+
+    int_params: frozenset[str]
+    ranks: dict[str, tuple[int | None, int | None]]
+
+
+def shape_scope(spec: LayerSpec) -> ShapeScope:
+    """The int params and input ranks a shape may use (once ``[params]`` and
+    ``[inputs]`` are read; built once, as every shape of a spec shares it)."""
+    return ShapeScope(
         frozenset(p.name for p in spec.params if p.type == "int"),
         {i.name: (i.rank, i.min_rank) for i in spec.inputs},
     )

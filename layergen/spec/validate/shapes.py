@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr, LayerSpec
+from layergen.spec.model import Expr
 from layergen.spec.validate.reporting import Report, kind
 from layergen.spec.validate.schema import KeyPath
-from layergen.spec.validate.scopes import shape_scope
+from layergen.spec.validate.scopes import ShapeScope
 
 
 def validate_shape(
     report: Report,
-    spec: LayerSpec,
+    names: ShapeScope,
     raw: Any,
     path: KeyPath,
     *,
@@ -24,7 +24,7 @@ def validate_shape(
     if not isinstance(raw, list):
         report.error(path, f"expected an array of dimensions, found {kind(raw)}")
         return None
-    int_params, ranks = shape_scope(spec)
+    int_params, ranks = names
     dims: list[Expr] = []
     for index, dim in enumerate(raw):
         source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim

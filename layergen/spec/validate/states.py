@@ -8,11 +8,16 @@ from layergen.spec import expressions as ex
 from layergen.spec.model import LayerSpec, State
 from layergen.spec.validate.reporting import Declarations, Report
 from layergen.spec.validate.schema import KeyPath
+from layergen.spec.validate.scopes import ShapeScope
 from layergen.spec.validate.shapes import validate_shape
 
 
 def validate_states(
-    report: Report, spec: LayerSpec, raw: Any, declared: Declarations
+    report: Report,
+    spec: LayerSpec,
+    raw: Any,
+    declared: Declarations,
+    shape_names: ShapeScope,
 ) -> list[State]:
     table = report.table(raw if raw is not None else {}, ("states",), None)
     if not table:
@@ -29,7 +34,7 @@ def validate_states(
         if "shape" not in entry:
             report.error(path, "missing required key `shape`")
             continue
-        shape = validate_shape(report, spec, entry["shape"], (*path, "shape"))
+        shape = validate_shape(report, shape_names, entry["shape"], (*path, "shape"))
         if shape is not None:
             inputs = {i.name for i in spec.inputs}
             if any(ex.input_axes(d.node, inputs) for d in shape):

@@ -8,7 +8,7 @@ from typing import Any
 
 from layergen.spec import catalog
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr, LayerSpec, Weight
+from layergen.spec.model import Expr, LayerSpec, Param, Weight
 from layergen.spec.validate.reporting import (
     Declarations,
     Report,
@@ -17,15 +17,20 @@ from layergen.spec.validate.reporting import (
     kind,
 )
 from layergen.spec.validate.schema import DTYPES, KeyPath
-from layergen.spec.validate.scopes import param_scope
+from layergen.spec.validate.scopes import ShapeScope, param_scope
 from layergen.spec.validate.shapes import validate_shape
 
 
 def validate_weights(
-    report: Report, spec: LayerSpec, raw: Any, declared: Declarations
+    report: Report,
+    spec: LayerSpec,
+    raw: Any,
+    declared: Declarations,
+    shape_names: ShapeScope,
 ) -> list[Weight]:
     weights = []
     scope = param_scope(spec)
+    params = {p.name: p for p in spec.params}  # looked up once per weight
     for name, entry_raw in report.table(raw, ("weights",), None).items():
         path: KeyPath = ("weights", name)
         entry = report.table(entry_raw, path, "weight")
@@ -34,10 +39,11 @@ def validate_weights(
         if "shape" not in entry:
             report.error(path, "missing required key `shape`")
             continue
-        shape = validate_shape(report, spec, entry["shape"], (*path, "shape"))
+        shape = validate_shape(report, shape_names, entry["shape"], (*path, "shape"))
         initializer = param_name_or_id(
             report,
             spec,
+            params,
             entry.get("initializer", "glorot_uniform"),
             (*path, "initializer"),
             "initializer",
@@ -50,7 +56,7 @@ def validate_weights(
         ):
             if key in entry:
                 extras[key] = param_name_or_id(
-                    report, spec, entry[key], (*path, key), key, namespace
+                    report, spec, params, entry[key], (*path, key), key, namespace
                 )
         trainable = report.typed(entry, "trainable", path, (bool,), "true or false")
         dtype = report.typed(entry, "dtype", path, (str,), "a string")
@@ -83,6 +89,7 @@ def validate_weights(
 def param_name_or_id(
     report: Report,
     spec: LayerSpec,
+    params: dict[str, Param],
     value: Any,
     path: KeyPath,
     ptype: str,
@@ -92,7 +99,7 @@ def param_name_or_id(
     if not isinstance(value, str):
         report.error(path, f"expected a string, found {kind(value)}")
         return None
-    param = spec.param(value)
+    param = params.get(value)
     if param is not None:
         if param.type != ptype:
             report.error(
@@ -102,8 +109,8 @@ def param_name_or_id(
     if value not in catalog.names(namespace):
         found = ""
         if report.suggesting:
-            params = {p.name for p in spec.params if p.type == ptype}
-            found = hint(value, catalog.names(namespace) | params)
+            typed = {p.name for p in spec.params if p.type == ptype}
+            found = hint(value, catalog.names(namespace) | typed)
         report.error(
             path,
             f"`{value}` is neither {article(ptype)} {ptype} param "
