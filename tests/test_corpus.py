@@ -41,18 +41,10 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # and TokenAndPositionEmbedding on TensorFlow's distributed step (036b639),
 # five layers' finite-difference gradients on JAX (2738bba), ConvBNReLU's
 # BatchNormalization sublayer in the fit-step and distributed checks
-# (339b46f, 5b3ed86).
-KNOWN_FAILURES: dict[tuple[str, str, str], str] = {
-    # Found by this corpus (FINDINGS.md 1.7): keras.layers.MultiHeadAttention's
-    # key bias gets no gradient (softmax cancels it); Keras offers no way to
-    # drop only that bias, so a spec using the built-in cannot pass.
-    (
-        "TransformerEncoderBlock",
-        backend,
-        "test_fit_step_trains_every_trainable_weight",
-    ): "MultiHeadAttention's key/bias receives no gradient"
-    for backend in BACKENDS
-}
+# (339b46f, 5b3ed86), TransformerEncoderBlock's fit step, failed by
+# MultiHeadAttention's key bias that softmax cancels (a sublayer now needs
+# only some of its weights trained).
+KNOWN_FAILURES: dict[tuple[str, str, str], str] = {}
 
 
 def corpus_classes() -> set[str]:
