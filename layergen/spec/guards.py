@@ -16,7 +16,6 @@ from layergen.spec.model import LayerSpec
 
 KeyPath = tuple[str | int, ...]
 MAX_NAME_LENGTH = 64
-MAX_SPEC_BYTES = 1_000_000
 # Names the templates emit in a scope where a spec name (a param, input,
 # weight...) also lives: a spec name equal to one would shadow it.
 # tests/test_guards.py renders specs that take every branch and checks that

@@ -24,8 +24,9 @@ def validate_output(
     shape = validate_shape(
         report, shape_names, table["shape"], ("output", "shape"), allow_star=True
     )
-    drops_mask = shape is not None and not _keeps_mask_axes(shape, spec.inputs[0])
-    if spec.mask_mode == "propagate" and drops_mask:
+    if spec.mask_mode != "propagate" or shape is None or not spec.inputs:
+        return shape  # no inputs: reported at `[inputs]`
+    if not _keeps_mask_axes(shape, spec.inputs[0]):
         name = spec.inputs[0].name
         report.error(
             ("mask", "mode"),

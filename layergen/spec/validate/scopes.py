@@ -60,7 +60,7 @@ def sublayer_scope(spec: LayerSpec, *, for_each: bool) -> dict[str, ex.Symbol]:
 def mask_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     """``[mask] expr``: params, the first input and the incoming ``mask``."""
     scope = dict(param_scope(spec))
-    scope[spec.inputs[0].name] = ex.Symbol(ex.INPUT)
+    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs[:1]})
     scope["mask"] = ex.Symbol(ex.LOCAL)
     return scope
 
