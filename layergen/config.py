@@ -23,7 +23,6 @@ from __future__ import annotations
 import difflib
 import glob
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +32,9 @@ from typing import Any
 from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.plan import unsafe_characters
 from layergen.files.reading import read_spec
-from layergen.spec.source_map import SourceMap, format_path
+from layergen.spec.source_map import SourceMap, format_path, parse_toml
 from layergen.spec.validate import PACKAGE
+from layergen.spec.validate.reporting import kind
 
 PYPROJECT = "pyproject.toml"
 TABLE = ("tool", "layergen")
@@ -168,26 +168,10 @@ def read_config(path: Path) -> ProjectConfig:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise LayergenError(f"{name}: cannot read: {reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line, column = _toml_position(message)
-        raise SpecError(
-            [Diagnostic(name, line, column, "", f"invalid TOML: {_bare(message)}")]
-        ) from None
+    data = parse_toml(text, name)
     return _Reader(Path(os.path.abspath(path)), name, text).read(
         data.get("tool", {}).get("layergen", {})
     )
-
-
-def _toml_position(message: str) -> tuple[int, int]:
-    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    return (int(found[1]), int(found[2])) if found else (1, 1)
-
-
-def _bare(message: str) -> str:
-    return re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
 
 
 class _Reader:
@@ -209,7 +193,7 @@ class _Reader:
 
     def read(self, table: Any) -> ProjectConfig:
         if not isinstance(table, dict):
-            self.error((), f"expected a table, found {_type_name(table)}")
+            self.error((), f"expected a table, found {kind(table)}")
             raise SpecError(self.errors)
         for key in table:
             line, column = self.where(key)
@@ -252,16 +236,14 @@ class _Reader:
             )
             return ()
         if not isinstance(value, list):
-            self.error(
-                ("specs",), f"expected a list of globs, found {_type_name(value)}"
-            )
+            self.error(("specs",), f"expected a list of globs, found {kind(value)}")
             return ()
         patterns = []
         for index, pattern in enumerate(value):
             line, column = self.where("specs", index)
             self.locations[f"specs[{index}]"] = f"{self.name}:{line}:{column}"
             if not isinstance(pattern, str) or not pattern:
-                found = _type_name(pattern) if pattern != "" else "an empty string"
+                found = kind(pattern) if pattern != "" else "an empty string"
                 self.error(
                     ("specs", index), f"expected a glob (a string), found {found}"
                 )
@@ -278,7 +260,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str) or not value:
-            found = _type_name(value) if value != "" else "an empty string"
+            found = kind(value) if value != "" else "an empty string"
             self.error((key,), f"expected a directory (a string), found {found}")
             return None
         if problem := _path_problem(value):
@@ -310,7 +292,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.error((key,), f"expected {expected}, found {_type_name(value)}")
+            self.error((key,), f"expected {expected}, found {kind(value)}")
             return None
         if not valid(value):
             self.error((key,), f'expected {expected}, found "{value}"')
@@ -328,15 +310,3 @@ def _path_problem(value: str) -> str | None:
     if os.path.normpath(value).split(os.sep)[0] == "..":
         return f"`{value}` leads outside the project"
     return None
-
-
-def _type_name(value: Any) -> str:
-    names = {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a float",
-        str: "a string",
-        list: "an array",
-        dict: "a table",
-    }
-    return names.get(type(value), type(value).__name__)

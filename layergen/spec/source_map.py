@@ -12,6 +12,8 @@ import re
 import tomllib
 from typing import Any
 
+from layergen.errors import Diagnostic, SpecError
+
 Path = tuple[str | int, ...]
 
 # One key: bare, "basic" (with escapes) or 'literal'.
@@ -154,3 +156,20 @@ class SourceMap:
             if path[:end] in self.positions:
                 return self.positions[path[:end]]
         return (1, 1)
+
+
+def parse_toml(text: str, file: str) -> dict[str, Any]:
+    """``tomllib.loads``, with a syntax error (or nesting too deep for Python)
+    reported as a diagnostic at its line and column in ``file``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        line, column = (int(found[1]), int(found[2])) if found else (1, 1)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        diagnostic = Diagnostic(file, line, column, "", f"invalid TOML: {message}")
+    except RecursionError:
+        message = "invalid TOML: arrays or tables nested too deeply"
+        diagnostic = Diagnostic(file, 1, 1, "", message)
+    raise SpecError([diagnostic])

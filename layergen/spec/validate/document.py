@@ -7,14 +7,13 @@ arguments, and diagnostics come out in the order the tables are read.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from layergen.errors import Diagnostic, LayergenError, SpecError
+from layergen.errors import LayergenError, SpecError
 from layergen.files.reading import read_spec
 from layergen.spec.model import LayerSpec
+from layergen.spec.source_map import parse_toml
 from layergen.spec.validate.call import validate_call, validate_updates
 from layergen.spec.validate.checks import validate_checks
 from layergen.spec.validate.inputs import validate_inputs
@@ -46,22 +45,7 @@ def load_spec(path: Path) -> LayerSpec:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise LayergenError(f"{path}: cannot read spec: {reason}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError([_toml_diagnostic(path, exc)]) from None
-    except RecursionError:
-        message = "invalid TOML: arrays or tables nested too deeply"
-        raise SpecError([Diagnostic(str(path), 1, 1, "", message)]) from None
-    return validate_document(path, text, data)
-
-
-def _toml_diagnostic(path: Path, exc: tomllib.TOMLDecodeError) -> Diagnostic:
-    message = str(exc)
-    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    line, column = (int(found[1]), int(found[2])) if found else (1, 1)
-    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-    return Diagnostic(str(path), line, column, "", f"invalid TOML: {message}")
+    return validate_document(path, text, parse_toml(text, str(path)))
 
 
 def validate_document(path: Path, text: str, data: dict[str, Any]) -> LayerSpec:
