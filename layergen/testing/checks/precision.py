@@ -42,24 +42,34 @@ def check_xla_matches_eager(case: LayerCase) -> None:
 
 def check_mixed_precision(case: LayerCase, policy: str) -> None:
     """Under a mixed policy the layer builds, keeps float32 variables, outputs
-    the compute dtype without NaN/Inf; the global policy is restored after."""
+    the compute dtype without NaN/Inf (an integer or boolean output, such as
+    an argmax, keeps its dtype); the global policy is restored after."""
     if keras.backend.backend() == "torch" and not visible_gpus():
         pytest.skip("torch on the CPU lacks half-precision kernels")
+    inputs = case.make_inputs()
+    plain = case.run(case.make_layer(), inputs, **case.inference())
+    plain_dtype = keras.backend.standardize_dtype(plain.dtype)
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
         layer = case.make_layer()
         compute = layer.compute_dtype
-        output = case.run(layer, case.make_inputs(), **case.inference())
+        output = case.run(layer, inputs, **case.inference())
         symbolic = case.make_model(case.make_layer()).outputs[0]
     finally:
         keras.mixed_precision.set_global_policy(previous)
+    if not keras.backend.is_float_dtype(plain_dtype):
+        compute = plain_dtype  # an index or a flag is not a float to downcast
     assert keras.backend.standardize_dtype(output.dtype) == compute, (
         f"output is {keras.backend.standardize_dtype(output.dtype)}, not {compute}: "
         "a constant or cast in call() is float32; make constants Python numbers "
         "or cast them to the input's dtype"
     )
-    assert symbolic.dtype == compute, "symbolic output dtype"
+    assert symbolic.dtype == compute, (
+        f"symbolic output is {symbolic.dtype}, eager {compute}: Keras takes the "
+        "compute dtype from compute_output_shape; an integer or boolean output "
+        "needs compute_output_spec"
+    )
     for weight in layer.weights:
         if keras.backend.is_float_dtype(weight.dtype):
             assert weight.dtype == "float32", f"{weight.path} is {weight.dtype}"
