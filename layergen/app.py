@@ -41,6 +41,7 @@ from layergen.files.plan import (
 )
 from layergen.files.writer import locked, write_plan
 from layergen.run.runner import CROSS_BACKEND_ENV, TestResult, TestRun, run_tests
+from layergen.spec.validate import DEFAULT_PACKAGE
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Options:
     fix: bool = False
     diff: bool = False  # check: what fix would write, as a diff; write nothing
     durations: int = 5
+    # Registers specs that name no `package` ([tool.layergen] package).
+    package: str = DEFAULT_PACKAGE
 
 
 class Reporter(Protocol):
@@ -157,7 +160,7 @@ def run_new(
     reporter = reporter or QuietReporter()
     started = time.perf_counter()
     check_output_dirs(options.out_dir, options.tests_dir)
-    loaded = load_specs(specs)
+    loaded = load_specs(specs, default_package=options.package)
     directories = [options.out_dir, options.tests_dir or options.out_dir]
     with nullcontext() if options.dry_run else locked(directories):
         layers = plan_layers(
@@ -193,7 +196,9 @@ def run_check(
     """The drift of every generated layer under ``roots`` (and of ``specs``),
     fixed when ``options.fix``, then the tests of those that have them."""
     reporter = reporter or QuietReporter()
-    checks = check_tree(roots, specs, overwrite=options.overwrite)
+    checks = check_tree(
+        roots, specs, overwrite=options.overwrite, default_package=options.package
+    )
     if options.diff:
         pending = [
             file_fix

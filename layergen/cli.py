@@ -26,6 +26,7 @@ from layergen.config import shown as config_shown
 from layergen.errors import Diagnostic, Interrupted, LayergenError
 from layergen.files.plan import IDENTICAL, Overwrite
 from layergen.run.runner import TestResult, TestRun, resolve_backends
+from layergen.spec.validate import DEFAULT_PACKAGE
 
 BACKEND = click.option(
     "--backend",
@@ -207,6 +208,7 @@ def new(
         tests_dir = tests_dir or _shown(project.tests_dir)
         backend = backend or project.backend
     options = app.Options(
+        package=_package(project),
         out_dir=out_dir or Path("generated"),
         tests_dir=tests_dir,
         backends=tuple(resolve_backends(backend)) if not (no_test or dry_run) else (),
@@ -273,6 +275,7 @@ def check(
     if force and not (fix or show_diff):
         raise click.UsageError("--force overwrites hand edits with --fix or --diff")
     options = app.Options(
+        package=_package(project),
         backends=() if no_run or show_diff else tuple(resolve_backends(backend)),
         overwrite=Overwrite(hand_edited=force),
         fix=fix,
@@ -292,32 +295,27 @@ def check(
     return result.exit_code
 
 
+def _package(project: ProjectConfig | None) -> str:
+    """Where specs that name no ``package`` register: the project's, else
+    layergen's default."""
+    if project is None or project.package is None:
+        return DEFAULT_PACKAGE
+    return project.package
+
+
 def _project() -> ProjectConfig | None:
     """``[tool.layergen]`` of the nearest pyproject.toml that has one; its
-    warnings (keys read but not applied yet) are printed."""
+    warnings (a key read but not applied yet) are printed."""
     project = load_config()
-    if project is not None:
-        if project.package is not None:
-            _print_warnings(
-                [
-                    project.warning(
-                        "package",
-                        "read but not applied yet: specs without a `package` "
-                        'in [layer] still register under "layergen"; set it '
-                        "in each spec",
-                    )
-                ]
-            )
-        if project.templates is not None:
-            _print_warnings(
-                [
-                    project.warning(
-                        "templates",
-                        "read but not used yet: layergen renders with its own "
-                        "templates",
-                    )
-                ]
-            )
+    if project is not None and project.templates is not None:
+        _print_warnings(
+            [
+                project.warning(
+                    "templates",
+                    "read but not used yet: layergen renders with its own " "templates",
+                )
+            ]
+        )
     return project
 
 

@@ -232,22 +232,29 @@ def test_output_through_a_link_out_of_the_project_is_refused(
     )
 
 
-def test_keys_read_but_not_applied_yet_say_so(cli, project: Path) -> None:
+def test_the_template_key_is_read_but_not_applied_yet(cli, project: Path) -> None:
     (project / "templates").mkdir()
-    (project / "pyproject.toml").write_text(
-        PYPROJECT + 'package = "myproj"\ntemplates = "templates"\n'
-    )
+    (project / "pyproject.toml").write_text(PYPROJECT + 'templates = "templates"\n')
     result = cli("new", "--no-test")
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [
-        "../../pyproject.toml:10:1: warning: tool.layergen.package: read but not "
-        'applied yet: specs without a `package` in [layer] still register under "layergen"; '
-        "set it in each spec",
-        "../../pyproject.toml:11:1: warning: tool.layergen.templates: read but not "
+        "../../pyproject.toml:10:1: warning: tool.layergen.templates: read but not "
         "used yet: layergen renders with its own templates",
     ]
-    config = load_config()
-    assert config.package == "myproj" and config.templates == project / "templates"
+    assert load_config().templates == project / "templates"
+
+
+def test_the_project_package_registers_specs_that_name_none(cli, project: Path) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT + 'package = "myproj"\n')
+    result = cli("new", "--no-test")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    scale = (project / "src" / "myproj" / "layers" / "scale.py").read_text()
+    assert '@keras.saving.register_keras_serializable(package="myproj")' in scale
+    # check regenerates with the same default: no drift
+    assert cli("check", "--no-run").exit_code == 0
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    assert cli("check", "--no-run").exit_code == 1  # now they differ
 
 
 def test_check_without_the_output_directory_is_one_line(cli, project: Path) -> None:

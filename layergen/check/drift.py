@@ -32,7 +32,7 @@ from layergen.files.plan import (
     sha256,
     unsafe_characters,
 )
-from layergen.spec.validate import load_spec
+from layergen.spec.validate import DEFAULT_PACKAGE, load_spec
 
 
 class Drift(StrEnum):
@@ -175,13 +175,15 @@ def check_tree(
     specs: Sequence[Path] = (),
     *,
     overwrite: Overwrite = NOTHING_EDITED,
+    default_package: str = DEFAULT_PACKAGE,
 ) -> list[LayerCheck]:
     """The drift of every generated layer under ``roots``, and of ``specs``
-    given on the command line whose layer is missing (expected in ``roots[0]``)."""
+    given on the command line whose layer is missing (expected in ``roots[0]``);
+    ``default_package`` registers specs that name none, as ``new`` did."""
     tree = Tree.of(roots, specs)
     found = list(find_generated(tree.roots))
     checks = [
-        _check_layer(tree, f.path, f.header, overwrite)
+        _check_layer(tree, f.path, f.header, overwrite, default_package)
         for f in found
         if f.header.role == LAYER
     ]
@@ -196,7 +198,11 @@ def check_tree(
         if layer_path not in known_layers:
             checks.append(
                 _not_generated(
-                    spec_path, layer_path.parent, orphan.path.parent, overwrite
+                    spec_path,
+                    layer_path.parent,
+                    orphan.path.parent,
+                    overwrite,
+                    default_package,
                 )
             )
             known_layers.add(layer_path)
@@ -204,7 +210,13 @@ def check_tree(
     for spec_path in sorted(tree.specs):
         if spec_path not in known_specs:
             checks.append(
-                _not_generated(spec_path, tree.roots[0], tree.roots[0], overwrite)
+                _not_generated(
+                    spec_path,
+                    tree.roots[0],
+                    tree.roots[0],
+                    overwrite,
+                    default_package,
+                )
             )
             known_specs.add(spec_path)
     return checks
@@ -219,7 +231,11 @@ def _unsafe(layer_path: Path, test_path: Path, exc: UnsafeReference) -> LayerChe
 
 
 def _check_layer(
-    tree: Tree, layer_path: Path, header: Header, overwrite: Overwrite
+    tree: Tree,
+    layer_path: Path,
+    header: Header,
+    overwrite: Overwrite,
+    default_package: str,
 ) -> LayerCheck:
     layer_path = _absolute(layer_path)
     try:
@@ -233,7 +249,7 @@ def _check_layer(
         check.detail = f"its spec {header.spec} does not exist"
         return check
     try:
-        spec = load_spec(spec_path)
+        spec = load_spec(spec_path, default_package=default_package)
     except LayergenError as exc:
         check.drift, check.detail = Drift.SPEC_INVALID, str(exc)
         return check
@@ -262,10 +278,14 @@ def _check_layer(
 
 
 def _not_generated(
-    spec_path: Path, out_dir: Path, tests_dir: Path, overwrite: Overwrite
+    spec_path: Path,
+    out_dir: Path,
+    tests_dir: Path,
+    overwrite: Overwrite,
+    default_package: str,
 ) -> LayerCheck:
     try:
-        spec = load_spec(spec_path)
+        spec = load_spec(spec_path, default_package=default_package)
     except LayergenError as exc:
         missing = out_dir / f"{spec_path.stem}.py"
         return LayerCheck(

@@ -28,7 +28,7 @@ from layergen.files.plan import (
     with_header,
 )
 from layergen.spec.model import LayerSpec
-from layergen.spec.validate import load_spec
+from layergen.spec.validate import DEFAULT_PACKAGE, load_spec
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,9 @@ class GeneratedLayer:
         return [line for planned in self.files for line in planned.diff()]
 
 
-def load_specs(paths: Sequence[Path]) -> list[LayerSpec]:
+def load_specs(
+    paths: Sequence[Path], *, default_package: str = DEFAULT_PACKAGE
+) -> list[LayerSpec]:
     """Load every spec, reporting the diagnostics of all of them together.
     A spec whose file name holds control characters is refused first."""
     for path in paths:
@@ -54,7 +56,7 @@ def load_specs(paths: Sequence[Path]) -> list[LayerSpec]:
     specs, errors = [], []
     for path in paths:
         try:
-            specs.append(load_spec(path))
+            specs.append(load_spec(path, default_package=default_package))
         except SpecError as exc:
             errors.extend(exc.diagnostics)
     if errors:

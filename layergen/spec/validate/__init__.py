@@ -13,6 +13,7 @@ from layergen.spec.validate.document import load_spec, validate_document
 from layergen.spec.validate.params import param_value_problem
 from layergen.spec.validate.reporting import MAX_ERRORS
 from layergen.spec.validate.schema import (
+    DEFAULT_PACKAGE,
     DEFAULT_TEST_DIMS,
     DTYPES,
     IDENTIFIER,
@@ -27,6 +28,7 @@ from layergen.spec.validate.schema import (
 )
 
 __all__ = [
+    "DEFAULT_PACKAGE",
     "DEFAULT_TEST_DIMS",
     "DTYPES",
     "IDENTIFIER",

@@ -26,6 +26,7 @@ from layergen.spec.validate.mask import (
 from layergen.spec.validate.output import validate_output
 from layergen.spec.validate.params import validate_params
 from layergen.spec.validate.reporting import MAX_ERRORS, Declarations, Report
+from layergen.spec.validate.schema import DEFAULT_PACKAGE
 from layergen.spec.validate.scopes import shape_scope
 from layergen.spec.validate.states import validate_states
 from layergen.spec.validate.sublayers import validate_sublayers
@@ -38,23 +39,31 @@ from layergen.spec.validate.whole_spec import (
 )
 
 
-def load_spec(path: Path) -> LayerSpec:
-    """Read, parse and validate one spec file."""
+def load_spec(path: Path, *, default_package: str = DEFAULT_PACKAGE) -> LayerSpec:
+    """Read, parse and validate one spec file; ``default_package`` registers a
+    layer whose spec names no ``package`` (a project's ``[tool.layergen]``)."""
     try:
         text = read_spec(path)  # a regular file under 1 MiB, never a FIFO
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise LayergenError(f"{path}: cannot read spec: {reason}") from None
-    return validate_document(path, text, parse_toml(text, str(path)))
+    data = parse_toml(text, str(path))
+    return validate_document(path, text, data, default_package=default_package)
 
 
-def validate_document(path: Path, text: str, data: dict[str, Any]) -> LayerSpec:
+def validate_document(
+    path: Path,
+    text: str,
+    data: dict[str, Any],
+    *,
+    default_package: str = DEFAULT_PACKAGE,
+) -> LayerSpec:
     """Validate a parsed document, table by table; raise one SpecError with
     every error (up to MAX_ERRORS), or return the spec with its warnings."""
     report = Report(path, text)
     doc = report.table(data, (), "")
     layer = report.table(doc.get("layer", {}), ("layer",), "layer")
-    spec = validate_layer(report, layer, path, text)
+    spec = validate_layer(report, layer, path, text, default_package)
     declared = Declarations(report)
     params = report.table(doc.get("params", {}), ("params",), None)
     spec.params = validate_params(report, params, declared)

@@ -9,6 +9,7 @@ from layergen.spec import guards
 from layergen.spec.model import LayerSpec
 from layergen.spec.validate.reporting import Report
 from layergen.spec.validate.schema import (
+    DEFAULT_PACKAGE,
     IDENTIFIER,
     PACKAGE,
     PASCAL_CASE,
@@ -18,7 +19,11 @@ from layergen.spec.validate.schema import (
 
 
 def validate_layer(
-    report: Report, layer: dict[str, Any], path: Path, text: str
+    report: Report,
+    layer: dict[str, Any],
+    path: Path,
+    text: str,
+    default_package: str = DEFAULT_PACKAGE,
 ) -> LayerSpec:
     """A LayerSpec with the ``[layer]`` values, the rest to be filled in."""
     name = report.typed(layer, "name", ("layer",), (str,), "a string")
@@ -60,7 +65,7 @@ def validate_layer(
     return LayerSpec(
         name=name,
         module=module or snake_case(name),
-        package=package or "layergen",
+        package=package or default_package,
         doc=doc or f"{name} layer.",
         kind=kind,
         spec_path=path,

@@ -11,6 +11,8 @@ from layergen.spec.model import LayerSpec
 KeyPath = tuple[str | int, ...]
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*\Z")
+# The registration package of a spec that names none (and of no project's).
+DEFAULT_PACKAGE = "layergen"
 PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 DTYPES = frozenset(
     [
@@ -44,7 +46,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
         "test",
     ),
     "layer": ("name", "package", "module", "doc", "kind"),
-    "param": ("type", "default", "min", "max", "choices"),
+    "param": ("type", "default", "min", "max", "choices", "doc"),
     "input": ("rank", "min_rank", "dtype"),
     "weight": (
         "shape",
