@@ -15,6 +15,12 @@ from layergen.check.drift import find_generated
 
 from .conftest import EXAMPLES, MINIMAL_SPEC, ROOT
 
+# MINIMAL_SPEC states no reference: check says so under its table.
+NO_VALUES_CHECKED = (
+    "note: Scale: no `reference` or `properties` in its spec: its tests never "
+    "check the values it computes"
+)
+
 
 @pytest.fixture
 def tree(cli, write_spec, tmp_path: Path) -> Path:
@@ -240,6 +246,7 @@ def test_fix_says_which_files_it_rewrote_and_why(
         "  rewrote  gen/test_scale.py  (spec changed)",
         "layer  file          drift",
         "Scale  gen/scale.py  ok",
+        NO_VALUES_CHECKED,
     ]
     (tree / "test_scale.py").unlink()
     created = cli("check", "--no-run", "--fix", "gen")
@@ -255,6 +262,7 @@ def test_fix_says_which_files_it_rewrote_and_why(
     assert cli("check", "--no-run", "--fix", "gen").output.splitlines() == [
         "layer  file          drift",
         "Scale  gen/scale.py  ok",
+        NO_VALUES_CHECKED,
     ]
 
 
@@ -294,6 +302,7 @@ def test_force_discards_hand_edits_loudly(
         "  rewrote  gen/scale.py  (hand-edited)",
         "layer  file          drift",
         "Scale  gen/scale.py  ok",
+        NO_VALUES_CHECKED,
     ]
     # The edited line: 1 removed, 1 added (its header was left alone).
     assert forced.stderr.splitlines() == [
@@ -380,3 +389,17 @@ def test_fix_lines_go_to_stderr_with_json(
         "  rewrote  gen/scale.py  (spec changed)",
         "  rewrote  gen/test_scale.py  (spec changed)",
     ]
+
+
+def test_check_names_layers_whose_values_nothing_checks(
+    cli, tree: Path, write_spec
+) -> None:
+    table = cli("check", "--no-run", tree)
+    assert NO_VALUES_CHECKED in table.output.splitlines()
+    (record,) = records(cli("check", "--no-run", "--format", "json", tree))
+    assert record["values_checked"] is False
+    write_spec(MINIMAL_SPEC + '\n[test]\nreference = "x * factor"\n')
+    assert cli("check", "--no-run", "--fix", tree).exit_code == 0
+    assert NO_VALUES_CHECKED not in cli("check", "--no-run", tree).output
+    (record,) = records(cli("check", "--no-run", "--format", "json", tree))
+    assert record["values_checked"] is True

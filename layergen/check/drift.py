@@ -84,6 +84,15 @@ class LayerCheck:
     def has_tests(self) -> bool:
         return self.test_path.is_file() and self.layer_path.is_file()
 
+    @property
+    def values_checked(self) -> bool | None:
+        """Whether the spec gives its tests a ``reference`` or ``properties``
+        to compare the layer's values with (None: no spec was loaded)."""
+        spec = self.regenerated.spec if self.regenerated else None
+        if spec is None or spec.test is None:
+            return None
+        return spec.test.reference is not None or bool(spec.test.properties)
+
 
 class UnsafeReference(Exception):
     """A path in a header that ``check`` will not follow."""

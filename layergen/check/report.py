@@ -100,6 +100,7 @@ def rows(checks: Sequence[LayerCheck], runs: Sequence[TestRun]) -> list[dict[str
             "spec": shown_path(check.spec_path),
             "drift": check.drift,
             "detail": check.detail,
+            "values_checked": check.values_checked,
         }
         for run in runs or [None]:
             counts = run.counts(check.test_path) if run else {}
@@ -153,6 +154,14 @@ def print_table(
             click.echo(
                 "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
             )
+    unchecked = dict.fromkeys(
+        r["class"] for r in records if r["values_checked"] is False
+    )
+    for name in unchecked:
+        click.echo(
+            f"note: {name}: no `reference` or `properties` in its spec: its "
+            "tests never check the values it computes"
+        )
     for run in runs:
         on = f" ({run.backend})" if by_backend else ""
         click.echo(f"device{on}: {run.device}")
