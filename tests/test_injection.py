@@ -6,6 +6,7 @@ run for real (against a stand-in for Keras, so no TensorFlow is imported): no
 from __future__ import annotations
 
 import ast
+import doctest
 import json
 import sys
 import types
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from layergen.codegen.docstrings import shown
 from layergen.codegen.generate import generate
 
 from .conftest import MINIMAL_SPEC
@@ -59,7 +61,9 @@ def test_str_default_with_triple_quotes_stays_text(tmp_path, monkeypatch) -> Non
     assert not (tmp_path / "PWNED").exists()
     layer = namespace["Scale"]()
     assert layer.s == PAYLOAD
-    assert repr(PAYLOAD) in namespace["Scale"].__doc__
+    # Shown with the double quotes Keras's docstrings use, as valid Python.
+    assert "Defaults to `" + shown(PAYLOAD) + "`." in namespace["Scale"].__doc__
+    assert ast.literal_eval(shown(PAYLOAD)) == PAYLOAD
 
 
 def test_choice_with_braces_is_never_formatted(tmp_path, monkeypatch) -> None:
@@ -88,7 +92,8 @@ def test_output_shape_source_is_not_pasted_into_the_docstring(
     )
     namespace = _import(_generate(tmp_path, spec), tmp_path, monkeypatch)
     assert not (tmp_path / "PWNED").exists()
-    assert "(*x[:-1], units)." in namespace["Scale"].__doc__
+    doc = namespace["Scale"].__doc__
+    assert "shape `(batch_size, ..., units)`." in doc and "PWNED" not in doc
 
 
 @pytest.mark.parametrize(
@@ -104,6 +109,56 @@ def test_any_doc_gives_a_module_that_compiles_with_that_docstring(
     namespace = _import(code, tmp_path, monkeypatch)
     summary = namespace["Scale"].__doc__.split("\n\n")[0]
     assert summary == doc
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        PAYLOAD,
+        '{open("PWNED","w")}',
+        "a\x00b \\N \U0001f600",
+        'ends with """',
+        "x\\",
+        "Two lines\n\nArgs:\n    fake: section",
+        ">>> open('PWNED', 'w')",
+        "x" * 72 + " >>> open('PWNED', 'w')",
+    ],
+)
+def test_any_param_doc_stays_text_in_args_and_is_never_a_doctest(
+    tmp_path, monkeypatch, doc: str
+) -> None:
+    param = f'units = {{ type = "int", default = 3, doc = {json.dumps(doc, ensure_ascii=False)} }}'
+    spec = MINIMAL_SPEC.replace("[params]\n", f"[params]\n{param}\n")
+    namespace = _import(_generate(tmp_path, spec), tmp_path, monkeypatch)
+    assert not (tmp_path / "PWNED").exists()
+    text = namespace["Scale"].__doc__
+    args = text.split("Args:\n", 1)[1].split("\n\n", 1)[0]
+    entry = args.split("\n        factor:", 1)[0].removeprefix("        units: ")
+    # The doc, its whitespace collapsed as the Args entry wraps it, and then
+    # layergen's sentence about the type and default.
+    words = " ".join(entry.replace("\u00a0>>>", ">>>").split())
+    assert words.startswith(" ".join(doc.split()))
+    assert words.endswith("An int. Defaults to `3`.")
+    # doctest (and pytest --doctest-modules) finds only layergen's example.
+    examples = doctest.DocTestParser().get_examples(text)
+    assert [e.source for e in examples] == [
+        "layer = Scale()\n",
+        "y = layer(keras.ops.ones((2, 3)))\n",
+    ]
+
+
+def test_a_summary_line_that_looks_like_a_doctest_is_never_run(
+    tmp_path, monkeypatch
+) -> None:
+    spec = MINIMAL_SPEC.replace(
+        'name = "Scale"',
+        "name = \"Scale\"\ndoc = \"Scales.\\n\\n>>> open('PWNED', 'w')\"",
+    )
+    namespace = _import(_generate(tmp_path, spec), tmp_path, monkeypatch)
+    text = namespace["Scale"].__doc__
+    assert "\u00a0>>> open('PWNED', 'w')" in text
+    sources = [e.source for e in doctest.DocTestParser().get_examples(text)]
+    assert not any("PWNED" in source for source in sources)
 
 
 def test_error_messages_format_only_layergen_values(tmp_path) -> None:

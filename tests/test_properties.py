@@ -8,6 +8,7 @@ small, for CI)."""
 from __future__ import annotations
 
 import ast
+import doctest
 import os
 import re
 import tempfile
@@ -174,11 +175,13 @@ NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}_[a-z0-9]{1,4}", fullmatch=True)
 
 
 def _hostile_spec(name: str, doc: str, default: str, other: str, arg: str) -> str:
+    # A param's doc must say something: a blank one is a diagnostic.
+    param_doc = f", doc = {_toml_string(other)}" if other.strip() else ""
     return (
         f'[layer]\nname = "Prop"\ndoc = {_toml_string(doc)}\n'
         f'[params]\n{name} = {{ type = "str", default = {_toml_string(default)}, '
         f"choices = [{_toml_string(default)}, {_toml_string(other)}] }}\n"
-        'units = { type = "int", default = 2, min = 1 }\n'
+        f'units = {{ type = "int", default = 2, min = 1{param_doc} }}\n'
         "[inputs]\nx = { min_rank = 2 }\n"
         '[sublayers.proj]\nlayer = "Dense"\n'
         f'args = {{ units = "units", name = {_toml_string(repr(arg))} }}\n'
@@ -204,7 +207,16 @@ def _structure(code: str) -> tuple[set[str], ...]:
         for n in ast.walk(tree)
         if isinstance(n, ast.FormattedValue)
     }
-    return names, calls, imports, shown
+    # What doctest (pytest --doctest-modules) would run: layergen's example only.
+    doctests = {
+        example.source
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Module | ast.ClassDef | ast.FunctionDef)
+        for example in doctest.DocTestParser().get_examples(
+            ast.get_docstring(n, clean=False) or ""
+        )
+    }
+    return names, calls, imports, shown, doctests
 
 
 @settings(PROFILE, max_examples=EXAMPLES * 4)

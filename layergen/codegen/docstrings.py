@@ -1,23 +1,51 @@
 """The generated layer's docstrings, laid out as Keras's own layers lay
-theirs out: summary, Args, Input shape, Output shape."""
+theirs out: summary, Args, Call arguments, Input shape, Output shape and an
+Example built from the ``[test]`` values.
+
+Everything here is text: spec text (the summary, a param's ``doc``, ``str``
+defaults) is placed in it as text, and only :func:`literals.docstring` turns
+the whole into source. Shapes are written in words (``(batch_size, ...,
+units)``), rebuilt from the checked shape expressions, never from the spec's
+source text."""
 
 from __future__ import annotations
 
 import ast
 import textwrap
+from typing import Any
 
 from layergen.codegen import literals as lit
+from layergen.spec.evaluation import evaluate
 from layergen.spec.model import LayerSpec, Param
+from layergen.spec.validate.schema import mask_names
+
+# Docstring lines sit 4 (class body) + 4 (section) deep: 80 more make 88.
+WIDTH = 80
+_ELLIPSIS = "..."
 
 
-def summary_text(text: str, width: int = 80) -> str:
+def summary_text(text: str, width: int = WIDTH) -> str:
     """The spec's ``doc`` as the docstring's summary: paragraphs wrapped to
     ``width`` (the text is any text: :func:`literals.docstring` quotes it)."""
     paragraphs = [
         textwrap.fill(p, width, break_long_words=False, break_on_hyphens=False)
         for p in text.strip().split("\n\n")
     ]
-    return "\n\n".join(paragraphs)
+    return inert("\n\n".join(paragraphs))
+
+
+def inert(text: str) -> str:
+    """Spec text that doctest will not run: a line that would start with
+    ``>>>`` (an example to doctest, and to ``pytest --doctest-modules``) gets
+    a no-break space before it, which doctest's prompt does not allow."""
+    return "\n".join(
+        (
+            line.replace(">>>", "\u00a0>>>", 1)
+            if line.lstrip(" ").startswith(">>>")
+            else line
+        )
+        for line in text.split("\n")
+    )
 
 
 def class_doc(spec: LayerSpec, params: list[dict[str, str]]) -> str:
@@ -26,43 +54,372 @@ def class_doc(spec: LayerSpec, params: list[dict[str, str]]) -> str:
     if spec.uses_random:
         args.append("seed: Optional int seed for the layer's random operations.")
     args.append("**kwargs: Base layer keyword arguments, such as `name` and `dtype`.")
+    axes = AxisWords(spec)
     sections = [
         summary_text(spec.doc),
         "Args:\n" + indented(args),
-        "Input shape:\n" + indented(input_doc(spec)),
-        "Output shape:\n" + indented([output_doc(spec)]),
+        "Call arguments:\n" + indented(call_doc(spec)),
+        "Input shape:\n" + indented(input_doc(spec, axes)),
+        "Output shape:\n" + indented([output_doc(spec, axes)]),
     ]
+    example = example_doc(spec)
+    if example:
+        sections.append("Example:\n\n" + "\n".join(example))
     return "\n\n".join(sections)
 
 
-def input_doc(spec: LayerSpec) -> list[str]:
+# --- Args ---------------------------------------------------------------------
+
+
+def param_doc(p: Param, expected: str | None = None) -> str:
+    """An ``Args:`` entry after ``name: ``: the spec's ``doc``, then what the
+    argument must be and its default, wrapped to fit the docstring.
+    ``expected`` (the error message's wording, with ``repr`` quotes) is not
+    used: :func:`expected_text` says the same with the docstring's quotes."""
+    sentences = []
+    if p.doc is not None:
+        text = " ".join(p.doc.split())
+        sentences.append(text if text.endswith((".", "!", "?")) else text + ".")
+    sentences.append(expected_text(p) + ".")
+    if p.has_default:
+        sentences.append(f"Defaults to `{shown(p.default)}`.")
+    else:
+        sentences.append("Required.")
+    lines = textwrap.wrap(
+        f"{p.name}: " + " ".join(sentences),
+        WIDTH,
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return inert("\n".join(lines))[len(p.name) + 2 :]
+
+
+def expected_text(p: Param) -> str:
+    """What the argument must be, as the constructor checks it:
+    ``An int >= 1``, ``A string, one of "sum" or "mean"``."""
+    if p.object_module:
+        return f"A Keras {p.type} identifier or object"
+    kinds = {"int": "int", "float": "number", "bool": "bool", "str": "string"}
+    if p.type.startswith("list["):
+        return f"A list of {kinds[p.type[5:-1]]}s"
+    kind = kinds[p.type]
+    text = ("An " if kind[0] in "aeiou" else "A ") + kind
+    limits = []
+    if p.min is not None:
+        limits.append(f">= {shown(p.min)}")
+    if p.max is not None:
+        limits.append(f"<= {shown(p.max)}")
+    text += "".join(f" {limit}" for limit in limits[:1])
+    text += "".join(f" and {limit}" for limit in limits[1:])
+    if p.choices is not None:
+        choices = [shown(c) for c in p.choices]
+        if len(choices) == 1:
+            text += f", {choices[0]}"
+        else:
+            text += f", one of {', '.join(choices[:-1])} or {choices[-1]}"
+    return text
+
+
+def shown(value: Any) -> str:
+    """A value as a docstring shows it, in Python syntax with the double
+    quotes Keras's docstrings use: ``"relu"``, ``True``, ``[64, 32]``.
+    Text that is not printable is shown escaped, as ``repr`` shows it."""
+    if isinstance(value, str):
+        return '"' + "".join(_string_char(c) for c in value) + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(shown(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(shown(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return lit.value(value)
+
+
+def _string_char(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if char.isprintable():
+        return char
+    return repr(char)[1:-1]
+
+
+# --- Call arguments -------------------------------------------------------------
+
+
+def call_doc(spec: LayerSpec) -> list[str]:
+    """The arguments of ``call``, as Keras's layers describe them."""
     lines = []
     for item in spec.inputs:
-        rank = (
-            f"rank {item.rank}"
-            if item.rank
-            else f"rank >= {item.min_rank}" if item.min_rank else "any rank"
+        what = "The input at one time step" if spec.is_cell else "Input tensor"
+        if len(spec.inputs) > 1 and not spec.is_cell:
+            what = f"The `{item.name}` input tensor"
+        dtype = f", of dtype `{item.dtype}`" if item.dtype else ""
+        lines.append(f"{item.name}: {what}{dtype}.")
+    if spec.is_cell:
+        states = ", ".join(f"`{s.name}`" for s in spec.states)
+        lines.append(
+            wrapped(f"states: The states from the previous time step ({states}).")
         )
-        dtype = f", dtype {item.dtype}" if item.dtype else ""
-        lines.append(f"`{item.name}`: tensor of {rank}{dtype}.")
+    if spec.training:
+        text = (
+            "training: Python boolean indicating whether the layer should "
+            "behave in training mode or in inference mode."
+        )
+        if spec.updates:
+            updated = ", ".join(f"`{name}`" for name in spec.updates)
+            text += f" Only in training mode does it update {updated}."
+        lines.append(wrapped(text))
+    if spec.mask_mode == "consume" or spec.uses_mask:
+        for item, name in zip(spec.inputs, mask_names(spec), strict=True):
+            lines.append(
+                wrapped(
+                    f"{name}: Optional boolean mask of `{item.name}`, `True` "
+                    "where a value is kept, as Keras passes it from an earlier "
+                    "layer (`Masking`, `Embedding(mask_zero=True)`). Defaults "
+                    "to `None`."
+                )
+            )
     return lines
 
 
-def output_doc(spec: LayerSpec) -> str:
+def wrapped(text: str) -> str:
+    return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent="    "))
+
+
+# --- Shapes in words ------------------------------------------------------------
+
+
+class AxisWords:
+    """Names in words for the axes of the inputs: ``batch_size`` first, the
+    last ``input_dim`` (``query_dim`` for one of several inputs), the others
+    ``d1``, ``d2``... (counted from the end, ``d_minus2``, for an input of no
+    fixed rank). An input of no fixed rank is shown as the axes the spec
+    names from its start, ``...``, and those it names from its end."""
+
+    def __init__(self, spec: LayerSpec) -> None:
+        self.spec = spec
+        self.inputs = {i.name: i for i in spec.inputs}
+        self.taken = {p.name for p in spec.params}
+        self.head = {name: 1 for name in self.inputs}
+        self.tail = {name: 1 for name in self.inputs}
+        nodes = [d.node for w in spec.weights for d in w.shape]
+        nodes += [d.node for s in spec.states for d in s.shape]
+        nodes += [e.node for e in spec.checks.values()]
+        nodes += [d.node for d in spec.output_shape or ()]
+        for node in nodes:
+            for name, axis in _axes_read(node, self.inputs):
+                self._reach(name, axis + 1 if axis >= 0 else axis)
+
+    def _reach(self, name: str, bound: int | None) -> None:
+        if bound is None:
+            return
+        if bound >= 0:
+            self.head[name] = max(self.head[name], bound)
+        else:
+            self.tail[name] = max(self.tail[name], -bound)
+
+    def name(self, input_name: str, axis: int) -> str:
+        item = self.inputs[input_name]
+        if item.rank:
+            axis %= item.rank
+            if axis == item.rank - 1 and item.rank > 1:
+                axis = -1
+        if axis == 0:
+            return "batch_size"
+        several = len(self.inputs) > 1
+        word = "dim" if axis == -1 else f"d{axis}" if axis > 0 else f"d_minus{-axis}"
+        candidates = [] if several else ["input_dim" if axis == -1 else word]
+        where = f"minus{-axis}" if axis < 0 else str(axis)
+        candidates += [f"{input_name}_{word}", f"{input_name}_axis_{where}"]
+        return next((c for c in candidates if c not in self.taken), candidates[-1])
+
+    def shape(self, input_name: str) -> list[str]:
+        """The input's whole shape in words."""
+        return self.sliced(input_name, None, None)
+
+    def sliced(
+        self, input_name: str, lower: int | None, upper: int | None
+    ) -> list[str]:
+        """The axes ``x[lower:upper]`` in words; ``...`` where the input's
+        rank leaves their number open."""
+        item = self.inputs[input_name]
+        if item.rank:
+            return [self.name(input_name, a) for a in range(item.rank)][lower:upper]
+        head = [self.name(input_name, a) for a in range(self.head[input_name])]
+        tail = [self.name(input_name, -a) for a in range(self.tail[input_name], 0, -1)]
+        start = 0 if lower is None else lower
+        if start >= 0 and (upper is None or upper < 0):
+            end = len(tail) if upper is None else len(tail) + upper
+            return head[start:] + [_ELLIPSIS] + tail[:end]
+        if start >= 0:
+            return head[start:upper]
+        if upper is None or upper < 0:
+            return tail[len(tail) + start : len(tail) + upper if upper else None]
+        return [_ELLIPSIS]
+
+    def dim(self, node: ast.AST) -> list[str]:
+        """One output shape entry in words (a ``*x[a:b]`` entry gives several)."""
+        if isinstance(node, ast.Starred):
+            sub = node.value
+            assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
+            assert isinstance(sub.slice, ast.Slice)
+            lower, upper = (
+                None if b is None else ast.literal_eval(b)
+                for b in (sub.slice.lower, sub.slice.upper)
+            )
+            return self.sliced(sub.value.id, lower, upper)
+        return [ast.unparse(_Worded(self).visit(_copy(node)))]
+
+
+class _Worded(ast.NodeTransformer):
+    """Input dimensions (``x[-1]``) replaced by their names in words."""
+
+    def __init__(self, words: AxisWords) -> None:
+        self.words = words
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id in self.words.inputs:
+            axis = ast.literal_eval(node.slice)
+            return ast.Name(self.words.name(node.value.id, axis), ast.Load())
+        return self.generic_visit(node)
+
+
+def _copy(node: ast.AST) -> ast.AST:
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+def _axes_read(node: ast.AST, inputs: dict[str, Any]) -> list[tuple[str, int]]:
+    """The input axes a shape entry or check reads, slice bounds included
+    (``*x[1:-1]`` reads up to axis 1 from the start and -1 from the end)."""
+    found = []
+    for sub in ast.walk(node):
+        if not (
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id in inputs
+        ):
+            continue
+        if isinstance(sub.slice, ast.Slice):
+            # A slice from or to `a` needs the axes before `a` named (a >= 0),
+            # or the last -a (a < 0).
+            for bound in (sub.slice.lower, sub.slice.upper):
+                value = 0 if bound is None else ast.literal_eval(bound)
+                if value:
+                    found.append((sub.value.id, value - 1 if value > 0 else value))
+        else:
+            try:
+                axis = ast.literal_eval(sub.slice)
+            except ValueError:
+                continue
+            if isinstance(axis, int) and not isinstance(axis, bool):
+                found.append((sub.value.id, axis))
+    return found
+
+
+def _shape_text(words: list[str]) -> str:
+    inner = ", ".join(words)
+    return f"`({inner},)`" if len(words) == 1 else f"`({inner})`"
+
+
+def _tensor(words: list[str]) -> str:
+    if _ELLIPSIS in words:
+        return "tensor"
+    return f"{len(words)}D tensor"
+
+
+def input_doc(spec: LayerSpec, axes: AxisWords) -> list[str]:
+    lines = []
+    for item in spec.inputs:
+        words = axes.shape(item.name)
+        if item.rank:
+            what = f"{item.rank}D tensor"
+        elif item.min_rank:
+            what = f"tensor of rank >= {item.min_rank}"
+        else:
+            what = "tensor of any rank"
+        dtype = f", of dtype `{item.dtype}`" if item.dtype else ""
+        text = f"A {what}{dtype}, with shape {_shape_text(words)}."
+        if len(spec.inputs) > 1:
+            text = f"{item.name}: {text}"
+        lines.append(wrapped(text))
+    return lines
+
+
+def output_doc(spec: LayerSpec, axes: AxisWords | None = None) -> str:
     if spec.is_cell:
         return "A step's output and the list of new states."
     if spec.output_shape is None:
         return "As computed by `call` (inferred by Keras)."
-    dims = [ast.unparse(d.node) for d in spec.output_shape]
-    return f"({', '.join(dims)})."
+    axes = axes or AxisWords(spec)
+    words = [word for d in spec.output_shape for word in axes.dim(d.node)]
+    article = "An" if _tensor(words)[0] == "8" else "A"
+    return wrapped(f"{article} {_tensor(words)} with shape {_shape_text(words)}.")
 
 
-def param_doc(p: Param, expected: str) -> str:
-    default = (
-        f" Defaults to `{lit.value(p.default)}`." if p.has_default else " Required."
-    )
-    text = f"{expected[0].upper()}{expected[1:]}.{default}"
-    return "\n    ".join(textwrap.wrap(text, max(78 - len(p.name), 40)))
+# --- Example --------------------------------------------------------------------
+
+
+def example_doc(spec: LayerSpec) -> list[str]:
+    """A doctest built from the ``[test]`` params and input shapes, which
+    ``validate`` has checked: the layer made with them, called on ones, and
+    the output shape when the spec declares one. None for a cell, a layer
+    with integer or boolean inputs (ones might not be valid values), or one
+    whose lines would not fit."""
+    test = spec.test
+    if test is None or spec.is_cell or not spec.inputs:
+        return []
+    if any(i.dtype and "float" not in i.dtype for i in spec.inputs):
+        return []
+    kwargs = [
+        f"{p.name}={shown(test.params[p.name])}"
+        for p in spec.params
+        if p.name in test.params
+        and (not p.has_default or test.params[p.name] != p.default)
+    ]
+    tensors = []
+    for item in spec.inputs:
+        dtype = f", dtype={shown(item.dtype)}" if item.dtype else ""
+        tensors.append(f"keras.ops.ones({shown(test.input_shapes[item.name])}{dtype})")
+    lines = _call_lines(f"layer = {spec.name}", kwargs)
+    lines += _call_lines("y = layer", tensors)
+    shape = _test_output_shape(spec)
+    if shape is not None:
+        lines += [">>> tuple(y.shape)", shown(shape)]
+    if any(len(line) > WIDTH + 4 for line in lines):
+        return []
+    return lines
+
+
+def _call_lines(prefix: str, args: list[str]) -> list[str]:
+    one = f">>> {prefix}({', '.join(args)})"
+    if len(one) <= WIDTH + 4 or not args:
+        return [one]
+    return [f">>> {prefix}(", *(f"...     {a}," for a in args), "... )"]
+
+
+def _test_output_shape(spec: LayerSpec) -> tuple[int, ...] | None:
+    """The output shape for the ``[test]`` values, or None where it is not
+    known before the layer runs."""
+    if spec.output_shape is None or spec.test is None:
+        return None
+    env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
+    dims: list[Any] = []
+    for dim in spec.output_shape:
+        node = dim.node
+        if isinstance(node, ast.Starred):
+            sub = node.value
+            assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
+            assert isinstance(sub.slice, ast.Slice)
+            lower, upper = (
+                None if b is None else ast.literal_eval(b)
+                for b in (sub.slice.lower, sub.slice.upper)
+            )
+            dims.extend(env[sub.value.id][lower:upper])
+        else:
+            dims.append(evaluate(node, env))
+    if any(not isinstance(d, int) or isinstance(d, bool) for d in dims):
+        return None
+    return tuple(dims)
 
 
 def indented(lines: list[str]) -> str:

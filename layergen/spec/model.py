@@ -49,6 +49,7 @@ class Param:
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = None
+    doc: str | None = None  # what the argument does, for the class docstring
 
     @property
     def object_module(self) -> str | None:

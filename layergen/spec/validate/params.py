@@ -12,6 +12,9 @@ from layergen.spec.model import PARAM_TYPES, Param
 from layergen.spec.validate.reporting import Declarations, Report, article, hint
 from layergen.spec.validate.schema import KeyPath
 
+# A param's `doc` is a sentence or a short paragraph of the class docstring.
+MAX_PARAM_DOC_LENGTH = 1000
+
 
 def validate_params(
     report: Report, table: dict[str, Any], declared: Declarations
@@ -69,6 +72,7 @@ def validate_params(
             bounds["min"],
             bounds["max"],
             tuple(choices) if choices else None,
+            _param_doc(report, entry, path),
         )
         if param.has_default:
             problem = param_value_problem(param, param.default)
@@ -76,6 +80,25 @@ def validate_params(
                 report.error((*path, "default"), f"default {problem}")
         params.append(param)
     return params
+
+
+def _param_doc(report: Report, entry: dict[str, Any], path: KeyPath) -> str | None:
+    """The param's ``doc``: any text (it reaches the docstring as text only),
+    but a string, not blank, and at most MAX_PARAM_DOC_LENGTH characters."""
+    doc = report.typed(entry, "doc", path, (str,), "a string")
+    if doc is None:
+        return None
+    if not doc.strip():
+        report.error((*path, "doc"), "an empty `doc`; say what the argument does")
+        return None
+    if len(doc) > MAX_PARAM_DOC_LENGTH:
+        report.error(
+            (*path, "doc"),
+            f"a `doc` of {len(doc)} characters; the limit is "
+            f"{MAX_PARAM_DOC_LENGTH} (the summary in `[layer] doc` has none)",
+        )
+        return None
+    return doc
 
 
 def param_value_problem(param: Param, value: Any) -> str | None:
