@@ -135,7 +135,7 @@ def test_axis_names_never_take_a_param_name(write_spec) -> None:
         write_spec, _spec("x = { rank = 2 }", '["x[0]", "x[1]", "input_dim"]', params)
     )
     assert "shape `(batch_size, x_dim, input_dim)`." in doc
-    assert "A 2D tensor, with shape `(batch_size, x_dim)`." in doc
+    assert "A 2D tensor with shape `(batch_size, x_dim)`." in doc
 
 
 def test_param_doc_comes_first_then_the_type_and_default() -> None:

@@ -338,7 +338,8 @@ def input_doc(spec: LayerSpec, axes: AxisWords) -> list[str]:
         else:
             what = "tensor of any rank"
         dtype = f", of dtype `{item.dtype}`" if item.dtype else ""
-        text = f"A {what}{dtype}, with shape {_shape_text(words)}."
+        comma = "," if dtype or not item.rank else ""
+        text = f"A {what}{dtype}{comma} with shape {_shape_text(words)}."
         if len(spec.inputs) > 1:
             text = f"{item.name}: {text}"
         lines.append(wrapped(text))
