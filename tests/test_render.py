@@ -121,9 +121,18 @@ def test_call_rewrites_names_and_gates_updates_on_training(write_spec) -> None:
     assert "def call(self, x, training=None):" in code
     assert "keras.random.dropout(h, 0.5, seed=self.seed_generator)" in code
     assert "for layer in self.blocks:\n            g = layer(h)" in code
+    # With sublayers, call() reads its own float weights in the compute dtype.
+    assert (
+        "def call(self, x, training=None):\n"
+        "        kernel = ops.cast(self.kernel, self.compute_dtype)\n"
+        "        bias = None if self.bias is None else ops.cast(self.bias, "
+        "self.compute_dtype)\n"
+        "        moving = ops.cast(self.moving, self.compute_dtype)\n"
+        "        h = ops.matmul(x, kernel)\n"
+    ) in code
     assert (
         "outputs = self.activation(h)\n        if training:\n"
-        "            self.moving.assign(0.9 * self.moving + 0.1 * mean)\n"
+        "            self.moving.assign(0.9 * moving + 0.1 * mean)\n"
         "        return outputs"
     ) in code
     assert (

@@ -43,6 +43,10 @@ class LayerView:
         self.build_names.update({i.name: shape_var(spec, i.name) for i in spec.inputs})
         self.shared_initializers = _shared_initializers(spec)
         self.input_names = frozenset(i.name for i in spec.inputs)
+        self.cast_weights = _cast_weights(spec)
+        # call() reads the weights it casts from locals of the same name.
+        self.call_names = dict(self.self_names)
+        self.call_names.update({w.name: w.name for w in self.cast_weights})
 
     def code(self, expr: Expr | ast.AST, names: dict[str, str] | None = None) -> str:
         node = expr.node if isinstance(expr, Expr) else expr
@@ -80,17 +84,15 @@ class LayerView:
             "known_dim_checks": self.known_dim_checks(),
             "weights": [self.weight(w) for w in spec.weights],
             "trace_args": self.trace_args(),
-            # Tracing call() builds sublayers and infers a missing output shape.
-            "traces": bool(spec.sublayers)
-            or (not spec.is_cell and spec.output_shape is None),
             "call_args": self.call_args(),
+            "weight_casts": self.weight_casts(),
             "state_unpack": [
                 f"{s.name} = states[{i}]" for i, s in enumerate(spec.states)
             ],
-            "steps": [self.code(step) for step in spec.steps],
-            "expr": self.code(spec.expr),
+            "steps": [self.code(step, self.call_names) for step in spec.steps],
+            "expr": self.code(spec.expr, self.call_names),
             "updates": [
-                {"name": name, "value": self.code(value)}
+                {"name": name, "value": self.code(value, self.call_names)}
                 for name, value in spec.updates.items()
             ],
             "returned": self.returned(),
@@ -108,7 +110,9 @@ class LayerView:
         nodes += [e.node for e in spec.next_states.values()]
         nodes += [e.node for e in (spec.expr, spec.mask_expr) if e is not None]
         nodes += [e.node for s in spec.sublayers for _, e in s.args]
-        return any("ops" in ex.names_in(node) for node in nodes)
+        return bool(self.cast_weights) or any(
+            "ops" in ex.names_in(node) for node in nodes
+        )
 
     def param(self, p: Param) -> dict[str, str]:
         default = tuple(p.default) if isinstance(p.default, list) else p.default
@@ -273,10 +277,23 @@ class LayerView:
         condition = self.code(w.condition) if w.condition is not None else ""
         return {"name": w.name, "arguments": arguments, "condition": condition}
 
+    def weight_casts(self) -> list[str]:
+        """Lines that start call(): the weights it casts, read in the compute
+        dtype (see :func:`_cast_weights`)."""
+        lines = []
+        for w in self.cast_weights:
+            cast = f"ops.cast(self.{w.name}, self.compute_dtype)"
+            if w.condition is not None:
+                cast = f"None if self.{w.name} is None else {cast}"
+            lines.append(f"{w.name} = {cast}")
+        return lines
+
     def trace_args(self) -> list[str]:
+        """The symbolic inputs call() is traced on: float inputs in the compute
+        dtype, which call() reads the layer's float weights in."""
         args = []
         for item in self.spec.inputs:
-            dtype = lit.value(item.dtype) if item.dtype else "self._trace_dtype()"
+            dtype = lit.value(item.dtype) if item.dtype else "self.compute_dtype"
             args.append(
                 f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})"
             )
@@ -296,11 +313,16 @@ class LayerView:
         return args
 
     def returned(self) -> str:
-        value = "outputs" if self.spec.updates else self.code(self.spec.expr)
+        value = (
+            "outputs"
+            if self.spec.updates
+            else self.code(self.spec.expr, self.call_names)
+        )
         if not self.spec.is_cell:
             return value
         states = ", ".join(
-            self.code(self.spec.next_states[s.name]) for s in self.spec.states
+            self.code(self.spec.next_states[s.name], self.call_names)
+            for s in self.spec.states
         )
         return f"{value}, [{states}]"
 
@@ -329,6 +351,27 @@ class LayerView:
         if self.spec.uses_random:
             items.append(("seed", "self.seed"))
         return items
+
+
+def _cast_weights(spec: LayerSpec) -> list[Weight]:
+    """The float weights call() reads, in a layer that traces call() (to build
+    its sublayers, or to infer a missing output shape): call() casts them to
+    the compute dtype. Inside Keras's autocast scope (a layer's call under
+    mixed precision) that is what reading them gives already; build() and a
+    direct compute_output_shape() trace outside that scope, where the weights
+    read in float32 while the inputs and sublayers are float16, and TensorFlow
+    refuses `float16 + float32`."""
+    if not (spec.sublayers or (not spec.is_cell and spec.output_shape is None)):
+        return []
+    nodes = [e.node for e in spec.steps] + [e.node for e in spec.updates.values()]
+    nodes += [e.node for e in spec.next_states.values()]
+    nodes += [spec.expr.node] if spec.expr is not None else []
+    used = set().union(*(ex.names_in(node) for node in nodes))
+    return [
+        w
+        for w in spec.weights
+        if w.name in used and (w.dtype is None or "float" in w.dtype)
+    ]
 
 
 def _shared_initializers(spec: LayerSpec) -> frozenset[str]:

@@ -41,9 +41,11 @@ def check_xla_matches_eager(case: LayerCase) -> None:
 
 
 def check_mixed_precision(case: LayerCase, policy: str) -> None:
-    """Under a mixed policy the layer builds, keeps float32 variables, outputs
-    the compute dtype without NaN/Inf (an integer or boolean output, such as
-    an argmax, keeps its dtype); the global policy is restored after."""
+    """Under a mixed policy the layer builds (called, and by ``build`` alone as
+    ``load_model`` does it, outside Keras's autocast scope), keeps float32
+    variables, outputs the compute dtype without NaN/Inf (an integer or
+    boolean output, such as an argmax, keeps its dtype); the global policy is
+    restored after."""
     if keras.backend.backend() == "torch" and not visible_gpus():
         pytest.skip("torch on the CPU lacks half-precision kernels")
     inputs = case.make_inputs()
@@ -52,6 +54,7 @@ def check_mixed_precision(case: LayerCase, policy: str) -> None:
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
+        case.make_layer().build(*case.input_shapes.values())
         layer = case.make_layer()
         compute = layer.compute_dtype
         output = case.run(layer, inputs, **case.inference())
