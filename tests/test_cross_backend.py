@@ -64,12 +64,29 @@ def test_the_second_run_compares_with_the_first(monkeypatch, tmp_path) -> None:
         testing.check_same_numbers_across_backends(case(OtherGradient))
 
 
-def test_fixed_weights_do_not_depend_on_the_initializer_draw() -> None:
+class Scaled(keras.layers.Layer):
+    """A random scalar and an all-positive random vector (uniform in [0, 1)),
+    whose initial draws differ from backend to backend."""
+
+    def build(self, input_shape):
+        self.gain = self.add_weight(shape=(), initializer="random_uniform")
+        self.scale = self.add_weight(
+            shape=(input_shape[-1],),
+            initializer=keras.initializers.RandomUniform(0.0, 1.0),
+        )
+        self.shift = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    def call(self, x):
+        return x * self.scale * self.gain + self.shift
+
+
+@pytest.mark.parametrize(("make", "shape"), [(SimpleDense, (2, 4)), (Scaled, (2, 4))])
+def test_fixed_weights_do_not_depend_on_the_initializer_draw(make, shape) -> None:
     values = []
     for seed in (1, 2):
         testing.reset_keras_state(seed)
-        layer = SimpleDense(3)
-        layer.build((2, 4))
+        layer = make(3) if make is SimpleDense else make()
+        layer.build(shape)
         fixed_weights(layer)
         values.append([testing.to_numpy(w) for w in layer.weights])
     for first, second in zip(*values, strict=True):

@@ -31,22 +31,22 @@ CROSS_BACKEND_TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
 
 def fixed_weights(layer: Any) -> None:
     """Give every weight a value that depends only on its place, name and
-    shape: constant weights (zeros, ones) keep their value, others get a
-    seeded normal draw scaled by ``1 / sqrt(fan_in)`` (non-negative where the
-    initial values were), so every backend computes with the same numbers."""
+    shape: constant weights (zeros, ones; more than one element, all equal)
+    keep their value, others (a scalar too) get a
+    seeded normal draw scaled by ``1 / sqrt(fan_in)``, so every backend
+    computes with the same numbers. (Nothing here may depend on the initial
+    draw, which differs between backends: its signs chose the numbers once.)"""
     for index, weight in enumerate(layer.weights):
         if not keras.backend.is_float_dtype(weight.dtype):
             continue
         current = to_numpy(weight)
-        if current.size == 0 or np.all(current == current.flat[0]):
-            continue
+        if current.size > 1 and np.all(current == current.flat[0]):
+            continue  # zeros, ones: no random draw gives equal elements
         key = f"{index}:{weight.name}:{current.shape}".encode()
         seed = int.from_bytes(hashlib.sha256(key).digest()[:4])
         fan_in = int(np.prod(current.shape[:-1])) if current.ndim > 1 else 4
         draw = np.random.default_rng(seed).standard_normal(current.shape)
         draw /= np.sqrt(fan_in)
-        if current.min() >= 0:  # a scale or a variance stays non-negative
-            draw = np.abs(draw)
         weight.assign(draw.astype(current.dtype))
 
 
