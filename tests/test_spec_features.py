@@ -294,3 +294,69 @@ def test_random_layers_are_held_to_an_unbiased_training_mean(write_spec) -> None
     source = render_test(load_spec(write_spec(opted_out)), LayerImport(file="d.py"))
     assert "unbiased_in_training=False" in source
     assert "test_training_mean_matches_inference" not in source
+
+
+ARGMAX = """
+[layer]
+name = "ArgMax"
+doc = "Index of the largest feature."
+
+[inputs]
+x = { min_rank = 2 }
+
+[call]
+expr = "ops.argmax(x, axis=-1)"
+
+[output]
+shape = ["*x[:-1]"]
+dtype = "int32"
+
+[test]
+differentiable = false
+reference = "np.argmax(x, axis=-1)"
+"""
+
+
+def test_an_output_dtype_needs_a_shape_and_a_known_dtype(write_spec) -> None:
+    no_shape = ARGMAX.replace('shape = ["*x[:-1]"]\n', "")
+    assert "`dtype` goes with `shape`" in errors_of(write_spec, no_shape)
+    assert "unknown dtype `int33`" in errors_of(
+        write_spec, ARGMAX.replace('"int32"', '"int33"')
+    )
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_integer_output_is_symbolic_in_its_own_dtype(
+    tmp_path, write_spec, declared: bool
+) -> None:
+    from layergen import testing
+
+    if keras_backend() == "torch":
+        pytest.skip("torch on the CPU lacks half-precision kernels")
+    text = ARGMAX if declared else ARGMAX.replace('dtype = "int32"\n', "")
+    layer_class = load_layer(tmp_path, write_spec, text)
+    case = testing.LayerCase(layer_class, {}, {"x": (2, 5)}, differentiable=False)
+    testing.reset_keras_state()
+    if declared:
+        testing.check_mixed_precision(case, "mixed_float16")
+    else:  # compute_output_shape alone: Keras assumes float16 symbolically
+        with pytest.raises(AssertionError, match=r"\[output\] dtype"):
+            testing.check_mixed_precision(case, "mixed_float16")
+
+
+def test_a_traced_output_keeps_its_dtype(tmp_path, write_spec) -> None:
+    from layergen import testing
+
+    if keras_backend() == "torch":
+        pytest.skip("torch on the CPU lacks half-precision kernels")
+    traced = ARGMAX.replace('[output]\nshape = ["*x[:-1]"]\ndtype = "int32"\n', "")
+    layer_class = load_layer(tmp_path, write_spec, traced)
+    case = testing.LayerCase(layer_class, {}, {"x": (2, 5)}, differentiable=False)
+    testing.reset_keras_state()
+    testing.check_mixed_precision(case, "mixed_float16")
+
+
+def keras_backend() -> str:
+    import keras
+
+    return keras.backend.backend()

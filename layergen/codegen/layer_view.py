@@ -101,6 +101,8 @@ class LayerView:
             and "mask" in ex.names_in(spec.mask_expr.node),
             "mask_expr": self.code(spec.mask_expr) if spec.mask_expr else "",
             "output_shape": self.output_shape(),
+            "output_spec": self.output_spec(),
+            "traces_output": not spec.is_cell and spec.output_shape is None,
             "config_items": self.config_items(params),
         }
 
@@ -325,6 +327,18 @@ class LayerView:
             for s in self.spec.states
         )
         return f"{value}, [{states}]"
+
+    def output_spec(self) -> dict[str, str] | None:
+        """``compute_output_spec`` for a declared output dtype (an index, a
+        flag): the declared shape with that dtype."""
+        if self.spec.output_dtype is None:
+            return None
+        names = [i.name for i in self.spec.inputs]
+        return {
+            "args": ", ".join(names),
+            "shapes": ", ".join(f"{name}.shape" for name in names),
+            "dtype": lit.value(self.spec.output_dtype),
+        }
 
     def output_shape(self) -> str:
         if self.spec.output_shape is None:

@@ -34,7 +34,7 @@ GENERATED_NAMES = frozenset(
 # Names the templates bind where no spec name can clash with them (a
 # comprehension's variable, a method of their own).
 LOCAL_NAMES = frozenset(
-    {"v", "w", "floats", "inputs", "outputs", "input_shape", "policy"}
+    {"v", "w", "floats", "inputs", "outputs", "input_shape", "policy", "args"}
     | {"fresh_keras_state"}
 )
 # Names a step may not assign: the generated call() reads them (`training`

@@ -141,6 +141,7 @@ class LayerSpec:
     mask_mode: str = "none"
     mask_expr: Expr | None = None
     output_shape: tuple[Expr, ...] | None = None
+    output_dtype: str | None = None  # when call() returns no float
     test: TestConfig | None = None
     uses_random: bool = False
     uses_mask: bool = False

@@ -23,7 +23,7 @@ from layergen.spec.validate.mask import (
     validate_mask_expr,
     validate_mask_mode,
 )
-from layergen.spec.validate.output import validate_output
+from layergen.spec.validate.output import validate_output, validate_output_dtype
 from layergen.spec.validate.params import validate_params
 from layergen.spec.validate.reporting import MAX_ERRORS, Declarations, Report
 from layergen.spec.validate.schema import DEFAULT_PACKAGE
@@ -90,6 +90,7 @@ def validate_document(
     spec.mask_expr = validate_mask_expr(report, spec, mask)
     output = report.table(doc.get("output", {}), ("output",), "output")
     spec.output_shape = validate_output(report, spec, output, shape_names)
+    spec.output_dtype = validate_output_dtype(report, spec, output)
     spec.test = validate_test(report, spec, doc)
     check_sizes(report, spec)
     warn_unused_weights(report, spec)

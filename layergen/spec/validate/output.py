@@ -7,7 +7,8 @@ import ast
 from typing import Any
 
 from layergen.spec.model import Expr, Input, LayerSpec
-from layergen.spec.validate.reporting import Report
+from layergen.spec.validate.reporting import Report, hint
+from layergen.spec.validate.schema import DTYPES
 from layergen.spec.validate.scopes import ShapeScope
 from layergen.spec.validate.shapes import validate_shape
 
@@ -36,6 +37,29 @@ def validate_output(
             'or "compute" (declare the output\'s mask)',
         )
     return shape
+
+
+def validate_output_dtype(
+    report: Report, spec: LayerSpec, table: dict[str, Any]
+) -> str | None:
+    """``[output] dtype``: an output that is not in the compute dtype (an
+    index, a flag), declared with its shape so the symbolic output has it."""
+    dtype = report.typed(table, "dtype", ("output",), (str,), "a string")
+    if dtype is None:
+        return None
+    if dtype not in DTYPES:
+        report.error(
+            ("output", "dtype"), f"unknown dtype `{dtype}`{hint(dtype, DTYPES)}"
+        )
+        return None
+    if "shape" not in table:
+        report.error(
+            ("output", "dtype"),
+            "`dtype` goes with `shape`; without a shape the output's dtype is "
+            "traced from call() and needs no declaring",
+        )
+        return None
+    return dtype
 
 
 def _keeps_mask_axes(shape: tuple[Expr, ...], item: Input) -> bool:

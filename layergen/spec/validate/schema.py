@@ -61,7 +61,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "state": ("shape",),
     "call": ("training", "steps", "expr", "next_states"),
     "mask": ("mode", "expr"),
-    "output": ("shape",),
+    "output": ("shape", "dtype"),
     "property": ("expr", "when"),
     "test": (
         "params",

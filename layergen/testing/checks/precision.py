@@ -71,7 +71,7 @@ def check_mixed_precision(case: LayerCase, policy: str) -> None:
     assert symbolic.dtype == compute, (
         f"symbolic output is {symbolic.dtype}, eager {compute}: Keras takes the "
         "compute dtype from compute_output_shape; an integer or boolean output "
-        "needs compute_output_spec"
+        "needs compute_output_spec (in a spec: `[output] dtype`)"
     )
     for weight in layer.weights:
         if keras.backend.is_float_dtype(weight.dtype):
