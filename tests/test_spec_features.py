@@ -312,9 +312,14 @@ shape = ["*x[:-1]"]
 dtype = "int32"
 
 [test]
-differentiable = false
 reference = "np.argmax(x, axis=-1)"
 """
+
+
+def test_an_integer_output_is_not_differentiable(write_spec) -> None:
+    assert load_spec(write_spec(ARGMAX)).test.differentiable is False
+    source = render_test(load_spec(write_spec(ARGMAX)), LayerImport(file="a.py"))
+    assert "test_input_gradient_matches_finite_differences" not in source
 
 
 def test_an_output_dtype_needs_a_shape_and_a_known_dtype(write_spec) -> None:

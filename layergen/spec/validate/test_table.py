@@ -69,6 +69,9 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
             "unbiased_in_training",
         )
     }
+    if flags["differentiable"] is None and spec.output_dtype is not None:
+        # No gradient flows to an index or a flag.
+        flags["differentiable"] = "float" in spec.output_dtype
     return TestConfig(
         values,
         shapes,
