@@ -12,13 +12,13 @@ from layergen.spec.evaluation import evaluate
 SCOPE = {
     "x": ex.Symbol(ex.INPUT),
     "kernel": ex.Symbol(ex.WEIGHT),
-    "units": ex.Symbol(ex.PARAM, "int"),
-    "activation": ex.Symbol(ex.PARAM, "activation"),
+    "units": ex.Symbol(ex.PARAM, param_type="int"),
+    "activation": ex.Symbol(ex.PARAM, param_type="activation"),
     "proj": ex.Symbol(ex.SUBLAYER),
     "blocks": ex.Symbol(ex.SUBLAYER_LIST),
-    "ops": ex.Symbol(ex.MODULE, "ops"),
-    "random": ex.Symbol(ex.MODULE, "random"),
-    "activations": ex.Symbol(ex.MODULE, "activations"),
+    "ops": ex.Symbol(ex.MODULE, namespace="ops"),
+    "random": ex.Symbol(ex.MODULE, namespace="random"),
+    "activations": ex.Symbol(ex.MODULE, namespace="activations"),
     "training": ex.Symbol(ex.FLAG),
     "float": ex.Symbol(ex.BUILTIN),
 }
@@ -244,7 +244,7 @@ def test_parse_limits_length_and_depth(source: str, message: str) -> None:
     assert ex.parse_expression("+".join(["x"] * 50))  # deep enough for real use
 
 
-NUMPY_SCOPE = {"x": ex.Symbol(ex.INPUT), "np": ex.Symbol(ex.MODULE, "numpy")}
+NUMPY_SCOPE = {"x": ex.Symbol(ex.INPUT), "np": ex.Symbol(ex.MODULE, namespace="numpy")}
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 
 from layergen.codegen import literals as lit
 from layergen.spec.evaluation import evaluate
-from layergen.spec.model import LayerSpec, Param
+from layergen.spec.model import LayerSpec, MaskMode, Param
 from layergen.spec.validate.schema import mask_names
 
 # Docstring lines sit 4 (class body) + 4 (section) deep: 80 more make 88.
@@ -169,7 +169,7 @@ def call_doc(spec: LayerSpec) -> list[str]:
             updated = ", ".join(f"`{name}`" for name in spec.updates)
             text += f" Only in training mode does it update {updated}."
         lines.append(wrapped(text))
-    if spec.mask_mode == "consume" or spec.uses_mask:
+    if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
         for item, name in zip(spec.inputs, mask_names(spec), strict=True):
             lines.append(
                 wrapped(

@@ -10,7 +10,7 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.codegen.docstrings import class_doc, param_doc
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr, LayerSpec, Param, Weight
+from layergen.spec.model import Expr, LayerSpec, MaskMode, Param, Weight
 from layergen.spec.validate import mask_names
 
 
@@ -78,7 +78,7 @@ class LayerView:
             "sublayers": [self.sublayer(s) for s in spec.sublayers],
             "is_cell": spec.is_cell,
             "state_sizes": [self.state_size(s.shape) for s in spec.states],
-            "mask_mode": spec.mask_mode,
+            "mask_mode": str(spec.mask_mode),
             "shape_args": [shape_var(spec, i.name) for i in spec.inputs],
             "rank_checks": self.rank_checks(),
             "known_dim_checks": self.known_dim_checks(),
@@ -310,7 +310,7 @@ class LayerView:
             args.append("states")
         if spec.training:
             args.append("training=None")
-        if spec.mask_mode == "consume" or spec.uses_mask:
+        if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
             args += [f"{name}=None" for name in mask_names(spec)]
         return args
 

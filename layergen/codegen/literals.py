@@ -47,6 +47,8 @@ def value(obj: Any) -> str:
 def _node(obj: Any) -> ast.expr:
     if isinstance(obj, float) and not math.isfinite(obj):
         return ast.Call(ast.Name("float", ast.Load()), [ast.Constant(repr(obj))], [])
+    if isinstance(obj, str) and type(obj) is not str:
+        obj = str(obj)  # a StrEnum (a mask mode): its value, not its repr
     if obj is None or isinstance(obj, bool | int | float | str):
         return ast.Constant(obj)
     if isinstance(obj, list):

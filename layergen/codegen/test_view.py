@@ -110,7 +110,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "unbiased_in_training": test.unbiased_in_training,
         "random_in_training": spec.uses_random
         or any(_is_random_layer(s.layer) for s in spec.sublayers),
-        "mask_mode": spec.mask_mode,
+        "mask_mode": str(spec.mask_mode),
         "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
         "variable_axes": lit.value(_variable_axes(spec, test.input_shapes)),

@@ -4,31 +4,47 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-PARAM_TYPES = (
-    "int",
-    "float",
-    "bool",
-    "str",
-    "list[int]",
-    "list[float]",
-    "list[str]",
-    "activation",
-    "initializer",
-    "regularizer",
-    "constraint",
-)
+
+class ParamType(StrEnum):
+    """A param's ``type``: the value is the spec's spelling (a StrEnum equals
+    it, so ``p.type == "int"`` holds)."""
+
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    STR = "str"
+    LIST_INT = "list[int]"
+    LIST_FLOAT = "list[float]"
+    LIST_STR = "list[str]"
+    ACTIVATION = "activation"
+    INITIALIZER = "initializer"
+    REGULARIZER = "regularizer"
+    CONSTRAINT = "constraint"
+
+
+class MaskMode(StrEnum):
+    """``[mask] mode``: what the layer does with Keras masks."""
+
+    NONE = "none"
+    PROPAGATE = "propagate"
+    CONSUME = "consume"
+    COMPUTE = "compute"
+
+
+PARAM_TYPES = tuple(ParamType)
 # Param types held as Keras objects: converted with keras.<kind>.get in
 # __init__ and written back with keras.<kind>.serialize in get_config.
 OBJECT_PARAM_MODULES = {
-    "activation": "activations",
-    "initializer": "initializers",
-    "regularizer": "regularizers",
-    "constraint": "constraints",
+    ParamType.ACTIVATION: "activations",
+    ParamType.INITIALIZER: "initializers",
+    ParamType.REGULARIZER: "regularizers",
+    ParamType.CONSTRAINT: "constraints",
 }
-MASK_MODES = ("none", "propagate", "consume", "compute")
+MASK_MODES = tuple(MaskMode)
 
 
 @dataclass(frozen=True)
@@ -43,7 +59,7 @@ class Expr:
 @dataclass(frozen=True)
 class Param:
     name: str
-    type: str
+    type: ParamType
     default: Any = None
     has_default: bool = False
     min: float | None = None
@@ -138,7 +154,7 @@ class LayerSpec:
     expr: Expr | None = None
     next_states: dict[str, Expr] = field(default_factory=dict)
     updates: dict[str, Expr] = field(default_factory=dict)
-    mask_mode: str = "none"
+    mask_mode: MaskMode = MaskMode.NONE
     mask_expr: Expr | None = None
     output_shape: tuple[Expr, ...] | None = None
     output_dtype: str | None = None  # when call() returns no float

@@ -54,6 +54,7 @@ from layergen.spec.expressions.symbols import (
     ExpressionError,
     Scope,
     Symbol,
+    SymbolKind,
     dotted_chain,
     names_in,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "ExpressionError",
     "Scope",
     "Symbol",
+    "SymbolKind",
     "assigned_names",
     "check_expression",
     "check_input_dims_only",

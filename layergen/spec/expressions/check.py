@@ -136,7 +136,7 @@ class _Checker(ast.NodeVisitor):
         self.visit(node.value)
 
     def _check_module_path(self, chain: list[str], root: Symbol) -> None:
-        namespace = root.type or chain[0]
+        namespace = root.namespace or chain[0]
         if namespace == "numpy":
             _check_numpy_path(chain)
             return
@@ -164,8 +164,8 @@ class _Checker(ast.NodeVisitor):
             symbol = self.scope.get(func.id)
             callable_name = symbol is not None and (
                 symbol.kind in (BUILTIN, SUBLAYER)
-                or (symbol.kind == PARAM and symbol.type == "activation")
-                or (symbol.kind == LOCAL and symbol.type == SUBLAYER)
+                or (symbol.kind == PARAM and symbol.param_type == "activation")
+                or (symbol.kind == LOCAL and symbol.holds == SUBLAYER)
             )
             if symbol is not None and not callable_name:
                 raise ExpressionError(f"{symbol.kind} `{func.id}` cannot be called")
@@ -241,7 +241,7 @@ def check_step(
         loop_var = stmt.target.id
         if loop_var in scope:
             raise ExpressionError(f"loop variable `{loop_var}` shadows a name")
-        inner = {**scope, loop_var: Symbol(LOCAL, SUBLAYER)}
+        inner = {**scope, loop_var: Symbol(LOCAL, holds=SUBLAYER)}
         check_step(stmt.body[0], inner, suggest=suggest)
         for name in assigned_names(stmt):
             scope[name] = Symbol(LOCAL)

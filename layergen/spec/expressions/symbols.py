@@ -7,18 +7,29 @@ from __future__ import annotations
 import ast
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
-# What a name in an expression can stand for.
-INPUT, WEIGHT, PARAM, SUBLAYER, SUBLAYER_LIST, LOCAL = (
-    "input",
-    "weight",
-    "param",
-    "sublayer",
-    "sublayer list",
-    "local",
-)
-MODULE, BUILTIN, FLAG = "module", "builtin", "flag"
+
+class SymbolKind(StrEnum):
+    """What a name in an expression can stand for; the value is how messages
+    name it (``attribute access on sublayer list `blocks` ...``)."""
+
+    INPUT = "input"
+    WEIGHT = "weight"
+    PARAM = "param"
+    SUBLAYER = "sublayer"
+    SUBLAYER_LIST = "sublayer list"
+    LOCAL = "local"
+    MODULE = "module"
+    BUILTIN = "builtin"
+    FLAG = "flag"
+
+
+INPUT, WEIGHT, PARAM = SymbolKind.INPUT, SymbolKind.WEIGHT, SymbolKind.PARAM
+SUBLAYER, SUBLAYER_LIST = SymbolKind.SUBLAYER, SymbolKind.SUBLAYER_LIST
+LOCAL, MODULE = SymbolKind.LOCAL, SymbolKind.MODULE
+BUILTIN, FLAG = SymbolKind.BUILTIN, SymbolKind.FLAG
 TENSOR_KINDS = frozenset({INPUT, WEIGHT, LOCAL})
 SAFE_BUILTINS = frozenset(
     {"float", "int", "len", "range", "min", "max", "tuple", "list", "abs", "bool"}
@@ -38,10 +49,16 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Symbol:
-    """A name visible to expressions and what it stands for."""
+    """A name visible to expressions and what it stands for. The details are
+    keyword-only, so that each says which meaning it has."""
 
-    kind: str
-    type: str | None = None  # a param's type, or a module's catalogue namespace
+    kind: SymbolKind
+    # A param's type (``"activation"`` makes it callable).
+    param_type: str | None = field(default=None, kw_only=True)
+    # A module's namespace in Keras's catalogue (``"ops"``, ``"numpy"``).
+    namespace: str | None = field(default=None, kw_only=True)
+    # What a local holds when it is not a tensor: a sublayer for a loop variable.
+    holds: SymbolKind | None = field(default=None, kw_only=True)
 
 
 Scope = Mapping[str, Symbol]

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from layergen.spec import guards
-from layergen.spec.model import MASK_MODES, Expr, LayerSpec
+from layergen.spec.model import MASK_MODES, Expr, LayerSpec, MaskMode
 from layergen.spec.validate.reporting import Report
 from layergen.spec.validate.schema import mask_names
 from layergen.spec.validate.scopes import mask_scope
 
 
-def validate_mask_mode(report: Report, table: dict[str, Any]) -> str:
+def validate_mask_mode(report: Report, table: dict[str, Any]) -> MaskMode:
     mode = report.typed(table, "mode", ("mask",), (str,), "a string") or "none"
     if mode not in MASK_MODES:
         report.error(
@@ -20,13 +20,13 @@ def validate_mask_mode(report: Report, table: dict[str, Any]) -> str:
             f"unknown mask mode `{mode}`; expected one of "
             + ", ".join(f'"{m}"' for m in MASK_MODES),
         )
-        mode = "none"
-    return mode
+        return MaskMode.NONE
+    return MaskMode(mode)
 
 
 def report_mask_clashes(report: Report, spec: LayerSpec) -> None:
     """The mask arguments call() takes must not clash with declared names."""
-    if spec.mask_mode != "none":
+    if spec.mask_mode != MaskMode.NONE:
         for path, message in guards.mask_clashes(spec, mask_names(spec)):
             report.error(path, message)
 
@@ -34,12 +34,12 @@ def report_mask_clashes(report: Report, spec: LayerSpec) -> None:
 def validate_mask_expr(
     report: Report, spec: LayerSpec, table: dict[str, Any]
 ) -> Expr | None:
-    if "expr" in table and spec.mask_mode != "compute":
+    if "expr" in table and spec.mask_mode != MaskMode.COMPUTE:
         report.error(
             ("mask", "expr"),
             f'`expr` needs `mode = "compute"` (mode is "{spec.mask_mode}")',
         )
-    if spec.mask_mode != "compute":
+    if spec.mask_mode != MaskMode.COMPUTE:
         return None
     if "expr" not in table:
         report.error(("mask",), 'mode "compute" needs `expr`, the output mask')

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from layergen.spec.model import Expr, Input, LayerSpec
+from layergen.spec.model import Expr, Input, LayerSpec, MaskMode
 from layergen.spec.validate.reporting import Report, hint
 from layergen.spec.validate.schema import DTYPES
 from layergen.spec.validate.scopes import ShapeScope
@@ -25,7 +25,7 @@ def validate_output(
     shape = validate_shape(
         report, shape_names, table["shape"], ("output", "shape"), allow_star=True
     )
-    if spec.mask_mode != "propagate" or shape is None or not spec.inputs:
+    if spec.mask_mode != MaskMode.PROPAGATE or shape is None or not spec.inputs:
         return shape  # no inputs: reported at `[inputs]`
     if not _keeps_mask_axes(shape, spec.inputs[0]):
         name = spec.inputs[0].name

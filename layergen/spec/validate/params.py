@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from layergen.spec import catalog
-from layergen.spec.model import PARAM_TYPES, Param
+from layergen.spec.model import PARAM_TYPES, Param, ParamType
 from layergen.spec.validate.reporting import Declarations, Report, article, hint
 from layergen.spec.validate.schema import KeyPath
 
@@ -34,11 +34,12 @@ def validate_params(
                 + ", ".join(f'"{t}"' for t in PARAM_TYPES),
             )
             continue
+        ptype = ParamType(ptype)
         bounds = {}
         for bound in ("min", "max"):
             value = entry.get(bound)
             if value is not None and (
-                ptype not in ("int", "float") or not is_number(value)
+                ptype not in (ParamType.INT, ParamType.FLOAT) or not is_number(value)
             ):
                 report.error(
                     (*path, bound),

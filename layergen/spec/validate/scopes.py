@@ -12,16 +12,16 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from layergen.spec import expressions as ex
-from layergen.spec.model import LayerSpec
+from layergen.spec.model import LayerSpec, MaskMode
 from layergen.spec.validate.schema import mask_names
 
 
 def param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     """Params, safe builtins, ``ops`` and ``activations``."""
-    scope = {p.name: ex.Symbol(ex.PARAM, p.type) for p in spec.params}
+    scope = {p.name: ex.Symbol(ex.PARAM, param_type=p.type) for p in spec.params}
     scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
-    scope["ops"] = ex.Symbol(ex.MODULE, "ops")
-    scope["activations"] = ex.Symbol(ex.MODULE, "activations")
+    scope["ops"] = ex.Symbol(ex.MODULE, namespace="ops")
+    scope["activations"] = ex.Symbol(ex.MODULE, namespace="activations")
     return scope
 
 
@@ -74,10 +74,10 @@ def call_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     for sub in spec.sublayers:
         kind = ex.SUBLAYER_LIST if sub.for_each else ex.SUBLAYER
         scope[sub.name] = ex.Symbol(kind)
-    scope["random"] = ex.Symbol(ex.MODULE, "random")
+    scope["random"] = ex.Symbol(ex.MODULE, namespace="random")
     if spec.training:
         scope["training"] = ex.Symbol(ex.FLAG)
-    if spec.mask_mode != "none":
+    if spec.mask_mode != MaskMode.NONE:
         for name in mask_names(spec):
             scope[name] = ex.Symbol(ex.LOCAL)
     return scope
@@ -90,13 +90,13 @@ def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
     scope.update(
         {
-            p.name: ex.Symbol(ex.PARAM, p.type)
+            p.name: ex.Symbol(ex.PARAM, param_type=p.type)
             for p in spec.params
             if not p.object_module
         }
     )
     scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
-    scope["np"] = ex.Symbol(ex.MODULE, "numpy")
+    scope["np"] = ex.Symbol(ex.MODULE, namespace="numpy")
     return scope
 
 
