@@ -53,7 +53,11 @@ def _assert_mask_fits(output: Any) -> None:
 
 def _fit_masked_model(case: LayerCase, inputs: list, mask: np.ndarray) -> None:
     """A model whose first input goes through ``Masking`` trains one step:
-    Keras applies the output's mask to the loss."""
+    Keras applies the output's mask to the loss. (Not for an integer or
+    boolean output, an index or a flag, which no model trains on.)"""
+    probe = case.make_layer()(*inputs)
+    if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(probe.dtype)):
+        return
     masked_input = keras.Input(shape=inputs[0].shape[1:], dtype=inputs[0].dtype)
     others = [keras.Input(shape=x.shape[1:], dtype=x.dtype) for x in inputs[1:]]
     output = case.make_layer()(
