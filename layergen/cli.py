@@ -1,5 +1,6 @@
 """The ``layergen`` command line: options -> ``app.Options``, errors -> exit
-codes, and printing; what the commands do lives in ``layergen.app``.
+codes; what the commands do lives in ``layergen.app``, what they print as
+they run in ``layergen.reporters``.
 
 Exit codes: 0 success, 1 a generated test failed or a layer drifted from its
 spec, 2 bad input or usage, 130 / 143 interrupted by SIGINT / SIGTERM (what
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,13 +20,18 @@ import click
 
 from layergen import __version__, app, starters
 from layergen.check import report
-from layergen.check.drift import Drift, LayerCheck
-from layergen.codegen.generate import GeneratedLayer, load_specs
+from layergen.codegen.generate import load_specs
 from layergen.config import ProjectConfig, load_config
 from layergen.config import shown as config_shown
-from layergen.errors import Diagnostic, Interrupted, LayergenError
-from layergen.files.plan import IDENTICAL, Overwrite
-from layergen.run.runner import TestResult, TestRun, resolve_backends
+from layergen.errors import Interrupted, LayergenError
+from layergen.files.plan import Overwrite
+from layergen.reporters import (
+    CheckReporter,
+    NewReporter,
+    print_pending,
+    print_warnings,
+)
+from layergen.run.runner import resolve_backends
 from layergen.spec.validate import DEFAULT_PACKAGE
 
 BACKEND = click.option(
@@ -141,7 +147,7 @@ def init(
 def validate(specs: Sequence[Path]) -> int:
     """Check specs and report every problem; write nothing."""
     for spec in load_specs(specs):
-        _print_warnings(spec.warnings)
+        print_warnings(spec.warnings)
         click.echo(f"{spec.spec_path}: ok ({spec.name})")
     return 0
 
@@ -285,7 +291,7 @@ def check(
     reporter = CheckReporter(verbose=as_table)
     result = app.run_check(roots, specs, options, reporter)
     if show_diff:
-        return _print_pending(result, force=force)
+        return print_pending(result, force=force)
     records = report.rows(result.checks, result.runs)
     if as_table:
         report.print_table(records, runs=result.runs, rich=sys.stdout.isatty())
@@ -308,7 +314,7 @@ def _project() -> ProjectConfig | None:
     warnings (a key read but not applied yet) are printed."""
     project = load_config()
     if project is not None and project.templates is not None:
-        _print_warnings(
+        print_warnings(
             [
                 project.warning(
                     "templates",
@@ -344,150 +350,3 @@ def _project_tree(project: ProjectConfig) -> tuple[Path, ...]:
                 f"{config_shown(project.pyproject)}); run `layergen new` first"
             )
     return (*(Path(config_shown(r)) for r in roots), *specs)
-
-
-def _print_pending(result: app.CheckResult, *, force: bool) -> int:
-    """``check --diff``: the diffs on stdout; what they leave out, and a count,
-    on stderr. Exit 1 when there is a diff or drift, 2 for bad input."""
-    for file_fix in result.pending:
-        click.echo(file_fix.diff, nl=False)
-    pending_layers = {f.path for f in result.pending}
-    for check in result.checks:
-        if check.drift == Drift.OK or {check.layer_path, check.test_path} & (
-            pending_layers
-        ):
-            continue
-        name = check.class_name or report.shown_path(check.spec_path)
-        why = (
-            " (--force would overwrite it)" if check.drift == Drift.HAND_EDITED else ""
-        )
-        click.echo(
-            f"{report.shown_path(check.layer_path)}: {check.drift}: {name}: "
-            f"not in the diff{why}",
-            err=True,
-        )
-    for file_fix in result.pending:
-        if file_fix.discarded_lines:
-            click.echo(_discard_line(file_fix, done=False), err=True)
-    count = len(result.pending)
-    if count:
-        click.echo(f"{count} file(s) would be rewritten by --fix", err=True)
-    else:
-        click.echo("nothing for --fix to write", err=True)
-    return max(result.exit_code, 1 if count else 0)
-
-
-def _discard_line(file_fix: app.FileFix, *, done: bool) -> str:
-    lines = file_fix.discarded_lines
-    verb = "discarded" if done else "would discard"
-    return (
-        f"warning: {report.shown_path(file_fix.path)}: --force {verb} its hand "
-        f"edits ({lines} changed line{'s' * (lines != 1)} of diff)"
-    )
-
-
-def _print_warnings(warnings: Sequence[Diagnostic]) -> None:
-    for warning in warnings:
-        click.echo(str(warning), err=True)
-
-
-class NewReporter:
-    """What ``layergen new`` prints as it goes."""
-
-    def __init__(self, durations: int) -> None:
-        self.durations = durations
-
-    def warnings(self, diagnostics: Sequence[Diagnostic]) -> None:
-        _print_warnings(diagnostics)
-
-    def planned(self, layers: Sequence[GeneratedLayer], *, dry_run: bool) -> None:
-        for layer in layers:
-            for planned in layer.files:
-                status = planned.status if planned.status != IDENTICAL else "unchanged"
-                reason = f"  ({planned.reason})" if planned.reason else ""
-                click.echo(f"{status:>9}  {planned.path}{reason}")
-                if dry_run and planned.old is not None and planned.status != IDENTICAL:
-                    click.echo("".join(planned.diff()), nl=False)
-
-    def generated(self, seconds: float) -> None:
-        click.echo(f"generated in {seconds:.2f} s")
-
-    @contextlib.contextmanager
-    def tests_started(
-        self, test_files: Sequence[Path], backend: str | None
-    ) -> Iterator[None]:
-        on = f" on {backend}" if backend else ""
-        count = len(test_files)
-        click.echo(f"running the generated tests of {count} layer(s){on}...")
-        yield
-
-    def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
-        for test_file, name in layers.items():
-            counts = run.counts(test_file)
-            summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
-            mark = "FAIL" if counts.get("failed") else "ok"
-            click.echo(f"{mark:>9}  {name}: {summary or 'no tests ran'}")
-        if run.exit_code != 0:
-            click.echo(run.failure_details.rstrip("\n"))
-        click.echo(f"device: {run.device}")
-        click.echo(
-            f"time: start-up and imports {run.startup_seconds:.1f} s, "
-            f"tests {run.tests_seconds:.1f} s, exit {run.exit_seconds:.1f} s"
-        )
-        slowest = sorted(run.results, key=lambda r: r.seconds, reverse=True)
-        for result in slowest[: self.durations] if self.durations else slowest:
-            click.echo(
-                f"{result.seconds:>7.2f} s  {result.test_file.name}::{result.name}"
-            )
-
-
-class CheckReporter:
-    """What ``layergen check`` prints as it goes: drift with diffs, a progress
-    bar on a terminal, pytest's output when a test failed (table format)."""
-
-    def __init__(self, *, verbose: bool) -> None:
-        self.verbose = verbose
-        self.failed_runs: list[TestRun] = []
-
-    def warnings(self, diagnostics: Sequence[Diagnostic]) -> None:
-        """Spec warnings belong to ``validate`` and ``new``."""
-
-    def planned(self, layers: Sequence[GeneratedLayer], *, dry_run: bool) -> None:
-        """``check`` shows drift instead, through ``checked``."""
-
-    def generated(self, seconds: float) -> None:
-        """``check`` times its tests instead."""
-
-    def fixed(self, fixes: Sequence[app.FileFix]) -> None:
-        """One line per file ``--fix`` wrote and why, and a warning per hand
-        edit ``--force`` discarded (on stderr with ``--format json``)."""
-        to_stderr = not self.verbose
-        for file_fix in fixes:
-            verb = "created" if file_fix.created else "rewrote"
-            shown = report.shown_path(file_fix.path)
-            click.echo(f"{verb:>9}  {shown}  ({file_fix.reason})", err=to_stderr)
-            if file_fix.discarded_lines:
-                click.echo(_discard_line(file_fix, done=True), err=True)
-
-    def checked(self, checks: Sequence[LayerCheck]) -> None:
-        if self.verbose:
-            report.print_drift(checks)
-
-    @contextlib.contextmanager
-    def tests_started(
-        self, test_files: Sequence[Path], backend: str | None
-    ) -> Iterator[Callable[[TestResult], None]]:
-        rich = self.verbose and sys.stdout.isatty()
-        with report.Progress(report.expected_tests(test_files), rich) as on_result:
-            yield on_result
-
-    def tests_ran(self, run: TestRun, layers: Mapping[Path, str]) -> None:
-        """Failures are shown after the table (``print_failures``)."""
-        if run.exit_code == 1 and self.verbose:
-            self.failed_runs.append(run)
-
-    def print_failures(self) -> None:
-        for run in self.failed_runs:
-            on = f" on {run.backend}" if run.backend else ""
-            click.echo(f"\nwhat failed{on}:")
-            click.echo(run.failure_details.rstrip("\n"))

@@ -1,6 +1,7 @@
 """What the layer template prints, decided in Python: :class:`LayerView`
 turns a LayerSpec into ready-made code strings (signature, checks, build,
-call, config) for ``templates/layer.py.j2``."""
+call, config) for ``templates/layer.py.j2``; each param's pieces of
+``__init__`` come from :mod:`.params_view`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import ast
 from typing import Any
 
 from layergen.codegen import literals as lit
-from layergen.codegen.docstrings import class_doc, param_doc
+from layergen.codegen.docstrings import class_doc
+from layergen.codegen.params_view import param_entry, received
 from layergen.spec import expressions as ex
 from layergen.spec.model import Expr, LayerSpec, MaskMode, Param, Weight
 from layergen.spec.validate import mask_names
@@ -17,14 +19,6 @@ from layergen.spec.validate import mask_names
 def shape_var(spec: LayerSpec, input_name: str) -> str:
     """The ``build`` argument holding an input's shape."""
     return "input_shape" if len(spec.inputs) == 1 else f"{input_name}_shape"
-
-
-def received(names: list[str], conversion: str = "r") -> list[str | lit.Shown]:
-    """Message parts ``a=<a>, b=<b>`` showing the values of locals."""
-    parts: list[str | lit.Shown] = []
-    for name in names:
-        parts += [", " if parts else "", f"{name}=", lit.Shown(name, conversion)]
-    return parts
 
 
 def _tuple_code(items: list[str]) -> str:
@@ -117,29 +111,8 @@ class LayerView:
         )
 
     def param(self, p: Param) -> dict[str, str]:
-        default = tuple(p.default) if isinstance(p.default, list) else p.default
-        signature = f"{p.name}={lit.value(default)}" if p.has_default else p.name
-        check, expected = _param_check(p)
-        store = p.name
-        if p.object_module:
-            store = f"keras.{p.object_module}.get({p.name})"
-        elif p.type.startswith("list["):
-            store = f"list({p.name})"
-        config = f"self.{p.name}"
-        if p.object_module:
-            config = f"keras.{p.object_module}.serialize(self.{p.name})"
-        error = lit.message(
-            [f"Expected `{p.name}` to be {expected}. Received: ", *received([p.name])]
-        )
-        return {
-            "name": p.name,
-            "signature": signature,
-            "check": check,
-            "error": error,
-            "store": store,
-            "config": config,
-            "doc": param_doc(p, expected),
-        }
+        """One param's pieces of __init__ (:func:`.params_view.param_entry`)."""
+        return param_entry(p)
 
     def check(self, name: str, expr: Expr) -> dict[str, str]:
         """A cross-param check for __init__, over the constructor's locals."""
@@ -399,40 +372,3 @@ def _shared_initializers(spec: LayerSpec) -> frozenset[str]:
                 count = sum(p.name in ex.names_in(v.node) for _, v in sub.args)
                 uses[p.name] += count * (2 if sub.for_each is not None else 1)
     return frozenset(name for name, count in uses.items() if count > 1)
-
-
-def _param_check(p: Param) -> tuple[str, str]:
-    """A Python condition that is true for a bad value, and what is expected."""
-    name = p.name
-    if p.object_module:
-        return "", f"a Keras {p.type} identifier or object"
-    kinds = {
-        "int": ("isinstance({n}, bool) or not isinstance({n}, int)", "an int"),
-        "float": (
-            "isinstance({n}, bool) or not isinstance({n}, (int, float))",
-            "a number",
-        ),
-        "bool": ("not isinstance({n}, bool)", "a bool"),
-        "str": ("not isinstance({n}, str)", "a string"),
-    }
-    if p.type.startswith("list["):
-        inner_check, inner = kinds[p.type[5:-1]]
-        element = inner_check.format(n="v")
-        condition = (
-            f"not isinstance({name}, (list, tuple)) or any({element} for v in {name})"
-        )
-        return condition, f"a list of {inner.split(' ', 1)[1]}s"
-    condition, expected = kinds[p.type]
-    parts, limits = [condition.format(n=name)], []
-    if p.min is not None:
-        parts.append(f"{name} < {lit.value(p.min)}")
-        limits.append(f">= {lit.value(p.min)}")
-    if p.max is not None:
-        parts.append(f"{name} > {lit.value(p.max)}")
-        limits.append(f"<= {lit.value(p.max)}")
-    if p.choices is not None:
-        parts.append(f"{name} not in {lit.value(p.choices)}")
-        limits.append("one of " + ", ".join(lit.value(c) for c in p.choices))
-    if limits:
-        expected += " " + " and ".join(limits)
-    return " or ".join(parts), expected

@@ -1,0 +1,84 @@
+"""What the layer's ``__init__`` prints for each param: the signature
+entry, a check of the value's type, bounds and choices with the error it
+raises, how the value is stored, how ``get_config`` writes it back, and its
+Args entry. Decided in Python, as in :mod:`.layer_view`."""
+
+from __future__ import annotations
+
+from layergen.codegen import literals as lit
+from layergen.codegen.docstrings import param_doc
+from layergen.spec.model import Param
+
+
+def received(names: list[str], conversion: str = "r") -> list[str | lit.Shown]:
+    """Message parts ``a=<a>, b=<b>`` showing the values of locals."""
+    parts: list[str | lit.Shown] = []
+    for name in names:
+        parts += [", " if parts else "", f"{name}=", lit.Shown(name, conversion)]
+    return parts
+
+
+def param_entry(p: Param) -> dict[str, str]:
+    """What ``__init__`` prints for one param: its signature entry, the check
+    of its value and the error it raises, how it is stored and written back
+    by ``get_config``, and its Args entry."""
+    default = tuple(p.default) if isinstance(p.default, list) else p.default
+    signature = f"{p.name}={lit.value(default)}" if p.has_default else p.name
+    check, expected = param_check(p)
+    store = p.name
+    if p.object_module:
+        store = f"keras.{p.object_module}.get({p.name})"
+    elif p.type.startswith("list["):
+        store = f"list({p.name})"
+    config = f"self.{p.name}"
+    if p.object_module:
+        config = f"keras.{p.object_module}.serialize(self.{p.name})"
+    error = lit.message(
+        [f"Expected `{p.name}` to be {expected}. Received: ", *received([p.name])]
+    )
+    return {
+        "name": p.name,
+        "signature": signature,
+        "check": check,
+        "error": error,
+        "store": store,
+        "config": config,
+        "doc": param_doc(p, expected),
+    }
+
+
+def param_check(p: Param) -> tuple[str, str]:
+    """A Python condition that is true for a bad value, and what is expected."""
+    name = p.name
+    if p.object_module:
+        return "", f"a Keras {p.type} identifier or object"
+    kinds = {
+        "int": ("isinstance({n}, bool) or not isinstance({n}, int)", "an int"),
+        "float": (
+            "isinstance({n}, bool) or not isinstance({n}, (int, float))",
+            "a number",
+        ),
+        "bool": ("not isinstance({n}, bool)", "a bool"),
+        "str": ("not isinstance({n}, str)", "a string"),
+    }
+    if p.type.startswith("list["):
+        inner_check, inner = kinds[p.type[5:-1]]
+        element = inner_check.format(n="v")
+        condition = (
+            f"not isinstance({name}, (list, tuple)) or any({element} for v in {name})"
+        )
+        return condition, f"a list of {inner.split(' ', 1)[1]}s"
+    condition, expected = kinds[p.type]
+    parts, limits = [condition.format(n=name)], []
+    if p.min is not None:
+        parts.append(f"{name} < {lit.value(p.min)}")
+        limits.append(f">= {lit.value(p.min)}")
+    if p.max is not None:
+        parts.append(f"{name} > {lit.value(p.max)}")
+        limits.append(f"<= {lit.value(p.max)}")
+    if p.choices is not None:
+        parts.append(f"{name} not in {lit.value(p.choices)}")
+        limits.append("one of " + ", ".join(lit.value(c) for c in p.choices))
+    if limits:
+        expected += " " + " and ".join(limits)
+    return " or ".join(parts), expected
