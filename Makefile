@@ -8,13 +8,23 @@ TORCH ?= torch==2.13.0
 
 .PHONY: demo test lint format examples clean
 
+# The demo needs TensorFlow only; the tests need JAX and PyTorch too. Either
+# stamp says what is installed; the full install satisfies the demo as well.
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(DEMO_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[keras]'
+	touch $(DEMO_STAMP)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,jax]' '$(TORCH)'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)  ## Generate a layer from a shipped example spec and run its tests.
+demo: $(DEMO_STAMP)  ## Generate a layer from a shipped example spec and run its tests.
 	rm -rf demo_out
 	$(BIN)/layergen new generated_examples/specs/simple_dense.toml -o demo_out
 	@echo "---- demo_out/simple_dense.py (first 60 lines) ----"
