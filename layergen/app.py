@@ -197,7 +197,11 @@ def run_check(
     fixed when ``options.fix``, then the tests of those that have them."""
     reporter = reporter or QuietReporter()
     checks = check_tree(
-        roots, specs, overwrite=options.overwrite, default_package=options.package
+        roots,
+        specs,
+        overwrite=options.overwrite,
+        default_package=options.package,
+        tests_dir=options.tests_dir,
     )
     if options.diff:
         pending = [

@@ -282,6 +282,8 @@ def check(
         raise click.UsageError("--force overwrites hand edits with --fix or --diff")
     options = app.Options(
         package=_package(project),
+        # Where a missing layer's test file goes: the project's tests-dir.
+        tests_dir=project.tests_dir if project is not None else None,
         backends=() if no_run or show_diff else tuple(resolve_backends(backend)),
         overwrite=Overwrite(hand_edited=force),
         fix=fix,

@@ -264,3 +264,17 @@ def test_check_without_the_output_directory_is_one_line(cli, project: Path) -> N
         "error: ../../tests/layers: no such directory (tool.layergen in "
         "../../pyproject.toml); run `layergen new` first\n"
     )
+
+
+def test_check_fix_puts_a_missing_layers_tests_in_the_tests_dir(
+    cli, project: Path
+) -> None:
+    assert cli("new", "--no-test").exit_code == 0
+    write_starter("dropout", "MyDropout", project / "specs")
+    fixed = cli("check", "--no-run", "--fix")
+    assert fixed.exit_code == 0, fixed.output
+    assert (project / "tests" / "layers" / "test_my_dropout.py").is_file()
+    assert not (project / "src" / "myproj" / "layers" / "test_my_dropout.py").exists()
+    again = cli("new", "--no-test")  # what check --fix wrote is what new writes
+    assert again.exit_code == 0, again.output
+    assert again.output.count("unchanged") == 6, again.output

@@ -185,10 +185,13 @@ def check_tree(
     *,
     overwrite: Overwrite = NOTHING_EDITED,
     default_package: str = DEFAULT_PACKAGE,
+    tests_dir: Path | None = None,
 ) -> list[LayerCheck]:
     """The drift of every generated layer under ``roots``, and of ``specs``
     given on the command line whose layer is missing (expected in ``roots[0]``);
-    ``default_package`` registers specs that name none, as ``new`` did."""
+    ``default_package`` registers specs that name none, as ``new`` did; a
+    missing layer's test file is planned in ``tests_dir`` (default: beside
+    the layer)."""
     tree = Tree.of(roots, specs)
     found = list(find_generated(tree.roots))
     checks = [
@@ -222,7 +225,7 @@ def check_tree(
                 _not_generated(
                     spec_path,
                     tree.roots[0],
-                    tree.roots[0],
+                    tests_dir or tree.roots[0],
                     overwrite,
                     default_package,
                 )
