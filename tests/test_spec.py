@@ -360,3 +360,38 @@ def test_float32_constants_are_flagged_for_mixed_precision(write_spec) -> None:
         "call.steps[0]: `ops.sqrt(float(units))` makes a float32 tensor" in warnings[0]
     )
     assert "Use Python numbers (`float(d) ** 0.5`)" in warnings[0]
+
+
+def test_one_mistake_gives_one_error(write_spec) -> None:
+    """A weight whose shape fails, and a step that fails, still bind their
+    names: what uses them later gets no knock-on error."""
+    text = """
+[layer]
+name = "Und"
+[params]
+units = { type = "int", default = 4 }
+[inputs]
+x = { min_rank = 2 }
+[weights.kernel]
+shape = ["x[-1]", "num_units"]
+[call]
+steps = ["h = ops.matmul(x, kernel) + missing", "h = h + 1.0"]
+expr = "h"
+[test]
+reference = "x @ kernel + 1"
+"""
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(text))
+    messages = [d.message for d in caught.value.diagnostics]
+    assert len(messages) == 2, messages
+    assert "unknown name `num_units`" in messages[0]
+    assert "unknown name `missing`" in messages[1]
+
+
+def test_a_table_created_by_a_dotted_header_is_located_there(write_spec) -> None:
+    text = '[layer]\nname = "T"\n[inputs]\nx = {}\n[weight.bias]\nshape = [2]\n'
+    text += '[call]\nexpr = "x"\n'
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(text))
+    first, *_ = caught.value.diagnostics
+    assert (first.key, first.line) == ("weight", 5)

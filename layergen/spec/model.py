@@ -162,6 +162,9 @@ class LayerSpec:
     uses_random: bool = False
     uses_mask: bool = False
     warnings: list[Any] = field(default_factory=list)
+    # Names declared by an entry that failed validation: expressions may use
+    # them without a second, knock-on error.
+    failed_names: frozenset[str] = frozenset()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

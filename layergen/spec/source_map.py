@@ -68,7 +68,11 @@ class SourceMap:
             line = self._lines[lineno]
             if header := _HEADER.match(line):
                 table = _split_key(header.group(1))
-                self.positions.setdefault(table, (lineno + 1, header.start(1) + 1))
+                # `[weight.bias]` also creates `weight`: locate it here too.
+                for end in range(1, len(table) + 1):
+                    self.positions.setdefault(
+                        table[:end], (lineno + 1, header.start(1) + 1)
+                    )
             elif key := _KEY.match(line):
                 path = table + _split_key(key.group(2))
                 self.positions[path] = (lineno + 1, key.start(2) + 1)

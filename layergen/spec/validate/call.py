@@ -33,12 +33,14 @@ def validate_call(
         if not isinstance(source, str):
             report.error(path, f"expected a step string, found {kind(source)}")
             continue
+        stmt = None
         try:
             stmt = ex.parse_step(source)
             guards.check_step_names(stmt, mask_names(spec))
             ex.check_step(stmt, scope, suggest=report.suggesting)  # adds its locals
         except ex.ExpressionError as exc:
             report.error(path, f"{exc} (in `{source.strip()}`)")
+            _bind_targets(stmt, scope)  # later steps get no knock-on errors
             continue
         spec.steps.append(report.expr(source, stmt, path))
     if "expr" not in table:
@@ -122,3 +124,16 @@ def all_call_exprs(spec: LayerSpec) -> list[Expr]:
     """Every expression call() evaluates: steps, next states, updates, expr."""
     exprs = [*spec.steps, *spec.next_states.values(), *spec.updates.values()]
     return exprs + ([spec.expr] if spec.expr else [])
+
+
+def _bind_targets(stmt: ast.stmt | None, scope: dict[str, ex.Symbol]) -> None:
+    """The names a step that failed its check would bind, as locals, so that
+    the steps after it are judged on their own (one mistake, one error)."""
+    if stmt is None:
+        return
+    try:
+        names = ex.assigned_names(stmt)
+    except ex.ExpressionError:
+        return
+    for name in names:
+        scope.setdefault(name, ex.Symbol(ex.LOCAL))

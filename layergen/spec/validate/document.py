@@ -80,6 +80,7 @@ def validate_document(
         spec.states = validate_states(report, spec, states, declared, shape_names)
     elif "states" in doc:
         report.error(("states",), '`[states]` is only for `kind = "cell"`')
+    spec.failed_names = declared.failed(spec)
     mask = report.table(doc.get("mask", {}), ("mask",), "mask")
     spec.mask_mode = validate_mask_mode(report, mask)
     report_mask_clashes(report, spec)

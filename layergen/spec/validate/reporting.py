@@ -16,7 +16,7 @@ from typing import Any
 from layergen.errors import Diagnostic
 from layergen.spec import catalog, guards
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr
+from layergen.spec.model import Expr, LayerSpec
 from layergen.spec.source_map import SourceMap, format_path
 from layergen.spec.validate.schema import IDENTIFIER, RESERVED, TABLE_KEYS, KeyPath
 
@@ -145,6 +145,13 @@ class Declarations:
             return False
         self.kinds[name] = what
         return True
+
+    def failed(self, spec: LayerSpec) -> frozenset[str]:
+        """Names claimed by an entry that then failed validation."""
+        kept = {p.name for p in spec.params} | {i.name for i in spec.inputs}
+        kept |= {w.name for w in spec.weights} | {s.name for s in spec.sublayers}
+        kept |= {s.name for s in spec.states}
+        return frozenset(self.kinds) - kept
 
 
 def hint(value: str, choices: Any) -> str:

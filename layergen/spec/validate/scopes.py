@@ -71,6 +71,7 @@ def call_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
     scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
     scope.update({s.name: ex.Symbol(ex.LOCAL) for s in spec.states})
+    scope.update({n: ex.Symbol(ex.LOCAL) for n in spec.failed_names})
     for sub in spec.sublayers:
         kind = ex.SUBLAYER_LIST if sub.for_each else ex.SUBLAYER
         scope[sub.name] = ex.Symbol(kind)
@@ -88,6 +89,7 @@ def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     plain params as numpy values, and ``np``."""
     scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
     scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
+    scope.update({n: ex.Symbol(ex.LOCAL) for n in spec.failed_names})
     scope.update(
         {
             p.name: ex.Symbol(ex.PARAM, param_type=p.type)
