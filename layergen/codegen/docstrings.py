@@ -10,13 +10,12 @@ from the spec's source text."""
 
 from __future__ import annotations
 
-import ast
 import textwrap
 from typing import Any
 
 from layergen.codegen import literals as lit
 from layergen.codegen.shape_words import ELLIPSIS, AxisWords
-from layergen.spec.evaluation import evaluate
+from layergen.spec.evaluation import test_output_shape
 from layergen.spec.model import LayerSpec, MaskMode, Param
 from layergen.spec.validate.schema import mask_names
 
@@ -256,7 +255,7 @@ def example_doc(spec: LayerSpec) -> list[str]:
         tensors.append(f"keras.ops.ones({shown(test.input_shapes[item.name])}{dtype})")
     lines = _call_lines(f"layer = {spec.name}", kwargs)
     lines += _call_lines("y = layer", tensors)
-    shape = _test_output_shape(spec)
+    shape = test_output_shape(spec)
     if shape is not None:
         lines += [">>> tuple(y.shape)", shown(shape)]
     if any(len(line) > WIDTH + 4 for line in lines):
@@ -269,31 +268,6 @@ def _call_lines(prefix: str, args: list[str]) -> list[str]:
     if len(one) <= WIDTH + 4 or not args:
         return [one]
     return [f">>> {prefix}(", *(f"...     {a}," for a in args), "... )"]
-
-
-def _test_output_shape(spec: LayerSpec) -> tuple[int, ...] | None:
-    """The output shape for the ``[test]`` values, or None where it is not
-    known before the layer runs."""
-    if spec.output_shape is None or spec.test is None:
-        return None
-    env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
-    dims: list[Any] = []
-    for dim in spec.output_shape:
-        node = dim.node
-        if isinstance(node, ast.Starred):
-            sub = node.value
-            assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
-            assert isinstance(sub.slice, ast.Slice)
-            lower, upper = (
-                None if b is None else ast.literal_eval(b)
-                for b in (sub.slice.lower, sub.slice.upper)
-            )
-            dims.extend(env[sub.value.id][lower:upper])
-        else:
-            dims.append(evaluate(node, env))
-    if any(not isinstance(d, int) or isinstance(d, bool) for d in dims):
-        return None
-    return tuple(dims)
 
 
 def indented(lines: list[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from layergen.spec import expressions as ex
 from layergen.spec.model import LayerSpec
 
 # Where an input's rank leaves the number of axes open.
@@ -86,14 +87,7 @@ class AxisWords:
     def dim(self, node: ast.AST) -> list[str]:
         """One output shape entry in words (a ``*x[a:b]`` entry gives several)."""
         if isinstance(node, ast.Starred):
-            sub = node.value
-            assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
-            assert isinstance(sub.slice, ast.Slice)
-            lower, upper = (
-                None if b is None else ast.literal_eval(b)
-                for b in (sub.slice.lower, sub.slice.upper)
-            )
-            return self.sliced(sub.value.id, lower, upper)
+            return self.sliced(*ex.star_slice(node))
         return [ast.unparse(_Worded(self).visit(_copy(node)))]
 
 

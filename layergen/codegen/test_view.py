@@ -11,7 +11,7 @@ from typing import Any
 
 from layergen.codegen import literals as lit
 from layergen.spec import expressions as ex
-from layergen.spec.evaluation import evaluate
+from layergen.spec.evaluation import evaluate, test_output_shape
 from layergen.spec.model import LayerSpec, Property, Weight
 from layergen.spec.validate import mask_names
 
@@ -102,7 +102,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "input_dtypes": lit.value(dtypes),
         "expected_weights": lit.value(expected_weights),
         "absent_weights": [w.name for w in spec.weights if w not in present],
-        "expected_output_shape": _expected_output_shape(spec, env),
+        "expected_output_shape": _expected_output_shape(spec),
         "updated_weights": list(spec.updates),
         "expects_trainable": _expects_trainable(spec, present),
         "training": spec.training,
@@ -213,21 +213,6 @@ def _axis_multiples(
     return multiples
 
 
-def _expected_output_shape(spec: LayerSpec, env: dict[str, Any]) -> str:
-    if spec.output_shape is None:
-        return ""
-    dims: list[Any] = []
-    for dim in spec.output_shape:
-        node = dim.node
-        if isinstance(node, ast.Starred):
-            sub = node.value
-            lower, upper = (
-                evaluate(part, env) if part is not None else None
-                for part in (sub.slice.lower, sub.slice.upper)
-            )
-            dims.extend(env[sub.value.id][lower:upper])
-        else:
-            dims.append(evaluate(node, env))
-    if None in dims:
-        return ""
-    return lit.value(tuple(dims))
+def _expected_output_shape(spec: LayerSpec) -> str:
+    shape = test_output_shape(spec)
+    return "" if shape is None else lit.value(shape)

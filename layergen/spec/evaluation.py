@@ -12,7 +12,8 @@ import ast
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from layergen.spec.expressions import ExpressionError
+from layergen.spec.expressions import ExpressionError, star_slice
+from layergen.spec.model import LayerSpec
 
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -178,3 +179,21 @@ def _items(value: Any, seen: dict[int, int]) -> int:
         seen[id(value)] = 0  # a list that holds itself cannot be built here
         seen[id(value)] = len(value) + sum(_items(v, seen) for v in value)
     return seen[id(value)]
+
+
+def test_output_shape(spec: LayerSpec) -> tuple[int, ...] | None:
+    """The output shape ``[output]`` gives for the ``[test]`` values, or None
+    where it is not known before the layer runs (no ``[output]``, ``None``)."""
+    if spec.output_shape is None or spec.test is None:
+        return None
+    env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
+    dims: list[Any] = []
+    for dim in spec.output_shape:
+        if isinstance(dim.node, ast.Starred):
+            name, lower, upper = star_slice(dim.node)
+            dims.extend(env[name][lower:upper])
+        else:
+            dims.append(evaluate(dim.node, env))
+    if any(not isinstance(d, int) or isinstance(d, bool) for d in dims):
+        return None
+    return tuple(dims)

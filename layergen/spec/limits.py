@@ -94,12 +94,8 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
     for index, dim in enumerate(spec.output_shape or ()):
         node = dim.node
         if isinstance(node, ast.Starred):
-            axes = node.value.slice
-            bounds = [
-                None if b is None else ast.literal_eval(b)
-                for b in (axes.lower, axes.upper)
-            ]
-            dims.extend(env[node.value.value.id][slice(*bounds)])
+            name, lower, upper = ex.star_slice(node)
+            dims.extend(env[name][lower:upper])
         elif not (isinstance(node, ast.Constant) and node.value is None):
             dims.append((yield from _size(node, env, ("output", "shape", index))))
     yield from _elements(dims, "the output", ("output", "shape"))

@@ -28,6 +28,7 @@ from layergen.spec.expressions.dimensions import (
     check_input_dims_only,
     check_shape_dim,
     input_axes,
+    star_slice,
 )
 from layergen.spec.expressions.emit import negated, to_code
 from layergen.spec.expressions.parse import (
@@ -93,6 +94,7 @@ __all__ = [
     "dotted_chain",
     "float32_constants",
     "input_axes",
+    "star_slice",
     "names_in",
     "negated",
     "parse_expression",

@@ -83,6 +83,18 @@ def check_shape_dim(
     )
 
 
+def star_slice(node: ast.Starred) -> tuple[str, int | None, int | None]:
+    """The input and the bounds of a checked ``*x[a:b]`` shape entry."""
+    sub = node.value
+    assert isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name)
+    assert isinstance(sub.slice, ast.Slice)
+    lower, upper = (
+        None if bound is None else ast.literal_eval(bound)
+        for bound in (sub.slice.lower, sub.slice.upper)
+    )
+    return sub.value.id, lower, upper
+
+
 def _int_literal(node: ast.AST) -> bool:
     """``3`` or ``-1``: an int written as a literal."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
