@@ -6,7 +6,9 @@ lazily: layergen's own suite must collect and run where Keras is absent.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -82,3 +84,16 @@ def cli() -> Callable[..., Result]:
         return runner.invoke(main, [str(a) for a in args])
 
     return invoke
+
+
+def check_on_backend(
+    directory: Path, backend: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``layergen check --format json --backend BACKEND DIRECTORY`` in a
+    subprocess (its own Keras backend), skipping where that backend is not
+    installed."""
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"the {backend} backend is not installed")
+    command = [sys.executable, "-m", "layergen", "check", "--format", "json"]
+    command += ["--backend", backend, str(directory)]
+    return subprocess.run(command, capture_output=True, text=True, env=env)

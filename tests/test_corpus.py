@@ -19,7 +19,6 @@ all are not in the corpus; FINDINGS.md lists them with the error they give.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -30,6 +29,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from .conftest import check_on_backend
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CORPUS_SPECS = sorted(CORPUS.glob("*.toml"))
@@ -126,27 +127,10 @@ def junit_cases(path: Path) -> list[tuple[str, str, str, str]]:
 @pytest.mark.xdist_group("corpus")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_corpus_passes(backend: str, generated_corpus: Path, tmp_path: Path) -> None:
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"the {backend} backend is not installed")
     junit = tmp_path / "junit.xml"
     env = dict(os.environ)
     env["PYTEST_ADDOPTS"] = f"{env.get('PYTEST_ADDOPTS', '')} --junitxml={junit}"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "layergen",
-            "check",
-            "--format",
-            "json",
-            "--backend",
-            backend,
-            str(generated_corpus),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    result = check_on_backend(generated_corpus, backend, env)
     assert result.returncode in (0, 1), result.stdout + result.stderr
     records = json.loads(result.stdout)
     modules = {Path(r["test_path"]).stem: r["class"] for r in records}

@@ -6,7 +6,6 @@ in a generated layer, must make its generated test file fail.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ from layergen.codegen.generate import generate
 from layergen.files.plan import IDENTICAL
 from layergen.run.runner import run_tests
 
-from .conftest import EXAMPLE_SPECS, EXAMPLES
+from .conftest import EXAMPLE_SPECS, EXAMPLES, check_on_backend
 
 TUTORIAL_LAYERS = {
     "SimpleDense",
@@ -86,23 +85,7 @@ def test_generated_code_is_ruff_and_black_clean() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_layergen_check_passes_on_the_examples(backend: str) -> None:
-    if importlib.util.find_spec(backend) is None:
-        pytest.skip(f"the {backend} backend is not installed")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "layergen",
-            "check",
-            "--format",
-            "json",
-            "--backend",
-            backend,
-            str(EXAMPLES),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = check_on_backend(EXAMPLES, backend)
     assert result.returncode == 0, result.stdout + result.stderr
     records = json.loads(result.stdout)
     assert len(records) == len(TUTORIAL_LAYERS | CONSTRAINED_LAYERS)
