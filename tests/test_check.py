@@ -61,6 +61,20 @@ def test_spec_changed(cli, tree: Path, write_spec) -> None:
     assert "+        factor=4.0," in result.output
 
 
+def test_comment_only_spec_edit_says_the_code_is_the_same(
+    cli, tree: Path, write_spec
+) -> None:
+    write_spec("# A comment changes the spec's hash, not its meaning.\n" + MINIMAL_SPEC)
+    result = cli("check", "--no-run", "--format", "json", tree)
+    assert result.exit_code == 1
+    (record,) = records(result)
+    assert record["drift"] == "spec changed"
+    assert record["detail"].startswith("only its comments or layout changed")
+    write_spec(MINIMAL_SPEC.replace("default = 2.0", "default = 4.0"))
+    (record,) = records(cli("check", "--no-run", "--format", "json", tree))
+    assert record["drift"] == "spec changed" and not record["detail"]
+
+
 def test_hand_edited(cli, tree: Path) -> None:
     layer = tree / "scale.py"
     layer.write_text(layer.read_text().replace("x * self.factor", "x + self.factor"))

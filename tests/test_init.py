@@ -128,9 +128,14 @@ def test_unknown_kind_and_missing_arguments(cli, tmp_path: Path) -> None:
     unknown = cli("init", "Mine", "--from", "conv", "-o", tmp_path)
     assert unknown.exit_code == 2
     assert unknown.output == (
-        "error: no starter for `conv`; the kinds are: dense, normalization, "
-        "attention, dropout, masked-pooling, recurrent-cell, convolution "
-        "(layergen init --list)\n"
+        "error: no starter for `conv` (the kinds are dense, normalization, "
+        "attention, dropout, masked-pooling, recurrent-cell, convolution: "
+        "layergen init --list)\n"
+    )
+    typo = cli("init", "Mine", "--from", "dens", "-o", tmp_path)
+    assert typo.exit_code == 2
+    assert typo.output.startswith(
+        "error: no starter for `dens` - did you mean `dense`? (the kinds are "
     )
     for args in (["Mine"], ["--from", "dense"], []):
         result = cli("init", *args)

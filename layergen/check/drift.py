@@ -28,7 +28,9 @@ from layergen.files.plan import (
     TEST,
     Header,
     Overwrite,
+    PlannedFile,
     read_file_header,
+    read_header,
     sha256,
     unsafe_characters,
 )
@@ -280,6 +282,11 @@ def _check_layer(
         check.detail = f"{edited.name} was edited by hand since it was generated"
     elif header.spec_hash != sha256(spec.spec_text):
         check.drift = Drift.SPEC_CHANGED
+        if all(_same_body(f) for f in generated.files):
+            check.detail = (
+                "only its comments or layout changed: the code is the same, "
+                "the headers' spec-sha256 is not"
+            )
     elif not test_path.exists():
         check.drift = Drift.MISSING_TEST
     else:
@@ -287,6 +294,12 @@ def _check_layer(
     if test_file.status == CONFLICT and check.drift != Drift.HAND_EDITED:
         check.detail = f"{test_path.name}: {test_file.reason}"
     return check
+
+
+def _same_body(file: PlannedFile) -> bool:
+    """Whether the file on disk has the planned file's code under an older header."""
+    old, new = read_header(file.old or ""), read_header(file.content)
+    return old is not None and new is not None and old.body == new.body
 
 
 def _not_generated(

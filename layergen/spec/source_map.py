@@ -13,6 +13,7 @@ import tomllib
 from typing import Any
 
 from layergen.errors import Diagnostic, SpecError
+from layergen.spec.guards import one_line
 
 Path = tuple[str | int, ...]
 
@@ -172,8 +173,26 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         found = re.search(r"\(at line (\d+), column (\d+)\)", message)
         line, column = (int(found[1]), int(found[2])) if found else (1, 1)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        message = _duplicate_message(message, text.splitlines()[line - 1 : line])
         diagnostic = Diagnostic(file, line, column, "", f"invalid TOML: {message}")
     except RecursionError:
         message = "invalid TOML: arrays or tables nested too deeply"
         diagnostic = Diagnostic(file, 1, 1, "", message)
     raise SpecError([diagnostic])
+
+
+def _duplicate_message(message: str, lines: list[str]) -> str:
+    """tomllib's words for a key or table given twice, with the key named:
+    ``Cannot overwrite a value`` says neither which key nor why."""
+    if message.startswith("Cannot declare ("):
+        header = _HEADER.match(lines[0]) if lines else None
+        if header:
+            return f"table [{one_line(header[1])}] is declared twice"
+    if message == "Cannot overwrite a value" and lines:
+        key = _KEY.match(lines[0]) or _HEADER.match(lines[0])
+        if key:
+            name = one_line(key[key.lastindex or 0].strip())
+            return (
+                f"`{name}` clashes with an earlier key (a key is given once per table)"
+            )
+    return message

@@ -16,6 +16,7 @@ from pathlib import Path
 from layergen.errors import LayergenError, SpecError
 from layergen.files.plan import check_path_text
 from layergen.spec import guards
+from layergen.spec.expressions.symbols import did_you_mean
 from layergen.spec.validate import PASCAL_CASE, RESERVED, load_spec, snake_case
 
 PLACEHOLDER = "__NAME__"
@@ -43,8 +44,8 @@ def template(kind: str) -> str:
     """The starter's text, with the placeholder."""
     if kind not in KINDS:
         raise LayergenError(
-            f"no starter for `{kind}`; the kinds are: {', '.join(KINDS)} "
-            "(layergen init --list)"
+            f"no starter for `{guards.one_line(kind)}`{did_you_mean(kind, KINDS)} "
+            f"(the kinds are {', '.join(KINDS)}: layergen init --list)"
         )
     return (resources.files(__name__) / f"{kind}.toml").read_text(encoding="utf-8")
 

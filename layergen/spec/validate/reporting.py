@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ast
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from layergen.errors import Diagnostic
 from layergen.spec import catalog, guards
 from layergen.spec import expressions as ex
+from layergen.spec.expressions.symbols import did_you_mean
 from layergen.spec.model import Expr, LayerSpec
 from layergen.spec.source_map import SourceMap, format_path
 from layergen.spec.validate.schema import IDENTIFIER, RESERVED, TABLE_KEYS, KeyPath
@@ -154,9 +156,9 @@ class Declarations:
         return frozenset(self.kinds) - kept
 
 
-def hint(value: str, choices: Any) -> str:
-    match = difflib.get_close_matches(value, list(choices), n=1)
-    return f" - did you mean `{match[0]}`?" if match else ""
+def hint(value: str, choices: Iterable[str]) -> str:
+    """`` - did you mean `x`?`` for the closest of ``choices``, or nothing."""
+    return did_you_mean(value, choices)
 
 
 def kind(value: Any) -> str:
