@@ -7,6 +7,7 @@ from typing import Any
 
 from layergen.spec import guards
 from layergen.spec.model import LayerSpec
+from layergen.spec.tables import LAYER_KINDS
 from layergen.spec.validate.reporting import Report
 from layergen.spec.validate.schema import (
     DEFAULT_PACKAGE,
@@ -59,8 +60,9 @@ def validate_layer(
             f"`{package}` is not a dotted Python package name",
         )
     kind = report.typed(layer, "kind", ("layer",), (str,), "a string") or "layer"
-    if kind not in ("layer", "cell"):
-        report.error(("layer", "kind"), f'expected "layer" or "cell", found "{kind}"')
+    if kind not in LAYER_KINDS:
+        expected = " or ".join(f'"{k}"' for k in LAYER_KINDS)
+        report.error(("layer", "kind"), f'expected {expected}, found "{kind}"')
     doc = report.typed(layer, "doc", ("layer",), (str,), "a string")
     return LayerSpec(
         name=name,

@@ -9,11 +9,9 @@ from typing import Any
 
 from layergen.spec import catalog
 from layergen.spec.model import PARAM_TYPES, Param, ParamType
+from layergen.spec.tables import MAX_PARAM_DOC_LENGTH
 from layergen.spec.validate.reporting import Declarations, Report, article, hint
 from layergen.spec.validate.schema import KeyPath
-
-# A param's `doc` is a sentence or a short paragraph of the class docstring.
-MAX_PARAM_DOC_LENGTH = 1000
 
 
 def validate_params(

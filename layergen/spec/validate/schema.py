@@ -1,5 +1,6 @@
-"""What a spec may contain: each table's keys, the names and dtypes it may
-use, the ranks an input may have, and the names derived from others."""
+"""The names a spec may use and the names derived from others. Each table's
+keys, types and value sets are declared in :mod:`layergen.spec.tables`
+(re-exported here for the validators)."""
 
 from __future__ import annotations
 
@@ -7,76 +8,26 @@ import re
 
 from layergen.spec import guards
 from layergen.spec.model import LayerSpec
+from layergen.spec.tables import (  # noqa: F401  (re-exported)
+    DEFAULT_TEST_DIMS,
+    DTYPES,
+    MAX_RANK,
+    TABLE_KEYS,
+)
+from layergen.spec.value_types import (
+    IDENTIFIER_PATTERN,
+    PACKAGE_PATTERN,
+    PASCAL_CASE_PATTERN,
+)
 
 KeyPath = tuple[str | int, ...]
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-PASCAL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*\Z")
+IDENTIFIER = re.compile(rf"^{IDENTIFIER_PATTERN}\Z")
+PASCAL_CASE = re.compile(rf"^{PASCAL_CASE_PATTERN}\Z")
 # The registration package of a spec that names none (and of no project's).
 DEFAULT_PACKAGE = "layergen"
-PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
-DTYPES = frozenset(
-    [
-        "float16",
-        "bfloat16",
-        "float32",
-        "float64",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "bool",
-    ]
-)
+PACKAGE = re.compile(rf"^{PACKAGE_PATTERN}\Z")
 # Names the generated code itself uses, on top of Keras Layer attributes.
 RESERVED = guards.GENERATED_NAMES
-TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "": (
-        "layer",
-        "params",
-        "checks",
-        "inputs",
-        "weights",
-        "sublayers",
-        "states",
-        "call",
-        "updates",
-        "mask",
-        "output",
-        "test",
-    ),
-    "layer": ("name", "package", "module", "doc", "kind"),
-    "param": ("type", "default", "min", "max", "choices", "doc"),
-    "input": ("rank", "min_rank", "dtype"),
-    "weight": (
-        "shape",
-        "initializer",
-        "trainable",
-        "dtype",
-        "regularizer",
-        "constraint",
-        "if",
-    ),
-    "sublayer": ("layer", "args", "for_each"),
-    "state": ("shape",),
-    "call": ("training", "steps", "expr", "next_states"),
-    "mask": ("mode", "expr"),
-    "output": ("shape", "dtype"),
-    "property": ("expr", "when"),
-    "test": (
-        "params",
-        "input_shapes",
-        "reference",
-        "properties",
-        "training_changes_output",
-        "differentiable",
-        "unbiased_in_training",
-    ),
-}
-# The test input's dims where [test] gives none (the first least_rank), and the
-# highest rank an input may declare or a test shape have.
-DEFAULT_TEST_DIMS = (2, 3, 4, 5, 6, 7, 2, 3)
-MAX_RANK = len(DEFAULT_TEST_DIMS)
 
 
 def snake_case(name: str) -> str:

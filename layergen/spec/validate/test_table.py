@@ -10,6 +10,7 @@ from layergen.spec import expressions as ex
 from layergen.spec import limits
 from layergen.spec.evaluation import TooLargeError, evaluate
 from layergen.spec.model import LayerSpec, Property, TestConfig
+from layergen.spec.tables import PROPERTY_WHEN
 from layergen.spec.validate.params import param_value_problem
 from layergen.spec.validate.reporting import Report
 from layergen.spec.validate.schema import (
@@ -97,8 +98,9 @@ def _properties(report: Report, spec: LayerSpec, raw: Any) -> tuple[Property, ..
             path_expr: KeyPath = (*path, "expr")
         else:
             source, when, path_expr = entry, "inference", path
-        if when not in ("inference", "training"):
-            report.error((*path, "when"), 'expected "inference" or "training"')
+        if when not in PROPERTY_WHEN:
+            expected = " or ".join(f'"{w}"' for w in PROPERTY_WHEN)
+            report.error((*path, "when"), f"expected {expected}")
             continue
         if when == "training" and not spec.training:
             report.error(
