@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of PyTorch (an unpinned torch pulls a multi-GB CUDA build).
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint format examples clean
+.PHONY: demo test lint format examples schema clean
 
 # The demo needs TensorFlow only; the tests need JAX and PyTorch too. Either
 # stamp says what is installed; the full install satisfies the demo as well.
@@ -45,6 +45,9 @@ format: $(STAMP)
 
 examples: $(STAMP)  ## Regenerate generated_examples/ from their specs.
 	$(BIN)/layergen new --force --no-test -o generated_examples generated_examples/specs/*.toml
+
+schema: $(DEMO_STAMP)  ## Regenerate the shipped JSON Schema from layergen/spec/tables.py.
+	$(BIN)/layergen schema -o layergen/data/spec.schema.json
 
 clean:
 	rm -rf $(VENV) demo_out build dist .pytest_cache

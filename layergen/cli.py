@@ -25,6 +25,7 @@ from layergen.config import ProjectConfig, load_config
 from layergen.config import shown as config_shown
 from layergen.errors import Interrupted, LayergenError
 from layergen.files.plan import Overwrite
+from layergen.files.writer import write_text
 from layergen.reporters import (
     CheckReporter,
     NewReporter,
@@ -32,6 +33,7 @@ from layergen.reporters import (
     print_warnings,
 )
 from layergen.run.runner import resolve_backends
+from layergen.spec import json_schema
 from layergen.spec.validate import DEFAULT_PACKAGE
 
 BACKEND = click.option(
@@ -139,6 +141,25 @@ def init(
     shown = report.shown_path(starter.path)
     click.echo(f"   create  {shown}  ({kind} starter for {name})")
     click.echo(f"next: edit it, then `layergen new {shown}`")
+    return 0
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write it to FILE (default: standard output).",
+)
+def schema(output: Path | None) -> int:
+    """Print the JSON Schema of a spec, for editors and validators."""
+    text = json_schema.schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+        return 0
+    write_text(output, text)
+    click.echo(f"   wrote  {report.shown_path(output)}")
     return 0
 
 

@@ -56,7 +56,9 @@ def test_each_starter_validates_and_says_what_it_computes(
     assert spec.test.reference is not None or spec.test.properties
     text = path.read_text()
     assert "__NAME__" not in text
-    assert text.startswith(f"# {name}: ")  # commented
+    schema, comment = text.splitlines()[:2]
+    assert schema.startswith("#:schema ")  # for editors: see test_schema.py
+    assert comment.startswith(f"# {name}: ")  # commented
     assert f"layergen init {name} --from {kind}" in text
 
 
@@ -204,3 +206,4 @@ def test_the_wheel_ships_every_starter(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("layergen-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"layergen/starters/{kind}.toml" for kind in KINDS} <= names
+    assert "layergen/data/spec.schema.json" in names

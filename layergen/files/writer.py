@@ -25,7 +25,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from layergen.errors import ConflictError, WriteError
-from layergen.files.plan import CHANGED, CONFLICT, CREATE, PlannedFile
+from layergen.files.plan import (
+    CHANGED,
+    CONFLICT,
+    CREATE,
+    PlannedFile,
+    check_path_text,
+)
 
 _TEMP_INFIX = ".layergen-"
 _STALE_TEMP = re.compile(r"\A\..+\.layergen-[a-z0-9_]{8}\.tmp\Z")
@@ -42,6 +48,17 @@ def write_plan(files: Sequence[PlannedFile]) -> list[PlannedFile]:
         with locked(f.path.parent for f in written):
             _write_all(written)
     return written
+
+
+def write_text(path: Path, content: str) -> None:
+    """Write one file atomically (created or replaced), as a plan would."""
+    check_path_text(path, "output path")
+    try:
+        old = path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        old = None
+    status = CREATE if old is None else CHANGED
+    write_plan([PlannedFile(path, content, status, old=old)])
 
 
 @contextlib.contextmanager

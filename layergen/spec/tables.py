@@ -28,6 +28,7 @@ from layergen.spec.value_types import (
     Table,
     TableRef,
     Text,
+    TypedBy,
 )
 
 DTYPES = (
@@ -182,6 +183,26 @@ LAYER = Table(
     ),
 )
 
+# The value each param type takes: its `default`, each of its `choices`.
+PARAM_VALUES = TypedBy(
+    "type",
+    {
+        "int": Integer(),
+        "float": Number(),
+        "bool": Boolean(),
+        "str": Text(),
+        "list[int]": ArrayOf(Integer()),
+        "list[float]": ArrayOf(Number()),
+        "list[str]": ArrayOf(Text()),
+        "activation": Text(),
+        "initializer": Text(),
+        "regularizer": Text(),
+        "constraint": Text(),
+    },
+    value_keys=("default",),
+    item_keys=("choices",),
+)
+
 PARAM = Table(
     "param",
     "[params] NAME",
@@ -216,6 +237,7 @@ PARAM = Table(
             '"Dimensionality of the output space."',
         ),
     ),
+    typed_by=PARAM_VALUES,
 )
 
 INPUT = Table(
@@ -307,7 +329,7 @@ SUBLAYER = Table(
             "args",
             Entries(Expression("params (and `item` with `for_each`)")),
             "its constructor arguments, each an expression over params",
-            "{ units = \"units\", activation = \"'relu'\" }",
+            '{ units = "units", activation = "\'relu\'" }',
         ),
         Key(
             "for_each",

@@ -113,6 +113,17 @@ class Key:
 
 
 @dataclass(frozen=True)
+class TypedBy:
+    """Keys whose values take the type another key names: a param's
+    ``default`` (and each of its ``choices``) is of the param's ``type``."""
+
+    selector: str
+    types: dict[str, ValueType]
+    value_keys: tuple[str, ...]
+    item_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Table:
     """A table with fixed keys: ``[layer]``, or one entry of ``[weights]``.
     ``header`` is how the reference names it (``[weights.NAME]``)."""
@@ -120,6 +131,7 @@ class Table:
     name: str
     header: str
     keys: tuple[Key, ...]
+    typed_by: TypedBy | None = None
 
     @property
     def key_names(self) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Starter specs for ``layergen init NAME --from KIND``: commented TOML files
 shipped in this package, one per kind, with ``__NAME__`` where the class name
-goes. Each one validates and passes its generated tests as written
-(tests/test_init.py)."""
+goes; the written spec starts with a ``#:schema`` line for editors. Each one
+validates and passes its generated tests as written (tests/test_init.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from layergen.errors import LayergenError, SpecError
 from layergen.files.plan import check_path_text
 from layergen.spec import guards
 from layergen.spec.expressions.symbols import did_you_mean
+from layergen.spec.json_schema import schema_line
 from layergen.spec.validate import PASCAL_CASE, RESERVED, load_spec, snake_case
 
 PLACEHOLDER = "__NAME__"
@@ -84,9 +85,9 @@ def write_starter(kind: str, name: str, output: Path | None = None) -> Starter:
     file, and never a half file: the text goes to a temporary file beside the
     target, is validated there, and is then linked into place (which fails if
     the target appeared meanwhile)."""
-    text = render(kind, name)
     path = target_path(name, output)
     check_path_text(path, "output path")
+    text = schema_line(path) + render(kind, name)
     if path.exists() or path.is_symlink():
         raise LayergenError(f"{path}: already exists; refusing to overwrite it")
     try:
