@@ -34,7 +34,11 @@ from .conftest import EXAMPLE_SPECS, MINIMAL_SPEC, ROOT
 
 KEYS = [(table, key) for table in TABLES.values() for key in table.keys]
 SCHEMA_FILE = (ROOT / "layergen" / "data" / "spec.schema.json").resolve()
-CORPUS_SPECS = sorted((ROOT / "tests" / "corpus").glob("*.toml"))
+CORPUS_SPECS = sorted(
+    p
+    for folder in ("corpus", "keras_hub")
+    for p in (ROOT / "tests" / folder).glob("*.toml")
+)
 # The structurally bad specs: a wrong type or an unknown key.
 STRUCTURAL = sorted(
     p
