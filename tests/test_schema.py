@@ -101,6 +101,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "param": ("params", "units"),
     "input": ("inputs", "x"),
     "weight": ("weights", "kernel"),
+    "keras_object": ("weights", "kernel", "initializer"),
     "sublayer": ("sublayers", "proj"),
     "state": ("states", "h"),
     "call": ("call",),

@@ -131,6 +131,9 @@ def shown(value: Any) -> str:
     if isinstance(value, tuple):
         inner = ", ".join(shown(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict) and "class_name" in value:  # a Keras object
+        args = ", ".join(f"{k}={shown(v)}" for k, v in value.get("config", {}).items())
+        return f"{value['class_name']}({args})"
     return lit.value(value)
 
 

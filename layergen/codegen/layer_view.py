@@ -12,7 +12,14 @@ from layergen.codegen import literals as lit
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.params_view import param_entry, received
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr, LayerSpec, MaskMode, Param, Weight
+from layergen.spec.model import (
+    Expr,
+    KerasObject,
+    LayerSpec,
+    MaskMode,
+    Param,
+    Weight,
+)
 from layergen.spec.validate import mask_names
 
 
@@ -205,8 +212,8 @@ class LayerView:
     def known_dim_checks(self) -> list[dict[str, str]]:
         needed: dict[tuple[str, int], list[str]] = {}
         for weight in self.spec.weights:
-            for dim in weight.shape:
-                for ref in ex.input_axes(dim.node, self.input_names):
+            for expr in weight.build_exprs:
+                for ref in ex.input_axes(expr.node, self.input_names):
                     needed.setdefault(ref, []).append(weight.name)
         checks = []
         for (name, axis), weights in needed.items():
@@ -227,8 +234,8 @@ class LayerView:
         shape = _tuple_code([self.code(d, self.build_names) for d in w.shape])
         initializer = (
             self.initializer(w.initializer)
-            if self.spec.param(w.initializer)
-            else lit.value(w.initializer)
+            if isinstance(w.initializer, str) and self.spec.param(w.initializer)
+            else self.keras_object(w.initializer)
         )
         arguments = [
             f"name={lit.value(w.name)}",
@@ -237,9 +244,10 @@ class LayerView:
         ]
         for key in ("regularizer", "constraint"):
             value = getattr(w, key)
-            if value is not None:
-                code = f"self.{value}" if self.spec.param(value) else lit.value(value)
-                arguments.append(f"{key}={code}")
+            if isinstance(value, str) and self.spec.param(value):
+                arguments.append(f"{key}=self.{value}")
+            elif value is not None:
+                arguments.append(f"{key}={self.keras_object(value)}")
         if not w.trainable:
             arguments.append("trainable=False")
         if w.dtype is not None:
@@ -251,6 +259,16 @@ class LayerView:
             arguments.append(f"aggregation={lit.value(aggregation)}")
         condition = self.code(w.condition) if w.condition is not None else ""
         return {"name": w.name, "arguments": arguments, "condition": condition}
+
+    def keras_object(self, value: str | KerasObject) -> str:
+        """A Keras identifier as a string, or a class built in ``build`` from
+        its arguments: ``keras.initializers.Constant(value=-1.0)``."""
+        if isinstance(value, str):
+            return lit.value(value)
+        args = ", ".join(
+            f"{name}={self.code(arg, self.build_names)}" for name, arg in value.args
+        )
+        return f"keras.{value.namespace}.{value.class_name}({args})"
 
     def weight_casts(self) -> list[str]:
         """Lines that start call(): the weights it casts, read in the compute

@@ -155,7 +155,8 @@ def _is_random_layer(name: str) -> bool:
 def _variable_axes(
     spec: LayerSpec, shapes: dict[str, tuple[int, ...]]
 ) -> dict[str, list[int]]:
-    """Per input, the non-batch axes no weight or check pins (may be None).
+    """Per input, the non-batch axes no weight (its shape or initializer) or
+    check pins (may be None).
 
     Sublayers' weights are invisible to the spec: with sublayers the last axis,
     the features most layers' kernels are sized by, is kept fixed too. A check
@@ -163,7 +164,7 @@ def _variable_axes(
     (see :func:`_axis_multiples`); any other check on an axis pins it.
     """
     fixed: set[tuple[str, int]] = set()
-    pinning = [d for w in spec.weights for d in w.shape]
+    pinning = [e for w in spec.weights for e in w.build_exprs]
     inputs = {i.name for i in spec.inputs}
     pinning += [c for c in spec.checks.values() if _multiple_of(c.node, inputs) is None]
     for expr in pinning:

@@ -86,15 +86,39 @@ class Input:
 
 
 @dataclass(frozen=True)
+class KerasObject:
+    """A Keras initializer, regularizer or constraint built with arguments,
+    like ``keras.initializers.Constant(value=-1.0)``: the class (from Keras's
+    catalogue) and each argument by name, an expression over params and input
+    dimensions (a literal is one too)."""
+
+    namespace: str  # "initializers", "regularizers" or "constraints"
+    class_name: str
+    args: tuple[tuple[str, Expr], ...] = ()
+
+
+@dataclass(frozen=True)
 class Weight:
     name: str
     shape: tuple[Expr, ...]
-    initializer: str = "glorot_uniform"
+    # A param's name, a Keras identifier, or a class with arguments.
+    initializer: str | KerasObject = "glorot_uniform"
     trainable: bool = True
     dtype: str | None = None
-    regularizer: str | None = None
-    constraint: str | None = None
+    regularizer: str | KerasObject | None = None
+    constraint: str | KerasObject | None = None
     condition: Expr | None = None
+
+    @property
+    def build_exprs(self) -> tuple[Expr, ...]:
+        """What ``build`` computes to make it, each of which may read input
+        dimensions: its shape, and its initializer's, regularizer's and
+        constraint's arguments."""
+        exprs = list(self.shape)
+        for made in (self.initializer, self.regularizer, self.constraint):
+            if isinstance(made, KerasObject):
+                exprs += [arg for _, arg in made.args]
+        return tuple(exprs)
 
 
 @dataclass(frozen=True)

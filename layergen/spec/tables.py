@@ -57,6 +57,9 @@ NUMPY_EXPR = Expression("numpy: inputs, output, weights, params, `np`")
 # A shape entry: an int, or an expression of int params and input dimensions.
 SHAPE = ArrayOf(OneOf((Integer(), Expression("int params, input dimensions"))))
 DTYPE = Choice(DTYPES)
+# A weight's initializer, regularizer or constraint (and an object param's
+# value): a name, a call like "Constant(-1.0)", or Keras's serialized form.
+KERAS_OBJECT = OneOf((Text(), TableRef("keras_object")))
 
 DOCUMENT = Table(
     "",
@@ -195,9 +198,9 @@ PARAM_VALUES = TypedBy(
         "list[float]": ArrayOf(Number()),
         "list[str]": ArrayOf(Text()),
         "activation": Text(),
-        "initializer": Text(),
-        "regularizer": Text(),
-        "constraint": Text(),
+        "initializer": KERAS_OBJECT,
+        "regularizer": KERAS_OBJECT,
+        "constraint": KERAS_OBJECT,
     },
     value_keys=("default",),
     item_keys=("choices",),
@@ -274,8 +277,10 @@ WEIGHT = Table(
         ),
         Key(
             "initializer",
-            Text(),
-            "an initializer param, or a Keras initializer id",
+            KERAS_OBJECT,
+            "an initializer param, a Keras initializer id, or a class with "
+            'arguments: `"Constant(-1.0)"` or `{ class_name = "Constant", '
+            "config = { value = -1.0 } }`",
             '"kernel_initializer"',
             default="glorot_uniform",
         ),
@@ -294,14 +299,16 @@ WEIGHT = Table(
         ),
         Key(
             "regularizer",
-            Text(),
-            "a regularizer param, or a Keras regularizer id",
+            KERAS_OBJECT,
+            "a regularizer param, a Keras regularizer id, or a class with "
+            'arguments (`"L2(1e-4)"`)',
             '"kernel_regularizer"',
         ),
         Key(
             "constraint",
-            Text(),
-            "a constraint param, or a Keras constraint id",
+            KERAS_OBJECT,
+            "a constraint param, a Keras constraint id, or a class with "
+            'arguments (`"MaxNorm(3.0)"`)',
             '"non_neg"',
         ),
         Key(
@@ -310,6 +317,27 @@ WEIGHT = Table(
             "create the weight only when this condition over params holds "
             "(otherwise the attribute is `None`)",
             '"use_bias"',
+        ),
+    ),
+)
+
+KERAS_OBJECT_TABLE = Table(
+    "keras_object",
+    "a Keras initializer, regularizer or constraint with arguments",
+    (
+        Key(
+            "class_name",
+            Text(),
+            "the Keras class, spelled as the class is (`Constant`, not `constant`)",
+            '"Constant"',
+            required=True,
+        ),
+        Key(
+            "config",
+            Entries(Anything()),
+            "its constructor's arguments by name: literals of the types their "
+            "defaults have",
+            "{ value = -1.0 }",
         ),
     ),
 )
@@ -509,6 +537,7 @@ TABLES: dict[str, Table] = {
         PARAM,
         INPUT,
         WEIGHT,
+        KERAS_OBJECT_TABLE,
         SUBLAYER,
         STATE,
         CALL,

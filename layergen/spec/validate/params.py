@@ -10,6 +10,7 @@ from typing import Any
 from layergen.spec import catalog
 from layergen.spec.model import PARAM_TYPES, Param, ParamType
 from layergen.spec.tables import MAX_PARAM_DOC_LENGTH
+from layergen.spec.validate.keras_objects import serialized_problems
 from layergen.spec.validate.reporting import Declarations, Report, article, hint
 from layergen.spec.validate.schema import KeyPath
 
@@ -104,6 +105,9 @@ def param_value_problem(param: Param, value: Any) -> str | None:
     """Why ``value`` is not acceptable for ``param``, or None."""
     if value is None and param.object_module:
         return None
+    if param.object_module and isinstance(value, dict):
+        problems = serialized_problems(value, param.type, param.object_module)
+        return problems[0][1] if problems else None
     values = value if isinstance(value, list) else [value]
     if any(isinstance(v, float) and not math.isfinite(v) for v in values):
         return f"{value!r} is not a finite number"

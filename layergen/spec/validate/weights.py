@@ -1,21 +1,15 @@
-"""``[weights]``: shapes, initializers, regularizers, constraints, dtypes and
-``if`` conditions."""
+"""``[weights]``: shapes, initializers, regularizers, constraints (see
+:mod:`.keras_objects`), dtypes and ``if`` conditions."""
 
 from __future__ import annotations
 
 import ast
 from typing import Any
 
-from layergen.spec import catalog
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr, LayerSpec, Param, Weight
-from layergen.spec.validate.reporting import (
-    Declarations,
-    Report,
-    article,
-    hint,
-    kind,
-)
+from layergen.spec.model import Expr, LayerSpec, Weight
+from layergen.spec.validate.keras_objects import keras_object
+from layergen.spec.validate.reporting import Declarations, Report, article, hint
 from layergen.spec.validate.schema import DTYPES, KeyPath
 from layergen.spec.validate.scopes import ShapeScope, param_scope
 from layergen.spec.validate.shapes import validate_shape
@@ -40,7 +34,7 @@ def validate_weights(
             report.error(path, "missing required key `shape`")
             continue
         shape = validate_shape(report, shape_names, entry["shape"], (*path, "shape"))
-        initializer = param_name_or_id(
+        initializer = keras_object(
             report,
             spec,
             params,
@@ -55,7 +49,7 @@ def validate_weights(
             ("constraint", "constraints"),
         ):
             if key in entry:
-                extras[key] = param_name_or_id(
+                extras[key] = keras_object(
                     report, spec, params, entry[key], (*path, key), key, namespace
                 )
         trainable = report.typed(entry, "trainable", path, (bool,), "true or false")
@@ -84,39 +78,6 @@ def validate_weights(
             )
         )
     return weights
-
-
-def param_name_or_id(
-    report: Report,
-    spec: LayerSpec,
-    params: dict[str, Param],
-    value: Any,
-    path: KeyPath,
-    ptype: str,
-    namespace: str,
-) -> str | None:
-    """A param of ``ptype`` or a Keras identifier from ``namespace``."""
-    if not isinstance(value, str):
-        report.error(path, f"expected a string, found {kind(value)}")
-        return None
-    param = params.get(value)
-    if param is not None:
-        if param.type != ptype:
-            report.error(
-                path, f"param `{value}` has type {param.type}, expected {ptype}"
-            )
-        return value
-    if value not in catalog.names(namespace):
-        found = ""
-        if report.suggesting:
-            typed = {p.name for p in spec.params if p.type == ptype}
-            found = hint(value, catalog.names(namespace) | typed)
-        report.error(
-            path,
-            f"`{value}` is neither {article(ptype)} {ptype} param "
-            f"nor a Keras {ptype}{found}",
-        )
-    return value
 
 
 def weight_condition(
