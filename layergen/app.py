@@ -1,4 +1,4 @@
-"""What ``layergen new`` and ``layergen check`` do, without a command line.
+"""What ``layergen new``, ``check`` and ``explain`` do, without a command line.
 
 ``run_new`` and ``run_check`` take an ``Options`` and a ``Reporter`` (told of
 progress as it happens; the CLI's prints, the default prints nothing) and
@@ -29,6 +29,7 @@ from layergen.codegen.generate import (
     plan_layers,
 )
 from layergen.errors import Diagnostic, TestRunError, UnsafePathError
+from layergen.explain import Explanation, explain_spec
 from layergen.files.plan import (
     CONFLICT,
     IDENTICAL,
@@ -226,6 +227,17 @@ def run_check(
             result.runs.append(_run(names, layer_files, backend, reporter, env))
     result.exit_code = check_exit_code(checks, result.runs)
     return result
+
+
+def run_explain(
+    spec: Path, options: Options, reporter: Reporter | None = None
+) -> Explanation:
+    """Trace one spec on Keras's symbolic tensors, on ``options.backends[0]``
+    (none given: ``KERAS_BACKEND``, else Keras's default); Keras is imported
+    only here, on that backend."""
+    (loaded,) = load_specs([spec], default_package=options.package)
+    (reporter or QuietReporter()).warnings(loaded.warnings)
+    return explain_spec(loaded, options.backends[0] if options.backends else None)
 
 
 def fix(

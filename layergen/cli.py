@@ -10,6 +10,7 @@ was being written is rolled back).
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,8 @@ from layergen.codegen.generate import load_specs
 from layergen.config import ProjectConfig, load_config
 from layergen.config import shown as config_shown
 from layergen.errors import Interrupted, LayergenError
+from layergen.explain import mermaid as explain_mermaid
+from layergen.explain import text as explain_text
 from layergen.files.plan import Overwrite
 from layergen.files.writer import write_text
 from layergen.reporters import (
@@ -321,6 +324,48 @@ def check(
         reporter.print_failures()
     else:
         report.print_json(records)
+    return result.exit_code
+
+
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "mermaid", "json"]),
+    default="text",
+    show_default=True,
+    help="A table, a Mermaid flowchart of the dataflow, or JSON.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["tensorflow", "jax", "torch"]),
+    default=None,
+    help="Keras backend to trace on (default: tool.layergen.backend, else "
+    "KERAS_BACKEND, else tensorflow).",
+)
+def explain(spec: Path, output_format: str, backend: str | None) -> int:
+    """Show what SPEC computes: each weight, and each step of call() with the
+    shape and dtype it produces, traced on symbolic tensors (no data).
+
+    Traced for the [test] input shapes and again with unknown (None) batch and
+    free dimensions. Exit 1 when a step fails or the output contradicts
+    [output]."""
+    project = _project()
+    if project is not None and backend is None and project.backend != "all":
+        backend = project.backend
+    options = app.Options(
+        package=_package(project),
+        backends=tuple(resolve_backends(backend)),
+    )
+    result = app.run_explain(spec, options, NewReporter(0))
+    if output_format == "json":
+        click.echo(json.dumps(result.as_json(), indent=2))
+        return result.exit_code
+    view = explain_mermaid if output_format == "mermaid" else explain_text
+    click.echo(view.render(result), nl=False)
+    for error in result.errors:
+        click.echo(str(error), err=True)
     return result.exit_code
 
 

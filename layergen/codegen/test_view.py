@@ -113,7 +113,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "mask_mode": str(spec.mask_mode),
         "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
-        "variable_axes": lit.value(_variable_axes(spec, test.input_shapes)),
+        "variable_axes": lit.value(variable_axes(spec, test.input_shapes)),
         "axis_multiples": lit.value(_axis_multiples(spec, test.input_shapes, env)),
         "reference": ex.to_code(test.reference.node) if test.reference else "",
         "uses_numpy": any(
@@ -152,7 +152,7 @@ def _is_random_layer(name: str) -> bool:
     return "Dropout" in name or "Noise" in name
 
 
-def _variable_axes(
+def variable_axes(
     spec: LayerSpec, shapes: dict[str, tuple[int, ...]]
 ) -> dict[str, list[int]]:
     """Per input, the non-batch axes no weight (its shape or initializer) or
