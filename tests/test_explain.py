@@ -73,6 +73,11 @@ properties = { finite = "np.all(np.isfinite(output))" }
 """
 
 
+README_COMMAND = (
+    "KERAS_BACKEND=jax layergen explain generated_examples/specs/simple_dense.toml"
+)
+
+
 def _layergen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``layergen`` in a fresh process on JAX (Keras's backend is fixed at
     import, so explain runs are kept out of the test process)."""
@@ -92,12 +97,14 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
     program = textwrap.dedent("""
         import json, sys
         from pathlib import Path
-        from layergen.explain import explain_spec
+        from layergen.explain import explain_spec, text
         from layergen.spec.validate import load_spec
         out = {}
         for name in sys.argv[1:]:
             spec = load_spec(Path("generated_examples/specs") / f"{name}.toml")
-            out[name] = explain_spec(spec).as_json()
+            result = explain_spec(spec)
+            out[name] = result.as_json()
+            out[name + " text"] = text.render(result)
         out["tensorflow imported"] = "tensorflow" in sys.modules
         print(json.dumps(out))
         """)
@@ -114,6 +121,10 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
     )
     out = json.loads(result.stdout)
     assert out["tensorflow imported"] is False
+    # The README shows SimpleDense's table as it is.
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split(f"$ {README_COMMAND}\n", 1)[1].split("```", 1)[0]
+    assert shown == out["simple_dense text"]
 
     def bound(name: str) -> dict[str, list[list[int | None] | None]]:
         return {
