@@ -36,7 +36,7 @@ from layergen.reporters import (
     print_warnings,
 )
 from layergen.run.runner import resolve_backends
-from layergen.spec import json_schema
+from layergen.spec import json_schema, reference
 from layergen.spec.validate import DEFAULT_PACKAGE
 
 BACKEND = click.option(
@@ -155,9 +155,20 @@ def init(
     default=None,
     help="Write it to FILE (default: standard output).",
 )
-def schema(output: Path | None) -> int:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "markdown"]),
+    default="json",
+    show_default=True,
+    help="json: the JSON Schema; markdown: the spec reference (docs/spec.md).",
+)
+def schema(output: Path | None, output_format: str) -> int:
     """Print the JSON Schema of a spec, for editors and validators."""
-    text = json_schema.schema_text()
+    if output_format == "json":
+        text = json_schema.schema_text()
+    else:
+        text = reference.markdown()
     if output is None:
         click.echo(text, nl=False)
         return 0

@@ -207,3 +207,4 @@ def test_the_wheel_ships_every_starter(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"layergen/starters/{kind}.toml" for kind in KINDS} <= names
     assert "layergen/data/spec.schema.json" in names
+    assert "layergen/spec/reference.md" in names  # `layergen schema --format markdown`

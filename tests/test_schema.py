@@ -20,6 +20,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from layergen.errors import SpecError
+from layergen.spec import reference
 from layergen.spec.json_schema import (
     SHIPPED,
     schema_line,
@@ -88,6 +89,20 @@ def test_the_schema_command_prints_it_or_writes_it(cli, tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     assert target.read_text() == schema_text()
     assert [p.name for p in tmp_path.iterdir()] == ["spec.schema.json"]
+
+
+def test_the_committed_reference_is_current_and_documents_every_table(cli) -> None:
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    assert text == reference.markdown(), "docs/spec.md is stale: run `make schema`"
+    printed = cli("schema", "--format", "markdown")
+    assert printed.exit_code == 0 and printed.output == text
+    prose = (ROOT / "layergen" / "spec" / "reference.md").read_text()
+    marked = reference.MARKER.findall(prose)
+    assert sorted(marked) == sorted(name or "document" for name in TABLES)
+    for table, key in KEYS:
+        row = f"| `{key.name}` | {reference.words(key.type)} | "
+        assert row in text, (table.name, key.name)
+    assert "<!-- keys:" not in text
 
 
 def test_every_param_type_has_its_value_type() -> None:

@@ -52,6 +52,7 @@ MAX_RANK = len(DEFAULT_TEST_DIMS)
 MAX_PARAM_DOC_LENGTH = 1000
 
 PARAMS_EXPR = Expression("params")
+OF_PARAM_TYPE = "the param's type"
 CALL_EXPR = Expression("inputs, weights, params, sublayers, earlier steps")
 NUMPY_EXPR = Expression("numpy: inputs, output, weights, params, `np`")
 # A shape entry: an int, or an expression of int params and input dimensions.
@@ -173,7 +174,7 @@ LAYER = Table(
             "doc",
             Text(),
             "the class docstring's summary; any text is safe (it becomes a "
-            "literal layergen builds)",
+            "literal layergen builds, never code)",
             '"A fully connected layer."',
         ),
         Key(
@@ -208,7 +209,7 @@ PARAM_VALUES = TypedBy(
 
 PARAM = Table(
     "param",
-    "[params] NAME",
+    "[params.NAME]",
     (
         Key(
             "type",
@@ -219,7 +220,7 @@ PARAM = Table(
         ),
         Key(
             "default",
-            Anything(),
+            Anything(OF_PARAM_TYPE),
             "the default value, of the param's type; without it the argument "
             "is required (and comes before those with defaults)",
             "32",
@@ -228,7 +229,7 @@ PARAM = Table(
         Key("max", Number(), "the greatest value (int and float params)", "1.0"),
         Key(
             "choices",
-            ArrayOf(Anything(), min_items=1),
+            ArrayOf(Anything(OF_PARAM_TYPE), min_items=1),
             "the values allowed, each of the param's type",
             '["sum", "mean"]',
         ),
@@ -245,7 +246,7 @@ PARAM = Table(
 
 INPUT = Table(
     "input",
-    "[inputs] NAME",
+    "[inputs.NAME]",
     (
         Key(
             "rank",
@@ -270,8 +271,8 @@ WEIGHT = Table(
         Key(
             "shape",
             SHAPE,
-            "each entry an int, an int param, an input dimension (`x[-1]`), "
-            "or `+ - * // %` of those",
+            "each entry an int, an int param, an input dimension (`x[-1]`, "
+            '`value[1]`), or `+ - * // %` of those (`"embed_dim // num_heads"`)',
             '["x[-1]", "units"]',
             required=True,
         ),
@@ -294,7 +295,8 @@ WEIGHT = Table(
         Key(
             "dtype",
             DTYPE,
-            "for non-float state; float weights take the layer's variable dtype",
+            "for non-float state; float weights take the layer's variable "
+            "dtype, so mixed precision works",
             '"int32"',
         ),
         Key(
@@ -457,7 +459,7 @@ TEST = Table(
     (
         Key(
             "params",
-            Entries(Anything()),
+            Entries(Anything(OF_PARAM_TYPE)),
             "constructor arguments for the tests (default: the params' "
             "defaults; required params must be given)",
             "{ units = 8 }",
@@ -472,7 +474,8 @@ TEST = Table(
         Key(
             "reference",
             NUMPY_EXPR,
-            "a numpy expression the output must match at inference",
+            "a numpy expression the output must match at inference; inputs, "
+            "weights and params by name, `np` for numpy",
             '"np.maximum(x @ kernel + bias, 0)"',
         ),
         Key(
@@ -493,7 +496,8 @@ TEST = Table(
             "differentiable",
             Boolean(),
             "compare input gradients with finite differences (default `false` "
-            "for a non-float `[output] dtype`)",
+            "for a non-float `[output] dtype`); `false` for outputs no gradient "
+            "flows to (an index, a rounding)",
             "false",
             default=True,
         ),
@@ -501,7 +505,8 @@ TEST = Table(
             "unbiased_in_training",
             Boolean(),
             "a random layer that is the identity at inference must average to "
-            "it in training",
+            "it in training (the mean of 256 training calls); `false` for layers "
+            "meant to be biased (an augmentation)",
             "false",
             default=True,
         ),
@@ -510,7 +515,7 @@ TEST = Table(
 
 PROPERTY = Table(
     "property",
-    "[test.properties] NAME",
+    "[test.properties.NAME]",
     (
         Key(
             "expr",

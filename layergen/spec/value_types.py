@@ -55,7 +55,10 @@ class Choice:
 
 @dataclass(frozen=True)
 class Anything:
-    """Any TOML value (a param's default: its type says which)."""
+    """Any TOML value; ``what`` says which in words (a param's default: of
+    the param's type)."""
+
+    what: str = "any value"
 
 
 @dataclass(frozen=True)
