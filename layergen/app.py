@@ -62,6 +62,8 @@ class Options:
     durations: int = 5
     # Registers specs that name no `package` ([tool.layergen] package).
     package: str = DEFAULT_PACKAGE
+    # The user's template overrides (a checked directory), or None.
+    templates: Path | None = None
 
 
 class Reporter(Protocol):
@@ -165,7 +167,11 @@ def run_new(
     directories = [options.out_dir, options.tests_dir or options.out_dir]
     with nullcontext() if options.dry_run else locked(directories):
         layers = plan_layers(
-            loaded, options.out_dir, options.tests_dir, options.overwrite
+            loaded,
+            options.out_dir,
+            options.tests_dir,
+            options.overwrite,
+            options.templates,
         )
         for spec in loaded:
             reporter.warnings(spec.warnings)
@@ -203,6 +209,7 @@ def run_check(
         overwrite=options.overwrite,
         default_package=options.package,
         tests_dir=options.tests_dir,
+        templates=options.templates,
     )
     if options.diff:
         pending = [
@@ -215,7 +222,7 @@ def run_check(
         return CheckResult(checks, exit_code=drifted, pending=pending)
     result = CheckResult(checks)
     if options.fix:
-        result.fixed = fix(checks, roots, options.overwrite)
+        result.fixed = fix(checks, roots, options.overwrite, options.templates)
         if (fixed := getattr(reporter, "fixed", None)) is not None:
             fixed(result.fixed)
     reporter.checked(checks)
@@ -241,7 +248,10 @@ def run_explain(
 
 
 def fix(
-    checks: Sequence[LayerCheck], roots: Sequence[Path], overwrite: Overwrite
+    checks: Sequence[LayerCheck],
+    roots: Sequence[Path],
+    overwrite: Overwrite,
+    templates: Path | None = None,
 ) -> list[FileFix]:
     """Regenerate the layers that drifted in a way ``--fix`` may repair (hand
     edits only when ``overwrite.hand_edited``), planning again under the lock,
@@ -258,7 +268,11 @@ def fix(
                 )
         with locked([layer_dir, tests_dir]):
             fresh = generate_layer(
-                check.regenerated.spec, layer_dir, tests_dir, overwrite=overwrite
+                check.regenerated.spec,
+                layer_dir,
+                tests_dir,
+                overwrite=overwrite,
+                templates=templates,
             )
             write_plan(fresh.files)
         fixes += _file_fixes(check, fresh.files)

@@ -21,6 +21,7 @@ import click
 
 from layergen import __version__, app, starters
 from layergen.check import report
+from layergen.codegen.environment import check_overrides
 from layergen.codegen.generate import load_specs
 from layergen.config import ProjectConfig, load_config
 from layergen.config import shown as config_shown
@@ -44,6 +45,13 @@ BACKEND = click.option(
     type=click.Choice(["tensorflow", "jax", "torch", "all"]),
     default=None,
     help="Keras backend for the tests (default: KERAS_BACKEND, else tensorflow).",
+)
+TEMPLATES = click.option(
+    "--templates",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Directory of template overrides, inside the project "
+    "(default: tool.layergen.templates).",
 )
 SPECS = click.argument(
     "specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
@@ -221,6 +229,7 @@ def validate(specs: Sequence[Path]) -> int:
     help="List the N slowest tests with their times (0: every test).",
 )
 @BACKEND
+@TEMPLATES
 def new(
     specs: Sequence[Path],
     out_dir: Path | None,
@@ -231,6 +240,7 @@ def new(
     dry_run: bool,
     durations: int,
     backend: str | None,
+    templates: Path | None,
 ) -> int:
     """Generate a layer and its tests from each SPEC, then run the tests.
 
@@ -250,6 +260,7 @@ def new(
         backend = backend or project.backend
     options = app.Options(
         package=_package(project),
+        templates=_templates(project, templates),
         out_dir=out_dir or Path("generated"),
         tests_dir=tests_dir,
         backends=tuple(resolve_backends(backend)) if not (no_test or dry_run) else (),
@@ -282,6 +293,7 @@ def new(
     show_default=True,
 )
 @BACKEND
+@TEMPLATES
 def check(
     paths: Sequence[Path],
     no_run: bool,
@@ -290,6 +302,7 @@ def check(
     force: bool,
     output_format: str,
     backend: str | None,
+    templates: Path | None,
 ) -> int:
     """Check generated layers under PATHS against their specs, then run their tests.
 
@@ -317,6 +330,7 @@ def check(
         raise click.UsageError("--force overwrites hand edits with --fix or --diff")
     options = app.Options(
         package=_package(project),
+        templates=_templates(project, templates),
         # Where a missing layer's test file goes: the project's tests-dir.
         tests_dir=project.tests_dir if project is not None else None,
         backends=() if no_run or show_diff else tuple(resolve_backends(backend)),
@@ -389,19 +403,22 @@ def _package(project: ProjectConfig | None) -> str:
 
 
 def _project() -> ProjectConfig | None:
-    """``[tool.layergen]`` of the nearest pyproject.toml that has one; its
-    warnings (a key read but not applied yet) are printed."""
-    project = load_config()
+    """``[tool.layergen]`` of the nearest pyproject.toml that has one."""
+    return load_config()
+
+
+def _templates(project: ProjectConfig | None, option: Path | None) -> Path | None:
+    """The template overrides: ``--templates``, else the project's; either
+    must be a directory inside the project (the pyproject's directory, else
+    the working directory)."""
+    root = project.root if project is not None else Path.cwd()
+    if option is not None:
+        return check_overrides(option, root, "--templates")
     if project is not None and project.templates is not None:
-        print_warnings(
-            [
-                project.warning(
-                    "templates",
-                    "read but not used yet: layergen renders with its own " "templates",
-                )
-            ]
+        return check_overrides(
+            project.templates, root, f"{config_shown(project.pyproject)}: templates"
         )
-    return project
+    return None
 
 
 def _shown(path: Path | None) -> Path | None:

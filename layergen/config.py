@@ -10,7 +10,7 @@ pyproject's directory, and never outside it)::
     tests-dir = "tests/layers"    # --tests-dir
     package = "myproj"            # registration package for specs that set none
     backend = "tensorflow"        # --backend
-    templates = "templates"       # template overrides (stored; not used yet)
+    templates = "templates"       # template overrides (--templates)
 
 The command line wins over the pyproject, which wins over the defaults.
 Unknown keys and wrong types are diagnostics located like a spec's

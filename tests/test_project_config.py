@@ -232,18 +232,6 @@ def test_output_through_a_link_out_of_the_project_is_refused(
     )
 
 
-def test_the_template_key_is_read_but_not_applied_yet(cli, project: Path) -> None:
-    (project / "templates").mkdir()
-    (project / "pyproject.toml").write_text(PYPROJECT + 'templates = "templates"\n')
-    result = cli("new", "--no-test")
-    assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [
-        "../../pyproject.toml:10:1: warning: tool.layergen.templates: read but not "
-        "used yet: layergen renders with its own templates",
-    ]
-    assert load_config().templates == project / "templates"
-
-
 def test_the_project_package_registers_specs_that_name_none(cli, project: Path) -> None:
     (project / "pyproject.toml").write_text(PYPROJECT + 'package = "myproj"\n')
     result = cli("new", "--no-test")

@@ -34,6 +34,7 @@ from layergen.files.plan import (
     sha256,
     unsafe_characters,
 )
+from layergen.spec.model import LayerSpec
 from layergen.spec.validate import DEFAULT_PACKAGE, load_spec
 
 
@@ -188,16 +189,19 @@ def check_tree(
     overwrite: Overwrite = NOTHING_EDITED,
     default_package: str = DEFAULT_PACKAGE,
     tests_dir: Path | None = None,
+    templates: Path | None = None,
 ) -> list[LayerCheck]:
     """The drift of every generated layer under ``roots``, and of ``specs``
     given on the command line whose layer is missing (expected in ``roots[0]``);
     ``default_package`` registers specs that name none, as ``new`` did; a
     missing layer's test file is planned in ``tests_dir`` (default: beside
-    the layer)."""
+    the layer); ``templates``: the template overrides the layers are
+    rendered through."""
     tree = Tree.of(roots, specs)
     found = list(find_generated(tree.roots))
+    render = _Render(overwrite, default_package, templates)
     checks = [
-        _check_layer(tree, f.path, f.header, overwrite, default_package)
+        _check_layer(tree, f.path, f.header, render)
         for f in found
         if f.header.role == LAYER
     ]
@@ -211,13 +215,7 @@ def check_tree(
             continue
         if layer_path not in known_layers:
             checks.append(
-                _not_generated(
-                    spec_path,
-                    layer_path.parent,
-                    orphan.path.parent,
-                    overwrite,
-                    default_package,
-                )
+                _not_generated(spec_path, layer_path.parent, orphan.path.parent, render)
             )
             known_layers.add(layer_path)
     known_specs = {c.spec_path for c in checks}
@@ -225,11 +223,7 @@ def check_tree(
         if spec_path not in known_specs:
             checks.append(
                 _not_generated(
-                    spec_path,
-                    tree.roots[0],
-                    tests_dir or tree.roots[0],
-                    overwrite,
-                    default_package,
+                    spec_path, tree.roots[0], tests_dir or tree.roots[0], render
                 )
             )
             known_specs.add(spec_path)
@@ -244,12 +238,31 @@ def _unsafe(layer_path: Path, test_path: Path, exc: UnsafeReference) -> LayerChe
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Render:
+    """How ``check`` regenerates a layer, as ``new`` did."""
+
+    overwrite: Overwrite
+    default_package: str
+    templates: Path | None
+
+    def load(self, spec_path: Path) -> LayerSpec:
+        return load_spec(spec_path, default_package=self.default_package)
+
+    def generate(
+        self, spec: LayerSpec, out_dir: Path, tests_dir: Path
+    ) -> GeneratedLayer:
+        return generate_layer(
+            spec,
+            out_dir,
+            tests_dir,
+            overwrite=self.overwrite,
+            templates=self.templates,
+        )
+
+
 def _check_layer(
-    tree: Tree,
-    layer_path: Path,
-    header: Header,
-    overwrite: Overwrite,
-    default_package: str,
+    tree: Tree, layer_path: Path, header: Header, render: _Render
 ) -> LayerCheck:
     layer_path = _absolute(layer_path)
     try:
@@ -263,14 +276,12 @@ def _check_layer(
         check.detail = f"its spec {header.spec} does not exist"
         return check
     try:
-        spec = load_spec(spec_path, default_package=default_package)
+        spec = render.load(spec_path)
     except LayergenError as exc:
         check.drift, check.detail = Drift.SPEC_INVALID, str(exc)
         return check
     check.class_name = spec.name
-    generated = generate_layer(
-        spec, layer_path.parent, test_path.parent, overwrite=overwrite
-    )
+    generated = render.generate(spec, layer_path.parent, test_path.parent)
     check.regenerated = generated
     layer_file, test_file = generated.files
     if all(f.status == IDENTICAL for f in generated.files):
@@ -303,20 +314,16 @@ def _same_body(file: PlannedFile) -> bool:
 
 
 def _not_generated(
-    spec_path: Path,
-    out_dir: Path,
-    tests_dir: Path,
-    overwrite: Overwrite,
-    default_package: str,
+    spec_path: Path, out_dir: Path, tests_dir: Path, render: _Render
 ) -> LayerCheck:
     try:
-        spec = load_spec(spec_path, default_package=default_package)
+        spec = render.load(spec_path)
     except LayergenError as exc:
         missing = out_dir / f"{spec_path.stem}.py"
         return LayerCheck(
             missing, missing, spec_path, Drift.SPEC_INVALID, detail=str(exc)
         )
-    generated = generate_layer(spec, out_dir, tests_dir, overwrite=overwrite)
+    generated = render.generate(spec, out_dir, tests_dir)
     return LayerCheck(
         _absolute(generated.layer_file.path),
         _absolute(generated.test_file.path),

@@ -107,13 +107,16 @@ def generate(
     *,
     tests_dir: Path | None = None,
     overwrite: Overwrite = NOTHING_EDITED,
+    templates: Path | None = None,
 ) -> list[GeneratedLayer]:
     """Render and format every layer and its test in memory, with file statuses.
 
-    Layers go to ``out_dir``, their tests to ``tests_dir`` (default: beside them).
+    Layers go to ``out_dir``, their tests to ``tests_dir`` (default: beside
+    them); ``templates``: the user's template overrides.
     """
     check_output_dirs(out_dir, tests_dir)
-    return plan_layers(load_specs(spec_paths), out_dir, tests_dir, overwrite)
+    specs = load_specs(spec_paths)
+    return plan_layers(specs, out_dir, tests_dir, overwrite, templates)
 
 
 def check_output_dirs(out_dir: Path, tests_dir: Path | None) -> None:
@@ -132,12 +135,19 @@ def plan_layers(
     out_dir: Path,
     tests_dir: Path | None,
     overwrite: Overwrite = NOTHING_EDITED,
+    templates: Path | None = None,
 ) -> list[GeneratedLayer]:
     """``generate`` for loaded specs. No two files of the run may share a path
     (class ``Foo``'s test file is ``test_foo.py``, and so is class
     ``TestFoo``'s module)."""
     layers = [
-        generate_layer(spec, out_dir, tests_dir or out_dir, overwrite=overwrite)
+        generate_layer(
+            spec,
+            out_dir,
+            tests_dir or out_dir,
+            overwrite=overwrite,
+            templates=templates,
+        )
         for spec in specs
     ]
     check_distinct_paths(layers)
@@ -168,13 +178,16 @@ def generate_layer(
     tests_dir: Path,
     *,
     overwrite: Overwrite = NOTHING_EDITED,
+    templates: Path | None = None,
 ) -> GeneratedLayer:
-    """One layer module and its test file, rendered, formatted and planned."""
+    """One layer module and its test file, rendered (through the template
+    overrides in ``templates``), formatted and planned."""
     layer_path = out_dir / f"{spec.module}.py"
     test_path = tests_dir / f"test_{spec.module}.py"
     spec_hash = sha256(spec.spec_text)
-    layer_source = render_layer(spec)
-    test_source = render_test(spec, layer_import(spec, layer_path, test_path))
+    layer_source = render_layer(spec, templates)
+    importing = layer_import(spec, layer_path, test_path)
+    test_source = render_test(spec, importing, templates)
     layer = with_header(
         format_source(layer_source, f"layer {spec.name}"),
         role=LAYER,

@@ -8,54 +8,50 @@ decide only where it goes.
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 import jinja2
 
-from layergen.codegen import literals as lit
 from layergen.codegen import test_view
+from layergen.codegen.docstrings import class_doc
+from layergen.codegen.environment import as_code, make_environment, template_dir
 from layergen.codegen.layer_view import LayerView, shape_var
 from layergen.codegen.test_view import LayerImport
-from layergen.files.cache import TemplateCache
+from layergen.errors import LayergenError
 from layergen.spec.model import LayerSpec
 
 __all__ = ["LayerImport", "render_layer", "render_test", "shape_var", "template_dir"]
 
 
-def template_dir() -> Path:
-    """Templates ship inside the wheel; in a source checkout they sit beside it."""
-    packaged = Path(str(files("layergen"))) / "templates"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "templates"
-
-
 @cache
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_dir()),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        bytecode_cache=TemplateCache(),
-    )
-    env.filters["pyrepr"] = lit.value
-    return env
+def _environment(overrides: Path | None = None) -> jinja2.Environment:
+    return make_environment(overrides)
 
 
-def render_layer(spec: LayerSpec) -> str:
-    """Unformatted source of the layer module."""
-    return (
-        _environment()
-        .get_template("layer.py.j2")
-        .render(layer=LayerView(spec).context())
-    )
+def _render(name: str, overrides: Path | None, **context: object) -> str:
+    try:
+        template = _environment(overrides).get_template(name)
+        return template.render(**context)
+    except jinja2.TemplateError as exc:
+        where = f"{exc.filename}:{exc.lineno}" if hasattr(exc, "lineno") else name
+        raise LayergenError(
+            f"{where}: template error: {type(exc).__name__}: {exc.message}"
+        ) from None
 
 
-def render_test(spec: LayerSpec, layer_import: LayerImport) -> str:
+def render_layer(spec: LayerSpec, overrides: Path | None = None) -> str:
+    """Unformatted source of the layer module (``overrides``: the user's
+    template directory)."""
+    context = LayerView(spec).context()
+    layer = as_code(context)
+    # Plain text, not code: printed raw it becomes a literal (see environment).
+    layer["docstring_text"] = class_doc(spec, context["params"])
+    return _render("layer.py.j2", overrides, layer=layer)
+
+
+def render_test(
+    spec: LayerSpec, layer_import: LayerImport, overrides: Path | None = None
+) -> str:
     """Unformatted source of the layer's pytest file."""
-    context = test_view.context(spec, layer_import)
-    return _environment().get_template("test_layer.py.j2").render(t=context)
+    context = as_code(test_view.context(spec, layer_import))
+    return _render("test_layer.py.j2", overrides, t=context)

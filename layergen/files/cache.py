@@ -85,12 +85,19 @@ def _mac(key: bytes, payload: bytes) -> bytes:
 
 
 class TemplateCache(jinja2.BytecodeCache):
-    """Jinja2's compiled templates on disk (keyed by the template's checksum),
-    so a run need not compile the templates again; each entry is signed, and
-    read and write failures are ignored."""
+    """Jinja2's compiled templates on disk (keyed by the template's name,
+    file and ``salt``, and checked against its source's checksum), so a run
+    need not compile the templates again; each entry is signed, and read and
+    write failures are ignored. ``salt`` names the environment's rules: code
+    compiled under other rules (another ``finalize``) is never reused."""
 
-    def __init__(self) -> None:
+    def __init__(self, salt: str = "") -> None:
         self.directory = cache_root() / "templates"
+        self.salt = salt
+
+    def get_cache_key(self, name: str, filename: str | None = None) -> str:
+        key = f"{self.salt}|{name}|{filename or ''}"
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
         return self.directory / f"{bucket.key}.signed"
