@@ -21,9 +21,13 @@ import click
 
 from layergen import __version__, app, starters
 from layergen.check import report
-from layergen.codegen.environment import check_overrides
 from layergen.codegen.generate import load_specs
-from layergen.config import ProjectConfig, load_config
+from layergen.config import (
+    ProjectConfig,
+    checked_tree,
+    load_config,
+    template_overrides,
+)
 from layergen.config import shown as config_shown
 from layergen.errors import Interrupted, LayergenError
 from layergen.explain import mermaid as explain_mermaid
@@ -246,7 +250,7 @@ def new(
 
     With no SPEC, every spec that ``specs`` of ``[tool.layergen]`` in
     pyproject.toml lists is generated."""
-    project = _project()
+    project = load_config()
     if not specs:
         if project is None or not project.specs:
             raise click.UsageError(
@@ -260,7 +264,7 @@ def new(
         backend = backend or project.backend
     options = app.Options(
         package=_package(project),
-        templates=_templates(project, templates),
+        templates=template_overrides(project, templates),
         out_dir=out_dir or Path("generated"),
         tests_dir=tests_dir,
         backends=tuple(resolve_backends(backend)) if not (no_test or dry_run) else (),
@@ -310,9 +314,9 @@ def check(
     whose layers must exist there. With no PATHS, the output (and tests)
     directories of ``[tool.layergen]`` in pyproject.toml, with its specs.
     """
-    project = _project()
+    project = load_config()
     if not paths and project is not None:
-        paths = _project_tree(project)
+        paths = checked_tree(project)
     elif not paths:
         raise click.UsageError(
             "give the directories to check, or configure [tool.layergen] in "
@@ -330,7 +334,7 @@ def check(
         raise click.UsageError("--force overwrites hand edits with --fix or --diff")
     options = app.Options(
         package=_package(project),
-        templates=_templates(project, templates),
+        templates=template_overrides(project, templates),
         # Where a missing layer's test file goes: the project's tests-dir.
         tests_dir=project.tests_dir if project is not None else None,
         backends=() if no_run or show_diff else tuple(resolve_backends(backend)),
@@ -376,7 +380,7 @@ def explain(spec: Path, output_format: str, backend: str | None) -> int:
     Traced for the [test] input shapes and again with unknown (None) batch and
     free dimensions. Exit 1 when a step fails or the output contradicts
     [output]."""
-    project = _project()
+    project = load_config()
     if project is not None and backend is None and project.backend != "all":
         backend = project.backend
     options = app.Options(
@@ -402,47 +406,7 @@ def _package(project: ProjectConfig | None) -> str:
     return project.package
 
 
-def _project() -> ProjectConfig | None:
-    """``[tool.layergen]`` of the nearest pyproject.toml that has one."""
-    return load_config()
-
-
-def _templates(project: ProjectConfig | None, option: Path | None) -> Path | None:
-    """The template overrides: ``--templates``, else the project's; either
-    must be a directory inside the project (the pyproject's directory, else
-    the working directory)."""
-    root = project.root if project is not None else Path.cwd()
-    if option is not None:
-        return check_overrides(option, root, "--templates")
-    if project is not None and project.templates is not None:
-        return check_overrides(
-            project.templates, root, f"{config_shown(project.pyproject)}: templates"
-        )
-    return None
-
-
 def _shown(path: Path | None) -> Path | None:
     """A configured path as the command line would give it (relative to the
     working directory)."""
     return None if path is None else Path(config_shown(path))
-
-
-def _project_tree(project: ProjectConfig) -> tuple[Path, ...]:
-    """What a bare ``layergen check`` checks: the configured output and tests
-    directories, and the configured specs (whose layers must exist)."""
-    specs = project.spec_paths() if project.specs else []
-    if project.output is None:
-        raise LayergenError(
-            f"{config_shown(project.pyproject)}: [tool.layergen] has no `output`: "
-            "give the directories to check"
-        )
-    roots = [project.output]
-    if project.tests_dir is not None and project.tests_dir != project.output:
-        roots.append(project.tests_dir)
-    for root in roots:
-        if not root.is_dir():
-            raise LayergenError(
-                f"{config_shown(root)}: no such directory (tool.layergen in "
-                f"{config_shown(project.pyproject)}); run `layergen new` first"
-            )
-    return (*(Path(config_shown(r)) for r in roots), *specs)

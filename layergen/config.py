@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from layergen.codegen.environment import check_overrides
 from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.plan import unsafe_characters
 from layergen.files.reading import read_spec
@@ -298,6 +299,42 @@ class _Reader:
             self.error((key,), f'expected {expected}, found "{value}"')
             return None
         return value
+
+
+def template_overrides(
+    project: ProjectConfig | None, option: Path | None
+) -> Path | None:
+    """The template overrides: ``--templates``, else the project's; either
+    must be a directory inside the project (the pyproject's directory, else
+    the working directory)."""
+    root = project.root if project is not None else Path.cwd()
+    if option is not None:
+        return check_overrides(option, root, "--templates")
+    if project is not None and project.templates is not None:
+        where = f"{shown(project.pyproject)}: templates"
+        return check_overrides(project.templates, root, where)
+    return None
+
+
+def checked_tree(project: ProjectConfig) -> tuple[Path, ...]:
+    """What a bare ``layergen check`` checks: the configured output and tests
+    directories, and the configured specs (whose layers must exist)."""
+    specs = project.spec_paths() if project.specs else []
+    if project.output is None:
+        raise LayergenError(
+            f"{shown(project.pyproject)}: [tool.layergen] has no `output`: "
+            "give the directories to check"
+        )
+    roots = [project.output]
+    if project.tests_dir is not None and project.tests_dir != project.output:
+        roots.append(project.tests_dir)
+    for root in roots:
+        if not root.is_dir():
+            raise LayergenError(
+                f"{shown(root)}: no such directory (tool.layergen in "
+                f"{shown(project.pyproject)}); run `layergen new` first"
+            )
+    return (*(Path(shown(r)) for r in roots), *specs)
 
 
 def _path_problem(value: str) -> str | None:
