@@ -46,7 +46,7 @@ format: $(STAMP)
 examples: $(STAMP)  ## Regenerate generated_examples/ from their specs.
 	$(BIN)/layergen new --force --no-test -o generated_examples generated_examples/specs/*.toml
 
-schema: $(DEMO_STAMP)  ## Regenerate the shipped JSON Schema and docs/spec.md from layergen/spec/tables.py.
+schema: $(DEMO_STAMP)  ## Regenerate the shipped JSON Schema and docs/spec.md from layergen/spec/tables/.
 	$(BIN)/layergen schema -o layergen/data/spec.schema.json
 	$(BIN)/layergen schema --format markdown -o docs/spec.md
 

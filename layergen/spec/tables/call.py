@@ -1,0 +1,175 @@
+"""What call() computes and how it is tested: ``[call]``, ``[mask]``,
+``[output]``, ``[test]`` and its properties."""
+
+from __future__ import annotations
+
+from layergen.spec.model import MASK_MODES
+from layergen.spec.tables.vocabulary import (
+    CALL_EXPR,
+    DTYPE,
+    NUMPY_EXPR,
+    OF_PARAM_TYPE,
+    PROPERTY_WHEN,
+)
+from layergen.spec.value_types import (
+    Anything,
+    ArrayOf,
+    Boolean,
+    Choice,
+    Entries,
+    Expression,
+    Integer,
+    Key,
+    OneOf,
+    Table,
+    TableRef,
+)
+
+CALL = Table(
+    "call",
+    "[call]",
+    (
+        Key(
+            "training",
+            Boolean(),
+            "`call` takes `training=None`, usable in expressions",
+            "true",
+            default=False,
+        ),
+        Key(
+            "steps",
+            ArrayOf(Expression("call's names; each step may assign new ones")),
+            "statements run in order before `expr`: assignments, tuple "
+            "targets, a one-line `for` over a sublayer list",
+            '["h = ops.matmul(x, kernel)"]',
+            default=[],
+        ),
+        Key("expr", CALL_EXPR, "the returned value", '"activation(h)"', required=True),
+        Key(
+            "next_states",
+            Entries(CALL_EXPR),
+            "a cell's new value of each state",
+            '{ h = "output" }',
+        ),
+    ),
+)
+
+MASK = Table(
+    "mask",
+    "[mask]",
+    (
+        Key(
+            "mode",
+            Choice(tuple(MASK_MODES)),
+            "what the layer does with the input mask (see below)",
+            '"propagate"',
+            default="none",
+        ),
+        Key(
+            "expr",
+            Expression("call's names and `mask`"),
+            'the output mask, with `mode = "compute"`',
+            '"ops.any(mask, axis=-1)"',
+        ),
+    ),
+)
+
+OUTPUT = Table(
+    "output",
+    "[output]",
+    (
+        Key(
+            "shape",
+            ArrayOf(OneOf((Integer(), Expression("as weight shapes, `*x[a:b]`")))),
+            "entries as weight shapes, plus `*x[a:b]` and `None`",
+            '["*x[:-1]", "units"]',
+        ),
+        Key(
+            "dtype",
+            DTYPE,
+            "an output not in the compute dtype (an index, a flag); needs `shape`",
+            '"int32"',
+        ),
+    ),
+)
+
+TEST = Table(
+    "test",
+    "[test]",
+    (
+        Key(
+            "params",
+            Entries(Anything(OF_PARAM_TYPE)),
+            "constructor arguments for the tests (default: the params' "
+            "defaults; required params must be given)",
+            "{ units = 8 }",
+        ),
+        Key(
+            "input_shapes",
+            Entries(ArrayOf(Integer(1), min_items=1)),
+            "concrete input shapes, batch first (default `[2, 3, ...]` up to "
+            "the input's rank; a cell's: one step)",
+            "{ x = [2, 5, 3] }",
+        ),
+        Key(
+            "reference",
+            NUMPY_EXPR,
+            "a numpy expression the output must match at inference; inputs, "
+            "weights and params by name, `np` for numpy",
+            '"np.maximum(x @ kernel + bias, 0)"',
+        ),
+        Key(
+            "properties",
+            Entries(OneOf((NUMPY_EXPR, TableRef("property")))),
+            "named numpy conditions the output must meet (see below)",
+            '{ finite = "np.all(np.isfinite(output))" }',
+        ),
+        Key(
+            "training_changes_output",
+            Boolean(),
+            "with `training = true`, the tests assert that `training=True` "
+            "changes the output",
+            "false",
+            default=True,
+        ),
+        Key(
+            "differentiable",
+            Boolean(),
+            "compare input gradients with finite differences (default `false` "
+            "for a non-float `[output] dtype`); `false` for outputs no gradient "
+            "flows to (an index, a rounding)",
+            "false",
+            default=True,
+        ),
+        Key(
+            "unbiased_in_training",
+            Boolean(),
+            "a random layer that is the identity at inference must average to "
+            "it in training (the mean of 256 training calls); `false` for layers "
+            "meant to be biased (an augmentation)",
+            "false",
+            default=True,
+        ),
+    ),
+)
+
+PROPERTY = Table(
+    "property",
+    "[test.properties.NAME]",
+    (
+        Key(
+            "expr",
+            NUMPY_EXPR,
+            "the condition, true for every element",
+            '"np.all(output >= 0)"',
+            required=True,
+        ),
+        Key(
+            "when",
+            Choice(PROPERTY_WHEN),
+            'checked at inference, or on each of 20 training calls ("training")',
+            '"training"',
+            default="inference",
+        ),
+    ),
+)

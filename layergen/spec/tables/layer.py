@@ -1,0 +1,233 @@
+"""The document's top level, ``[layer]``, ``[params]`` and ``[inputs]``."""
+
+from __future__ import annotations
+
+from layergen.spec.model import PARAM_TYPES
+from layergen.spec.tables.vocabulary import (
+    DTYPE,
+    KERAS_OBJECT,
+    LAYER_KINDS,
+    MAX_PARAM_DOC_LENGTH,
+    MAX_RANK,
+    OF_PARAM_TYPE,
+)
+from layergen.spec.value_types import (
+    IDENTIFIER_PATTERN,
+    PACKAGE_PATTERN,
+    PASCAL_CASE_PATTERN,
+    Anything,
+    ArrayOf,
+    Boolean,
+    Choice,
+    Entries,
+    Expression,
+    Integer,
+    Key,
+    Number,
+    Table,
+    TableRef,
+    Text,
+    TypedBy,
+)
+
+DOCUMENT = Table(
+    "",
+    "the document",
+    (
+        Key(
+            "layer",
+            TableRef("layer"),
+            "the class: its name, module, package, doc and kind",
+            '{ name = "SimpleDense" }',
+            required=True,
+        ),
+        Key(
+            "params",
+            Entries(TableRef("param")),
+            "constructor arguments, in signature order",
+            '{ units = { type = "int", default = 32 } }',
+        ),
+        Key(
+            "checks",
+            Entries(Expression("params, input dimensions")),
+            "conditions on the params (checked in `__init__`) and on input "
+            "dimensions (checked in `build`)",
+            '{ even_features = "x[-1] % 2 == 0" }',
+        ),
+        Key(
+            "inputs",
+            Entries(TableRef("input")),
+            "the tensors `call` takes (default: one input named `inputs`)",
+            "{ x = { min_rank = 2 } }",
+        ),
+        Key(
+            "weights",
+            Entries(TableRef("weight")),
+            "the weights `build` creates",
+            '{ bias = { shape = ["units"], initializer = "zeros" } }',
+        ),
+        Key(
+            "sublayers",
+            Entries(TableRef("sublayer")),
+            "keras.layers the layer builds in `__init__`",
+            '{ proj = { layer = "Dense", args = { units = "units" } } }',
+        ),
+        Key(
+            "states",
+            Entries(TableRef("state")),
+            'a cell\'s recurrent states (`kind = "cell"` only)',
+            '{ h = { shape = ["units"] } }',
+        ),
+        Key(
+            "call",
+            TableRef("call"),
+            "what `call` computes and returns",
+            '{ expr = "x * factor" }',
+            required=True,
+        ),
+        Key(
+            "updates",
+            Entries(Expression("call's names, after the steps")),
+            "new values of `trainable = false` weights, assigned in training",
+            '{ moving_mean = "0.9 * moving_mean + 0.1 * mean" }',
+        ),
+        Key(
+            "mask",
+            TableRef("mask"),
+            "what the layer does with Keras masks",
+            '{ mode = "propagate" }',
+        ),
+        Key(
+            "output",
+            TableRef("output"),
+            "the output's shape (and dtype), for `compute_output_shape`",
+            '{ shape = ["*x[:-1]", "units"] }',
+        ),
+        Key(
+            "test",
+            TableRef("test"),
+            "what the generated tests use and check",
+            "{ input_shapes = { x = [2, 5, 3] } }",
+        ),
+    ),
+)
+
+LAYER = Table(
+    "layer",
+    "[layer]",
+    (
+        Key(
+            "name",
+            Text(PASCAL_CASE_PATTERN),
+            "the class name, PascalCase",
+            '"SelfAttention"',
+            required=True,
+        ),
+        Key(
+            "package",
+            Text(PACKAGE_PATTERN),
+            "registration package for `keras.saving.register_keras_serializable`; "
+            "the registered name is `package>Name` (default: the project's "
+            '`package` in `[tool.layergen]`, else `"layergen"`)',
+            '"my_project"',
+        ),
+        Key(
+            "module",
+            Text(IDENTIFIER_PATTERN),
+            "the module file name (default: snake_case of `name`, "
+            "`CustomConv2D` -> `custom_conv2d`)",
+            '"custom_conv2d"',
+        ),
+        Key(
+            "doc",
+            Text(),
+            "the class docstring's summary; any text is safe (it becomes a "
+            "literal layergen builds, never code)",
+            '"A fully connected layer."',
+        ),
+        Key(
+            "kind",
+            Choice(LAYER_KINDS),
+            '`"layer"`, or `"cell"`: a recurrent cell for `keras.layers.RNN`',
+            '"cell"',
+            default="layer",
+        ),
+    ),
+)
+
+# The value each param type takes: its `default`, each of its `choices`.
+PARAM_VALUES = TypedBy(
+    "type",
+    {
+        "int": Integer(),
+        "float": Number(),
+        "bool": Boolean(),
+        "str": Text(),
+        "list[int]": ArrayOf(Integer()),
+        "list[float]": ArrayOf(Number()),
+        "list[str]": ArrayOf(Text()),
+        "activation": Text(),
+        "initializer": KERAS_OBJECT,
+        "regularizer": KERAS_OBJECT,
+        "constraint": KERAS_OBJECT,
+    },
+    value_keys=("default",),
+    item_keys=("choices",),
+)
+
+PARAM = Table(
+    "param",
+    "[params.NAME]",
+    (
+        Key(
+            "type",
+            Choice(tuple(PARAM_TYPES)),
+            "the argument's type; object types go through `keras.<kind>.get`",
+            '"int"',
+            required=True,
+        ),
+        Key(
+            "default",
+            Anything(OF_PARAM_TYPE),
+            "the default value, of the param's type; without it the argument "
+            "is required (and comes before those with defaults)",
+            "32",
+        ),
+        Key("min", Number(), "the least value (int and float params)", "1"),
+        Key("max", Number(), "the greatest value (int and float params)", "1.0"),
+        Key(
+            "choices",
+            ArrayOf(Anything(OF_PARAM_TYPE), min_items=1),
+            "the values allowed, each of the param's type",
+            '["sum", "mean"]',
+        ),
+        Key(
+            "doc",
+            Text(max_length=MAX_PARAM_DOC_LENGTH),
+            "what the argument does, for `Args:` in the class docstring "
+            f"(any text, not blank, at most {MAX_PARAM_DOC_LENGTH} characters)",
+            '"Dimensionality of the output space."',
+        ),
+    ),
+    typed_by=PARAM_VALUES,
+)
+
+INPUT = Table(
+    "input",
+    "[inputs.NAME]",
+    (
+        Key(
+            "rank",
+            Integer(1, MAX_RANK),
+            "the exact rank, batch axis included (a cell's input: 2)",
+            "3",
+        ),
+        Key(
+            "min_rank",
+            Integer(1, MAX_RANK),
+            "the least rank (give `rank` or `min_rank`, not both)",
+            "2",
+        ),
+        Key("dtype", DTYPE, "for integer or boolean inputs (token ids)", '"int32"'),
+    ),
+)
