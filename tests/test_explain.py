@@ -78,6 +78,36 @@ README_COMMAND = (
 )
 
 
+RUNNING_MEAN = """
+[layer]
+name = "RunningMean"
+
+[params]
+momentum = { type = "float", default = 0.9 }
+
+[inputs]
+x = { rank = 2 }
+
+[weights.moving_mean]
+shape = ["x[-1]"]
+initializer = "zeros"
+trainable = false
+
+[call]
+training = true
+steps = ["mean = ops.mean(x, axis=0, keepdims=True)"]
+expr = "x - moving_mean"
+
+[updates]
+moving_mean = "momentum * moving_mean + (1 - momentum) * mean"
+
+[test]
+input_shapes = { x = [4, 3] }
+reference = "x - moving_mean"
+training_changes_output = false
+"""
+
+
 def _layergen(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``layergen`` in a fresh process on JAX (Keras's backend is fixed at
     import, so explain runs are kept out of the test process)."""
@@ -196,6 +226,49 @@ def test_an_output_that_contradicts_the_spec_is_an_error(tmp_path: Path) -> None
         "wrong.toml:11:1: error: output.shape: with the [test] input shapes, "
         "call() gives (2, 3) float32, but [output] declares (2, 5, 3) float32"
     )
+
+
+@needs_jax
+def test_an_update_of_another_shape_than_its_weight_is_an_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "running.toml").write_text(RUNNING_MEAN.lstrip())
+    result = _layergen("explain", "running.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert re.search(r"^    moving_mean +\(1, 3\) float32 +\(1, 3\) float32$",
+                     result.stdout, re.M)  # fmt: skip
+    assert result.stderr.splitlines()[-1] == (
+        "running.toml:21:1: error: updates.moving_mean: with the [test] input "
+        "shapes, the update of `moving_mean` has shape (1, 3), the weight (3,)"
+    )
+    fixed = RUNNING_MEAN.replace("keepdims=True", "keepdims=False")
+    (tmp_path / "running.toml").write_text(fixed.lstrip())
+    assert _layergen("explain", "running.toml", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_no_example_or_corpus_spec_is_reported_wrong(backend: str) -> None:
+    """explain never calls a correct spec wrong: every example and corpus
+    layer passes its generated tests on every backend."""
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    program = textwrap.dedent("""
+        import glob
+        from pathlib import Path
+        from layergen.explain import explain_spec
+        from layergen.spec.validate import load_spec
+        specs = glob.glob("generated_examples/specs/*.toml")
+        for path in sorted(specs + glob.glob("tests/corpus/*.toml")):
+            for error in explain_spec(load_spec(Path(path))).errors:
+                print(error.severity, error)
+        """)
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True, text=True, cwd=ROOT, env=env, check=True, timeout=900,
+    )  # fmt: skip
+    assert not [line for line in result.stdout.splitlines() if line.startswith("error")]
 
 
 @needs_jax

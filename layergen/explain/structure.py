@@ -89,6 +89,33 @@ def _fits(traced: Value, declared: Value) -> bool:
     )
 
 
+def _updates(
+    steps: Sequence[StepInfo], weights: Sequence[WeightInfo]
+) -> list[TraceError]:
+    """An update whose value has another shape than its weight (``assign``
+    would fail in training)."""
+    shapes = {w.name: w.value.shape for w in weights if w.value is not None}
+    errors = []
+    for step in (s for s in steps if s.kind == "update"):
+        (named,) = step.binds
+        wanted = shapes.get(named.name)
+        for trace, value in zip(PASSES, named.values, strict=False):
+            if wanted is None or value is None or value.shape is None:
+                continue
+            if not _fits(Value(value.shape), Value(wanted)):
+                errors.append(
+                    TraceError(
+                        step.place,
+                        "",
+                        trace,
+                        f"the update of `{named.name}` has shape "
+                        f"{Value(value.shape)}, the weight {Value(wanted)}",
+                    )
+                )
+                break
+    return errors
+
+
 def _leading(mask: Value, output: Value) -> bool:
     if mask.shape is None or output.shape is None:
         return True
@@ -102,10 +129,12 @@ def mismatches(
     steps: Sequence[StepInfo],
     declared: Sequence[Value | None],
     where: Callable[[str], Place],
+    weights: Sequence[WeightInfo] = (),
 ) -> list[TraceError]:
-    """The output against ``[output]``, and a computed or propagated mask
-    against the output's leading axes, in each trace."""
-    errors = []
+    """The output against ``[output]``, a computed or propagated mask against
+    the output's leading axes, and each update against its weight's shape,
+    in each trace."""
+    errors = _updates(steps, weights)
     output = next((s for s in steps if s.kind == "output"), None)
     mask = next((s for s in steps if s.kind == "mask"), None)
     for index, trace in enumerate(PASSES):

@@ -86,7 +86,9 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
     result.sublayers = structure.sublayers(keras, spec, layer)
     tensors = [[s[name] for name in program.inputs] for s in symbols]
     result.declared_output = structure.declared_output(keras, spec, layer, tensors)
-    result.errors += structure.mismatches(result.steps, result.declared_output, where)
+    result.errors += structure.mismatches(
+        result.steps, result.declared_output, where, result.weights
+    )
     return result
 
 
