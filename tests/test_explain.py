@@ -27,6 +27,7 @@ from layergen.explain.model import (
     WeightInfo,
 )
 from tests.conftest import EXAMPLES, ROOT
+from tests.test_quiet_runs import NOISE
 
 needs_jax = pytest.mark.skipif(
     importlib.util.find_spec("jax") is None, reason="needs the JAX backend"
@@ -327,3 +328,21 @@ def test_mermaid_labels_stay_inside_their_quotes(text: str) -> None:
         if label.match(line):
             inner = label.match(line).group(2).replace("<br/>", "")
             assert re.fullmatch(r"([A-Za-z0-9 _.,:()\[\]=+\-*/]|#\d+;)*", inner), line
+
+
+def test_explain_on_tensorflow_prints_no_native_start_up_lines() -> None:
+    """TensorFlow 2.21 writes absl/oneDNN lines to stderr at import whatever
+    TF_CPP_MIN_LOG_LEVEL says; explain holds them back."""
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(ROOT)}
+    spec = "generated_examples/specs/my_relu.toml"
+    result = subprocess.run(
+        [sys.executable, "-m", "layergen", "explain", spec],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "traced on tensorflow" in result.stdout
+    assert not NOISE.search(result.stderr), result.stderr

@@ -9,10 +9,12 @@ imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import tempfile
 import types
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from layergen.codegen.render import render_layer
@@ -42,9 +44,32 @@ def import_keras(backend: str | None) -> Any:
         os.environ["KERAS_BACKEND"] = backend
     for name, value in QUIET_ENV.items():
         os.environ.setdefault(name, value)
-    import keras
+    with _native_stderr_held():
+        import keras
 
     return keras
+
+
+@contextlib.contextmanager
+def _native_stderr_held() -> Iterator[None]:
+    """Hold what native code writes to stderr while Keras imports, and show it
+    only if the import fails: TensorFlow 2.21's start-up lines (absl, oneDNN,
+    CUDA stubs) ignore ``TF_CPP_MIN_LOG_LEVEL`` and would come before explain's
+    table."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            held.seek(0)
+            sys.stderr.write(held.read().decode("utf-8", "replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def layer_class(spec: LayerSpec) -> Any:
