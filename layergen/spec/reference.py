@@ -76,8 +76,8 @@ def words(value: ValueType) -> str:
     match value:
         case Text():
             return "string"
-        case Expression():
-            return "expression"
+        case Expression(over=over):
+            return f"expression over {over}"
         case Integer(minimum=low, maximum=high):
             if low is not None and high is not None:
                 return f"int {low} to {high}"

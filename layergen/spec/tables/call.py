@@ -38,7 +38,7 @@ CALL = Table(
         ),
         Key(
             "steps",
-            ArrayOf(Expression("call's names; each step may assign new ones")),
+            ArrayOf(Expression("the names call sees (a step may bind new ones)")),
             "statements run in order before `expr`: assignments, tuple "
             "targets, a one-line `for` over a sublayer list",
             '["h = ops.matmul(x, kernel)"]',
@@ -80,7 +80,11 @@ OUTPUT = Table(
     (
         Key(
             "shape",
-            ArrayOf(OneOf((Integer(), Expression("as weight shapes, `*x[a:b]`")))),
+            ArrayOf(
+                OneOf(
+                    (Integer(), Expression("int params, input dimensions, `*x[a:b]`"))
+                )
+            ),
             "entries as weight shapes, plus `*x[a:b]` and `None`",
             '["*x[:-1]", "units"]',
         ),
@@ -113,7 +117,7 @@ TEST = Table(
         ),
         Key(
             "reference",
-            NUMPY_EXPR,
+            Expression("inputs, weights, params, `np` (numpy)"),
             "a numpy expression the output must match at inference; inputs, "
             "weights and params by name, `np` for numpy",
             '"np.maximum(x @ kernel + bias, 0)"',

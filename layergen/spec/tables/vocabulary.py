@@ -36,7 +36,7 @@ MAX_PARAM_DOC_LENGTH = 1000
 PARAMS_EXPR = Expression("params")
 OF_PARAM_TYPE = "the param's type"
 CALL_EXPR = Expression("inputs, weights, params, sublayers, earlier steps")
-NUMPY_EXPR = Expression("numpy: inputs, output, weights, params, `np`")
+NUMPY_EXPR = Expression("inputs, output, weights, params, `np` (numpy)")
 # A shape entry: an int, or an expression of int params and input dimensions.
 SHAPE = ArrayOf(OneOf((Integer(), Expression("int params, input dimensions"))))
 DTYPE = Choice(DTYPES)
