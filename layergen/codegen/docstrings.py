@@ -96,7 +96,13 @@ def param_doc(p: Param, expected: str | None = None) -> str:
 
 def expected_text(p: Param) -> str:
     """What the argument must be, as the constructor checks it:
-    ``An int >= 1``, ``A string, one of "sum" or "mean"``."""
+    ``An int >= 1``, ``A string, one of "sum" or "mean"``, ``An int, or
+    `None` `` for an optional param."""
+    text = _value_text(p)
+    return f"{text}, or `None`" if p.optional else text
+
+
+def _value_text(p: Param) -> str:
     if p.object_module:
         return f"A Keras {p.type} identifier or object"
     kinds = {"int": "int", "float": "number", "bool": "bool", "str": "string"}

@@ -342,12 +342,15 @@ class LayerView:
             f"{shape_var(self.spec, name)}[{axis}]"
             for name, axis in ex.input_axes(node, self.input_names)
         ]
-        if isinstance(node, ast.BinOp) and refs:
+        if isinstance(node, ast.BinOp | ast.IfExp) and refs:
+            # An unknown input dimension (None) gives an unknown output one.
             unknown = (
                 f"{refs[0]} is None"
                 if len(refs) == 1
                 else f"None in ({', '.join(refs)},)"
             )
+            if isinstance(node, ast.IfExp):
+                code = f"({code})"
             return f"None if {unknown} else {code}"
         return code
 

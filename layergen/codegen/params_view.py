@@ -28,6 +28,8 @@ def param_entry(p: Param) -> dict[str, str]:
     store = p.name
     if p.object_module:
         store = f"keras.{p.object_module}.get({p.name})"
+    elif p.type.startswith("list[") and p.optional:
+        store = f"None if {p.name} is None else list({p.name})"
     elif p.type.startswith("list["):
         store = f"list({p.name})"
     config = f"self.{p.name}"
@@ -48,7 +50,15 @@ def param_entry(p: Param) -> dict[str, str]:
 
 
 def param_check(p: Param) -> tuple[str, str]:
-    """A Python condition that is true for a bad value, and what is expected."""
+    """A Python condition that is true for a bad value, and what is expected
+    (None is not bad for an optional param)."""
+    condition, expected = _value_check(p)
+    if p.optional and condition:
+        return f"{p.name} is not None and ({condition})", f"{expected} or None"
+    return condition, expected
+
+
+def _value_check(p: Param) -> tuple[str, str]:
     name = p.name
     if p.object_module:
         return "", f"a Keras {p.type} identifier or object"

@@ -88,6 +88,11 @@ class AxisWords:
         """One output shape entry in words (a ``*x[a:b]`` entry gives several)."""
         if isinstance(node, ast.Starred):
             return self.sliced(*ex.star_slice(node))
+        if isinstance(node, ast.IfExp):
+            # A dimension that depends on a condition (a convolution's padding)
+            # is named, as Keras's docstrings do: `new_steps`, here `new_d1`.
+            read = _axes_read(node, self.inputs)
+            return [f"new_{self.name(*read[0])}" if read else "new_dim"]
         return [ast.unparse(_Worded(self).visit(_copy(node)))]
 
 

@@ -66,6 +66,7 @@ class Param:
     max: float | None = None
     choices: tuple[Any, ...] | None = None
     doc: str | None = None  # what the argument does, for the class docstring
+    optional: bool = False  # None is a value too (and the default, unless given)
 
     @property
     def object_module(self) -> str | None:

@@ -19,10 +19,30 @@ def check_shape_dim(
     *,
     allow_star: bool = False,
     suggest: bool = True,
+    params: Collection[str] = (),
+    optional: Collection[str] = (),
 ) -> None:
     """Check a weight/state/output shape entry: integer arithmetic over params and
-    input dimensions (``x[-1]``); ``*x[:-1]`` and ``None`` only when ``allow_star``."""
+    input dimensions (``x[-1]``), or ``a if condition else b`` of those with a
+    condition over ``params`` and input dimensions; ``*x[:-1]`` and ``None``
+    only when ``allow_star``. An ``optional`` int param (it may be None) is a
+    dimension only where a condition rules None out: ``x[-1] if d is None else d``."""
     int_params = frozenset(int_params)  # no copy when it is one already
+    if isinstance(node, ast.IfExp):
+        _check_condition(node.test, params, input_ranks, suggest)
+        guarded = _not_none_when(node.test, optional)
+        for branch, holds in ((node.body, True), (node.orelse, False)):
+            known = int_params | {name for name, when in guarded if when == holds}
+            check_shape_dim(
+                branch,
+                known,
+                input_ranks,
+                allow_star=allow_star,
+                suggest=suggest,
+                params=params,
+                optional=optional,
+            )
+        return
     if allow_star and isinstance(node, ast.Starred):
         sub = node.value
         if not (
@@ -61,6 +81,11 @@ def check_shape_dim(
                 f"`{node.id}` is an input: use one of its dimensions, like "
                 f"`{node.id}[-1]`"
             )
+        if node.id in optional and node.id not in int_params:
+            raise ExpressionError(
+                f"`{node.id}` may be None: give the dimension it stands for "
+                f"then, like `x[-1] if {node.id} is None else {node.id}`"
+            )
         if node.id not in int_params:
             raise ExpressionError(
                 f"unknown name `{node.id}`: a dimension may use int params "
@@ -72,15 +97,85 @@ def check_shape_dim(
         _check_input_axis(node, input_ranks)
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, SHAPE_OPERATORS):
-        check_shape_dim(node.left, int_params, input_ranks, suggest=suggest)
-        check_shape_dim(node.right, int_params, input_ranks, suggest=suggest)
+        for side in (node.left, node.right):
+            check_shape_dim(
+                side,
+                int_params,
+                input_ranks,
+                suggest=suggest,
+                params=params,
+                optional=optional,
+            )
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
         raise ExpressionError("`/` gives a float: use `//` for dimensions")
     raise ExpressionError(
         "a dimension must be an int, an int param, an input dimension like "
-        "`x[-1]`, or `+ - * // %` of those"
+        "`x[-1]`, `+ - * // %` of those, or `a if condition else b`"
     )
+
+
+_CONDITION_NODES = (ast.Compare, ast.BoolOp, ast.UnaryOp, ast.BinOp, ast.Subscript)
+_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot)
+
+
+def _check_condition(
+    node: ast.AST,
+    params: Collection[str],
+    input_ranks: Mapping[str, tuple[int | None, int | None]],
+    suggest: bool,
+) -> None:
+    """The condition of a conditional dimension: comparisons, ``and``, ``or``
+    and ``not`` of params (any type: ``padding == 'same'``), constants, input
+    dimensions and ``+ - * // %`` of those."""
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, int | float | str | type(None)):
+            raise ExpressionError(f"constant {node.value!r} is not allowed")
+        return
+    if isinstance(node, ast.Name):
+        if node.id not in params:
+            raise ExpressionError(
+                f"unknown name `{node.id}`: a condition in a shape may use "
+                "params and input dimensions"
+                + did_you_mean(node.id, set(params) | set(input_ranks), suggest)
+            )
+        return
+    if isinstance(node, ast.Subscript):
+        _check_input_axis(node, input_ranks)
+        return
+    if not isinstance(node, _CONDITION_NODES) or (
+        isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not | ast.USub)
+    ):
+        raise ExpressionError(
+            "a condition in a shape compares params and input dimensions "
+            "(`==`, `<`, `is None`, ...), with `and`, `or`, `not`"
+        )
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, SHAPE_OPERATORS):
+        raise ExpressionError("a condition's arithmetic is `+ - * // %`")
+    if isinstance(node, ast.Compare) and not all(
+        isinstance(op, _COMPARISONS) for op in node.ops
+    ):
+        raise ExpressionError("a condition in a shape compares with `==`, `<`, `is`...")
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            _check_condition(child, params, input_ranks, suggest)
+
+
+def _not_none_when(test: ast.AST, optional: Collection[str]) -> list[tuple[str, bool]]:
+    """The optional params a condition rules None out for, each with the
+    truth value of the condition where it does: ``d is None`` -> ``(d,
+    False)``, ``d is not None`` -> ``(d, True)``."""
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Is | ast.IsNot)
+        and isinstance(test.left, ast.Name)
+        and test.left.id in optional
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is None
+    ):
+        return [(test.left.id, isinstance(test.ops[0], ast.IsNot))]
+    return []
 
 
 def star_slice(node: ast.Starred) -> tuple[str, int | None, int | None]:

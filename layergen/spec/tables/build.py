@@ -27,7 +27,8 @@ WEIGHT = Table(
             "shape",
             SHAPE,
             "each entry an int, an int param, an input dimension (`x[-1]`, "
-            '`value[1]`), or `+ - * // %` of those (`"embed_dim // num_heads"`)',
+            '`value[1]`), `+ - * // %` of those (`"embed_dim // num_heads"`), '
+            "or `a if condition else b` of those (see `[output]`)",
             '["x[-1]", "units"]',
             required=True,
         ),

@@ -85,7 +85,8 @@ OUTPUT = Table(
                     (Integer(), Expression("int params, input dimensions, `*x[a:b]`"))
                 )
             ),
-            "entries as weight shapes, plus `*x[a:b]` and `None`",
+            "entries as weight shapes (conditional ones too: `x[1] if padding "
+            "== 'same' else x[1] - kernel_size + 1`), plus `*x[a:b]` and `None`",
             '["*x[:-1]", "units"]',
         ),
         Key(

@@ -202,6 +202,15 @@ PARAM = Table(
             '["sum", "mean"]',
         ),
         Key(
+            "optional",
+            Boolean(),
+            "the argument may be `None` (its default, unless `default` is "
+            "given); a shape reads it behind a condition, like "
+            "`x[-1] if d is None else d`",
+            "true",
+            default=False,
+        ),
+        Key(
             "doc",
             Text(max_length=MAX_PARAM_DOC_LENGTH),
             "what the argument does, for `Args:` in the class docstring "

@@ -58,7 +58,9 @@ def validate_params(
                             (*path, "choices", i),
                             f"choice {choice!r} is not a {ptype}",
                         )
-        if "default" not in entry and any(p.has_default for p in params):
+        optional = report.typed(entry, "optional", path, (bool,), "true or false")
+        has_default = "default" in entry or bool(optional)
+        if not has_default and any(p.has_default for p in params):
             report.error(
                 path,
                 f"required param `{name}` (no `default`) must come before "
@@ -68,14 +70,20 @@ def validate_params(
             name,
             ptype,
             entry.get("default"),
-            "default" in entry,
+            has_default,
             bounds["min"],
             bounds["max"],
             tuple(choices) if choices else None,
             _param_doc(report, entry, path),
+            bool(optional),
         )
-        if param.has_default:
+        if "default" in entry:
             problem = param_value_problem(param, param.default)
+            if problem and param.default == "None" and ptype != ParamType.STR:
+                problem += (
+                    "; TOML has no None: `optional = true` lets the argument "
+                    "be None and makes None its default"
+                )
             if problem:
                 report.error((*path, "default"), f"default {problem}")
         params.append(param)
@@ -103,7 +111,7 @@ def _param_doc(report: Report, entry: dict[str, Any], path: KeyPath) -> str | No
 
 def param_value_problem(param: Param, value: Any) -> str | None:
     """Why ``value`` is not acceptable for ``param``, or None."""
-    if value is None and param.object_module:
+    if value is None and (param.object_module or param.optional):
         return None
     if param.object_module and isinstance(value, dict):
         problems = serialized_problems(value, param.type, param.object_module)

@@ -27,18 +27,25 @@ def param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
 
 class ShapeScope(NamedTuple):
     """What a shape dimension may read: int params, and input dimensions
-    (each input's rank and min_rank bound the axes)."""
+    (each input's rank and min_rank bound the axes); a conditional dimension's
+    condition, any param. An optional int param is a dimension only where the
+    condition rules None out."""
 
     int_params: frozenset[str]
     ranks: dict[str, tuple[int | None, int | None]]
+    params: frozenset[str] = frozenset()
+    optional: frozenset[str] = frozenset()
 
 
 def shape_scope(spec: LayerSpec) -> ShapeScope:
     """The int params and input ranks a shape may use (once ``[params]`` and
     ``[inputs]`` are read; built once, as every shape of a spec shares it)."""
+    ints = [p for p in spec.params if p.type == "int"]
     return ShapeScope(
-        frozenset(p.name for p in spec.params if p.type == "int"),
+        frozenset(p.name for p in ints if not p.optional),
         {i.name: (i.rank, i.min_rank) for i in spec.inputs},
+        frozenset(p.name for p in spec.params),
+        frozenset(p.name for p in ints if p.optional),
     )
 
 

@@ -1,5 +1,6 @@
 """Shape arrays (``[weights]``, ``[states]``, ``[output]``): each dimension an
-int, or an expression of int params and input dimensions."""
+int, an expression of int params and input dimensions, or ``a if condition
+else b`` of those."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def validate_shape(
     if not isinstance(raw, list):
         report.error(path, f"expected an array of dimensions, found {kind(raw)}")
         return None
-    int_params, ranks = names
+    int_params, ranks, params, optional = names
     dims: list[Expr] = []
     for index, dim in enumerate(raw):
         source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
@@ -44,6 +45,8 @@ def validate_shape(
                 ranks,
                 allow_star=allow_star,
                 suggest=report.suggesting,
+                params=params,
+                optional=optional,
             )
         except ex.ExpressionError as exc:
             report.error((*path, index), f"{exc} (in `{source}`)")
