@@ -39,118 +39,19 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from layergen import testing  # noqa: E402
-from layergen.codegen.generate import generate  # noqa: E402
-from layergen.files.writer import write_plan  # noqa: E402
+from benchmarks.builtin_cases import (  # noqa: E402
+    CASES,
+    SIZES,
+    case_input,
+    make_generated,
+    make_pair,
+    write_section,
+)
 
 HERE = Path(__file__).resolve().parent
-
-
-class SelfAttention(keras.layers.MultiHeadAttention):
-    """keras.layers.MultiHeadAttention called as self-attention, on one input."""
-
-    def build(self, input_shape):
-        super().build(input_shape, input_shape)
-
-    def call(self, x, training=None):
-        return super().call(x, x, training=training)
-
-    def compute_output_spec(self, x, training=None):
-        return keras.KerasTensor(x.shape, dtype=self.compute_dtype)
-
-
-BATCH, STEPS, FEATURES = 32, 128, 256
-# spec file -> (built-in layer factory, input shape, input dtype, training call)
-CASES: dict[str, tuple[Callable[[], keras.layers.Layer], tuple, str, bool]] = {
-    "dense": (
-        lambda: keras.layers.Dense(256, activation="relu"),
-        (BATCH, STEPS, FEATURES),
-        "float32",
-        False,
-    ),
-    "layer_normalization": (
-        lambda: keras.layers.LayerNormalization(epsilon=1e-3),
-        (BATCH, STEPS, FEATURES),
-        "float32",
-        False,
-    ),
-    "conv1d": (
-        lambda: keras.layers.Conv1D(256, 3, padding="same"),
-        (BATCH, STEPS, FEATURES),
-        "float32",
-        False,
-    ),
-    "conv2d": (
-        lambda: keras.layers.Conv2D(64, 3, padding="same"),
-        (BATCH, 32, 32, 64),
-        "float32",
-        False,
-    ),
-    "dropout": (
-        lambda: keras.layers.Dropout(0.5),
-        (BATCH, STEPS, FEATURES),
-        "float32",
-        True,
-    ),
-    "multi_head_attention": (
-        lambda: SelfAttention(num_heads=4, key_dim=64),
-        (BATCH, STEPS, FEATURES),
-        "float32",
-        False,
-    ),
-    "gru_cell": (
-        lambda: keras.layers.GRU(256),
-        (BATCH, STEPS, FEATURES),
-        "float32",
-        False,
-    ),
-    "embedding": (
-        lambda: keras.layers.Embedding(1000, 256),
-        (BATCH, STEPS),
-        "int32",
-        False,
-    ),
-}
+SIZE = SIZES["cpu"]
 MODES = ("eager", "tf.function", "XLA")
 WHICH = ("builtin", "generated")
-
-
-def case_input(spec_name: str) -> np.ndarray:
-    """The input a case is measured on (the same in every process)."""
-    _, shape, dtype, _ = CASES[spec_name]
-    return testing.random_inputs({"x": shape}, {"x": dtype})["x"]
-
-
-def load_generated(spec_name: str, scratch: Path) -> type:
-    (layer,) = generate([HERE / "specs" / f"{spec_name}.toml"], scratch)
-    write_plan(layer.files)
-    return testing.load_layer(
-        str(layer.test_file.path), layer.layer_file.path.name, layer.spec.name
-    )
-
-
-def make_generated(spec_name: str, scratch: Path) -> keras.layers.Layer:
-    """The generated layer; a generated cell runs inside keras.layers.RNN."""
-    layer = load_generated(spec_name, scratch)()
-    return keras.layers.RNN(layer) if hasattr(layer, "state_size") else layer
-
-
-def make_pair(
-    spec_name: str, scratch: Path
-) -> tuple[keras.layers.Layer, keras.layers.Layer, np.ndarray, bool]:
-    factory, _, _, training = CASES[spec_name]
-    builtin, generated = factory(), make_generated(spec_name, scratch)
-    x = case_input(spec_name)
-    builtin(x)
-    generated(x)
-    generated.set_weights(builtin.get_weights())
-    np.testing.assert_allclose(
-        testing.to_numpy(generated(x)),
-        testing.to_numpy(builtin(x)),
-        rtol=1e-5,
-        atol=1e-5,
-    )
-    return builtin, generated, x, training
 
 
 def callables(layer: keras.layers.Layer, training: bool) -> dict[str, Callable]:
@@ -225,11 +126,14 @@ def step_memory(step: Callable, x: tf.Tensor, repeat: int = 10) -> float:
 
 def step_memories(name: str, which: str, scratch: Path) -> dict[str, float]:
     """Training-step memory of one layer of a case (built-in or generated)."""
-    factory, _, _, training = CASES[name]
-    layer = factory() if which == "builtin" else make_generated(name, scratch)
-    x = tf.constant(case_input(name))
+    case = CASES[name]
+    if which == "builtin":
+        layer = case.builtin(SIZE)
+    else:
+        layer = make_generated(name, SIZE, scratch)
+    x = tf.constant(case_input(name, SIZE))
     layer(x)  # build, so the optimizer sees the weights
-    steps = callables_of(train_step(layer, training))
+    steps = callables_of(train_step(layer, case.training))
     return {mode: step_memory(steps[mode], x) for mode in MODES}
 
 
@@ -315,7 +219,8 @@ class Anatomy:
 def measure(
     name: str, scratch: Path, repeat: int, memory_runs: int
 ) -> tuple[list[Row], Anatomy]:
-    builtin, generated, x, training = make_pair(name, scratch)
+    builtin, generated, x = make_pair(name, SIZE, scratch)
+    training = CASES[name].training
     tensor = tf.constant(x)
     built, gen = callables(builtin, training), callables(generated, training)
     memory = {which: memory_range(name, which, memory_runs) for which in WHICH}
@@ -399,9 +304,9 @@ def main() -> None:
 def control_ratios(repeat: int) -> dict[str, float]:
     """The benchmark's own noise floor: the same ratios for two instances of
     one built-in with equal weights, which run identical programs."""
-    factory = CASES["layer_normalization"][0]
-    first, second = factory(), factory()
-    x = tf.constant(case_input("layer_normalization"))
+    factory = CASES["layer_normalization"].builtin
+    first, second = factory(SIZE), factory(SIZE)
+    x = tf.constant(case_input("layer_normalization", SIZE))
     first(x), second(x)
     second.set_weights(first.get_weights())
     a, b = callables(second, False), callables(first, False)
@@ -420,7 +325,7 @@ def write_results(
     repeat: int,
 ) -> None:
     lines = [
-        "# Generated layers vs Keras built-ins",
+        "## TensorFlow: eager, tf.function and XLA, with step memory",
         "",
         f"Written by `python benchmarks/vs_builtin.py --write` (medians of {repeat} "
         "interleaved calls; outputs asserted equal first).",
@@ -464,11 +369,11 @@ def write_results(
         for a in anatomies
     ]
     lines += ["", *NOTES.strip().splitlines()]
-    (HERE / "results.md").write_text("\n".join(lines) + "\n")
+    write_section(HERE / "results.md", "vs_builtin", "\n".join(lines))
 
 
 NOTES = """
-## Why the ratios are what they are
+### Why the ratios are what they are
 
 - Timings move by a few percent from run to run on this shared 2-core
   machine; the A/A control above shows how far two identical programs
