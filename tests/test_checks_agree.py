@@ -33,6 +33,7 @@ CHECK_OF_TEST = {
     "test_updates_run_only_in_training": ["updates_only_in_training"],
     "test_xla_matches_eager": ["xla_matches_eager"],
     "test_mixed_precision": list(testing.MIXED_PRECISION_POLICIES),
+    "test_computes_in_float32_under_mixed_precision": ["computes_in_float32"],
     "test_input_gradient_matches_finite_differences": ["input_gradient"],
     "test_distributed_training_step": ["distribution"],
     "test_runs_on_gpu_and_matches_cpu": ["runs_on_gpu"],

@@ -113,6 +113,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "mask_mode": str(spec.mask_mode),
         "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
+        "autocast": spec.autocast,
         "variable_axes": lit.value(variable_axes(spec, test.input_shapes)),
         "axis_multiples": lit.value(_axis_multiples(spec, test.input_shapes, env)),
         "reference": ex.to_code(test.reference.node) if test.reference else "",

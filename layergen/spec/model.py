@@ -168,6 +168,9 @@ class LayerSpec:
     kind: str
     spec_path: Path
     spec_text: str
+    # False: call() computes in the variable dtype (float32) under a mixed
+    # policy and returns the compute dtype, as Keras's LayerNormalization.
+    autocast: bool = True
     params: list[Param] = field(default_factory=list)
     checks: dict[str, Expr] = field(default_factory=dict)
     inputs: list[Input] = field(default_factory=list)

@@ -20,6 +20,7 @@ from layergen.testing.checks.distribution import check_distribution
 from layergen.testing.checks.gradients import check_input_gradient
 from layergen.testing.checks.masks import check_mask
 from layergen.testing.checks.precision import (
+    check_computes_in_float32,
     check_mixed_precision,
     check_xla_matches_eager,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "check_input_gradient",
     "check_layer",
     "check_mask",
+    "check_computes_in_float32",
     "check_mixed_precision",
     "check_no_trainable_weights",
     "check_output_shapes",

@@ -72,6 +72,8 @@ class LayerCase:
     is_cell: bool = False
     sequence_length: int = 4
     differentiable: bool = True
+    # Autocast off: computes in float32 under a mixed policy (LayerNormalization).
+    computes_in_float32: bool = False
     variable_axes: dict[str, Sequence[int]] = field(default_factory=dict)
     # Groups of weights (names or paths) meant to start equal or proportional.
     tied_weights: Sequence[Sequence[str]] = ()

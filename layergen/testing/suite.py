@@ -15,6 +15,7 @@ from layergen.testing.checks.distribution import check_distribution
 from layergen.testing.checks.gradients import check_input_gradient
 from layergen.testing.checks.masks import check_mask
 from layergen.testing.checks.precision import (
+    check_computes_in_float32,
     check_mixed_precision,
     check_xla_matches_eager,
 )
@@ -67,6 +68,8 @@ def applicable_checks(case: LayerCase) -> list[str]:
     if case.mask_mode is not None:
         names.append("mask")
     names.extend(MIXED_PRECISION_POLICIES)
+    if case.computes_in_float32:
+        names.append("computes_in_float32")
     if case.differentiable:
         names.append("input_gradient")
     if case.uses_training:
@@ -112,6 +115,7 @@ def layer_checks(case: LayerCase) -> dict[str, Callable[[], None]]:
         "training_is_unbiased": lambda: check_training_is_unbiased(case),
         "updates_only_in_training": lambda: check_updates_only_in_training(case),
         "fit_step": lambda: check_fit_step(case),
+        "computes_in_float32": lambda: check_computes_in_float32(case),
     }
     for policy in MIXED_PRECISION_POLICIES:
         every[policy] = lambda p=policy: check_mixed_precision(case, p)

@@ -152,6 +152,15 @@ LAYER = Table(
             '"cell"',
             default="layer",
         ),
+        Key(
+            "autocast",
+            Boolean(),
+            "`false`: as Keras's `autocast=False` (LayerNormalization's), "
+            "call() computes in float32 under a mixed policy and returns the "
+            "compute dtype",
+            "false",
+            default=True,
+        ),
     ),
 )
 

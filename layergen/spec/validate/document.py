@@ -17,7 +17,7 @@ from layergen.spec.source_map import parse_toml
 from layergen.spec.validate.call import validate_call, validate_updates
 from layergen.spec.validate.checks import validate_checks
 from layergen.spec.validate.inputs import validate_inputs
-from layergen.spec.validate.layer import validate_layer
+from layergen.spec.validate.layer import check_autocast, validate_layer
 from layergen.spec.validate.mask import (
     report_mask_clashes,
     validate_mask_expr,
@@ -80,6 +80,7 @@ def validate_document(
         spec.states = validate_states(report, spec, states, declared, shape_names)
     elif "states" in doc:
         report.error(("states",), '`[states]` is only for `kind = "cell"`')
+    check_autocast(report, spec)
     spec.failed_names = declared.failed(spec)
     mask = report.table(doc.get("mask", {}), ("mask",), "mask")
     spec.mask_mode = validate_mask_mode(report, mask)

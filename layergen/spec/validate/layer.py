@@ -64,12 +64,32 @@ def validate_layer(
         expected = " or ".join(f'"{k}"' for k in LAYER_KINDS)
         report.error(("layer", "kind"), f'expected {expected}, found "{kind}"')
     doc = report.typed(layer, "doc", ("layer",), (str,), "a string")
+    autocast = report.typed(layer, "autocast", ("layer",), (bool,), "true or false")
     return LayerSpec(
         name=name,
         module=module or snake_case(name),
         package=package or default_package,
         doc=doc or f"{name} layer.",
         kind=kind,
+        autocast=autocast is not False,
         spec_path=path,
         spec_text=text,
     )
+
+
+def check_autocast(report: Report, spec: LayerSpec) -> None:
+    """``autocast = false`` computes the whole call in float32: a cell's
+    states and sublayers (which compute in the compute dtype) would mix
+    dtypes, so it is for plain layers without sublayers."""
+    if spec.autocast:
+        return
+    if spec.is_cell:
+        report.error(
+            ("layer", "autocast"), '`autocast = false` is not for `kind = "cell"`'
+        )
+    elif spec.sublayers:
+        report.error(
+            ("layer", "autocast"),
+            "`autocast = false` is for layers without `[sublayers]` (they compute "
+            "in the compute dtype, call() in float32)",
+        )

@@ -78,3 +78,39 @@ def check_mixed_precision(case: LayerCase, policy: str) -> None:
             assert weight.dtype == "float32", f"{weight.path} is {weight.dtype}"
     values = to_numpy(keras.ops.cast(output, "float32"))
     assert np.isfinite(values).all(), "NaN or Inf under mixed precision"
+
+
+def check_computes_in_float32(case: LayerCase, policy: str = "mixed_bfloat16") -> None:
+    """A layer with autocast off (``case.computes_in_float32``, as Keras's
+    LayerNormalization) computes in float32 under a mixed policy and returns
+    the compute dtype: on the same half-precision input, its output is a
+    float32 twin's output (same weights) rounded once to the compute dtype.
+    A layer computing in half precision misses by a unit in the last place
+    or more."""
+    inputs = case.make_inputs()
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        layer = case.make_layer()
+        compute = layer.compute_dtype
+        half = [
+            keras.ops.cast(x, compute) if np.issubdtype(x.dtype, np.floating) else x
+            for x in inputs
+        ]
+        output = case.run(layer, half, **case.inference())
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    dtype = keras.backend.standardize_dtype(output.dtype)
+    assert dtype == compute, f"output is {dtype}, not the compute dtype {compute}"
+    twin = case.make_layer()
+    widened = [to_numpy(keras.ops.cast(x, "float32")) for x in half]
+    case.run(twin, widened, **case.inference())
+    twin.set_weights(layer.get_weights())
+    expected = keras.ops.cast(case.run(twin, widened, **case.inference()), compute)
+    np.testing.assert_allclose(
+        to_numpy(keras.ops.cast(output, "float32")),
+        to_numpy(keras.ops.cast(expected, "float32")),
+        rtol=2**-9,
+        atol=0,
+        err_msg=f"under {policy}, call() did not compute in float32",
+    )
