@@ -68,7 +68,7 @@ steps = [
   "h = h + bias if use_bias else h",
   "h = random.dropout(h, 0.5) if training else h",
   "mean, var = ops.moments(h, axes=[0])",
-  "for layer in blocks: g = layer(h)",
+  "for layer in blocks: g = layer(var)",
 ]
 expr = "activation(h)"
 
@@ -113,6 +113,9 @@ def test_build_creates_weights_by_keyword_and_guards_unknown_dims(write_spec) ->
     assert "if self.use_bias:" in code and "self.bias = None" in code
     assert 'trainable=False,\n            aggregation="mean"' in code
     assert "if input_shape[-1] is None:" in code
+    # The blocks' input comes from ops.moments, whose shape layergen does not
+    # follow: build() traces call() and says why.
+    assert "# The input shape of `blocks` does not follow from the" in code
     assert "keras.Operation.compute_output_spec(" in code
 
 
@@ -120,8 +123,9 @@ def test_call_rewrites_names_and_gates_updates_on_training(write_spec) -> None:
     code = generated(write_spec, DENSE)
     assert "def call(self, x, training=None):" in code
     assert "keras.random.dropout(h, 0.5, seed=self.seed_generator)" in code
-    assert "for layer in self.blocks:\n            g = layer(h)" in code
-    # With sublayers, call() reads its own float weights in the compute dtype.
+    assert "for layer in self.blocks:\n            g = layer(var)" in code
+    # When build() traces call(), call() reads its own float weights in the
+    # compute dtype.
     assert (
         "def call(self, x, training=None):\n"
         "        kernel = ops.cast(self.kernel, self.compute_dtype)\n"
@@ -139,6 +143,87 @@ def test_call_rewrites_names_and_gates_updates_on_training(write_spec) -> None:
         "def compute_output_shape(self, input_shape):\n        return (*input_shape[:-1], self.units)"
         in code
     )
+
+
+SUBLAYERS = """
+[layer]
+name = "Stack"
+package = "proj"
+doc = "Sublayers built on their input shapes."
+
+[params]
+units = { type = "int", default = 4, min = 1 }
+sizes = { type = "list[int]", default = [3, 2] }
+
+[inputs]
+x = { rank = 3 }
+
+[weights.kernel]
+shape = ["x[-1]", "units"]
+
+[sublayers.project]
+layer = "Dense"
+args = { units = "units" }
+
+[sublayers.blocks]
+layer = "Dense"
+for_each = "sizes"
+args = { units = "units" }
+
+[sublayers.norm]
+layer = "LayerNormalization"
+
+[call]
+steps = [
+  "h = project(ops.relu(ops.matmul(x, kernel)))",
+  "for block in blocks: h = h + block(h)",
+  "batch = ops.shape(x)[0]",
+]
+expr = "norm(ops.reshape(h, (batch, -1, units)))"
+
+[output]
+shape = ["x[0]", "x[1]", "units"]
+"""
+
+
+def test_sublayers_are_named_and_built_on_their_input_shapes(write_spec) -> None:
+    code = generated(write_spec, SUBLAYERS)
+    assert (
+        'self.project = keras.layers.Dense(\n            units=self.units, dtype=self.dtype_policy, name="project"'
+        in code
+    )
+    assert (
+        'name=f"blocks_{i}"' in code and "for i, item in enumerate(self.sizes)" in code
+    )
+    build = code[code.index("def build(") : code.index("def call(")]
+    assert (
+        "        self.project.build((*input_shape[:-1], self.units))\n"
+        "        h_shape = self.project.compute_output_shape((*input_shape[:-1], self.units))\n"
+        "        for block in self.blocks:\n"
+        "            block.build(h_shape)\n"
+        "            block_shape = block.compute_output_shape(h_shape)\n"
+        "            h_shape = (\n"
+        "                keras.KerasTensor(h_shape) + keras.KerasTensor(block_shape)\n"
+        "            ).shape\n"
+        "        self.norm.build((input_shape[0], None, self.units))\n"
+    ) in build
+    assert "compute_output_spec" not in build
+    # Nothing is traced, so call() reads its weights as Keras gives them.
+    assert "ops.cast(self.kernel" not in code
+
+
+def test_compute_output_shape_follows_the_sublayers_without_building(
+    write_spec,
+) -> None:
+    spec = SUBLAYERS.replace(
+        'expr = "norm(ops.reshape(h, (batch, -1, units)))"', 'expr = "norm(h)"'
+    ).replace('[output]\nshape = ["x[0]", "x[1]", "units"]', "")
+    code = generated(write_spec, spec)
+    method = code[code.index("def compute_output_shape(") :]
+    method = method[: method.index("\n\n")]
+    assert "self.project.compute_output_shape(" in method
+    assert "return self.norm.compute_output_shape(h_shape)" in method
+    assert ".build(" not in method and "from_config" not in method
 
 
 def test_doc_cannot_break_out_of_the_docstring(write_spec) -> None:

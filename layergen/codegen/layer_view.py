@@ -11,6 +11,11 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.params_view import param_entry, received
+from layergen.codegen.sublayer_shapes import (
+    Underivable,
+    build_lines,
+    output_shape_lines,
+)
 from layergen.spec import expressions as ex
 from layergen.spec.model import (
     Expr,
@@ -44,7 +49,10 @@ class LayerView:
         self.build_names.update({i.name: shape_var(spec, i.name) for i in spec.inputs})
         self.shared_initializers = _shared_initializers(spec)
         self.input_names = frozenset(i.name for i in spec.inputs)
-        self.cast_weights = _cast_weights(spec)
+        self.input_vars = {i.name: shape_var(spec, i.name) for i in spec.inputs}
+        self.sublayer_builds, self.untraceable = self._sublayer_builds()
+        self.derived_output = self._derived_output()
+        self.cast_weights = _cast_weights(spec, self.traces_call())
         # call() reads the weights it casts from locals of the same name.
         self.call_names = dict(self.self_names)
         self.call_names.update({w.name: w.name for w in self.cast_weights})
@@ -85,6 +93,19 @@ class LayerView:
             "rank_checks": self.rank_checks(),
             "known_dim_checks": self.known_dim_checks(),
             "weights": [self.weight(w) for w in spec.weights],
+            "sublayer_builds": self.sublayer_builds,
+            "build_is_empty": not (
+                spec.weights
+                or self.sublayer_builds
+                or self.untraceable
+                or self.rank_checks()
+                or self.known_dim_checks()
+                or any(
+                    ex.input_axes(e.node, self.input_names)
+                    for e in spec.checks.values()
+                )
+            ),
+            "build_trace": self.build_trace(),
             "trace_args": self.trace_args(),
             "call_args": self.call_args(),
             "weight_casts": self.weight_casts(),
@@ -103,6 +124,7 @@ class LayerView:
             and "mask" in ex.names_in(spec.mask_expr.node),
             "mask_expr": self.code(spec.mask_expr) if spec.mask_expr else "",
             "output_shape": self.output_shape(),
+            "output_shape_steps": self.derived_output[0] if self.derived_output else [],
             "output_spec": self.output_spec(),
             "traces_output": not spec.is_cell and spec.output_shape is None,
             "config_items": self.config_items(params),
@@ -180,10 +202,58 @@ class LayerView:
         if "dtype" not in dict(sub.args):
             # Sublayers follow the parent's dtype policy (mixed precision).
             args.append("dtype=self.dtype_policy")
+        if sub.for_each is None:
+            args.append(f"name={lit.value(sub.name)}")
+            return {
+                "name": sub.name,
+                "init": f"keras.layers.{sub.layer}({', '.join(args)})",
+            }
+        # One name per element, as Keras names the layers it makes in a loop.
+        name = ast.JoinedStr(
+            [
+                ast.Constant(f"{sub.name}_"),
+                ast.FormattedValue(ast.Name("i", ast.Load()), -1, None),
+            ]
+        )
+        args.append(f"name={ast.unparse(name)}")
         made = f"keras.layers.{sub.layer}({', '.join(args)})"
-        if sub.for_each is not None:
-            made = f"[{made} for item in {self.code(sub.for_each)}]"
-        return {"name": sub.name, "init": made}
+        each = f"for i, item in enumerate({self.code(sub.for_each)})"
+        return {"name": sub.name, "init": f"[{made} {each}]"}
+
+    def _sublayer_builds(self) -> tuple[list[str], str]:
+        """build()'s statements that build the sublayers on their input
+        shapes, or the first sublayer whose input shape does not follow from
+        the spec (build() then traces call())."""
+        if not self.spec.sublayers:
+            return [], ""
+        if self.spec.is_cell:
+            return [], self.spec.sublayers[0].name
+        try:
+            return build_lines(self.spec, self.input_vars), ""
+        except Underivable as exc:
+            return [], exc.sublayer
+
+    def _derived_output(self) -> tuple[list[str], str] | None:
+        """compute_output_shape()'s steps and result when the spec states no
+        output shape but it follows from the sublayers' own."""
+        if self.spec.output_shape is not None or self.spec.is_cell:
+            return None
+        try:
+            return output_shape_lines(self.spec, self.input_vars)
+        except Underivable:
+            return None
+
+    def traces_call(self) -> bool:
+        """Whether build(), compute_output_shape() or compute_output_spec()
+        runs call() on symbolic inputs (see :func:`_cast_weights`)."""
+        return bool(self.untraceable) or (
+            not self.spec.is_cell and self.spec.output_shape is None
+        )
+
+    def build_trace(self) -> str:
+        """The sublayer whose input shape does not follow from the spec, so
+        that build() traces call() to build the sublayers; or nothing."""
+        return f"`{self.untraceable}`" if self.untraceable else ""
 
     def state_size(self, shape: tuple[Expr, ...]) -> str:
         dims = [self.code(d) for d in shape]
@@ -344,6 +414,8 @@ class LayerView:
         }
 
     def output_shape(self) -> str:
+        if self.derived_output is not None:
+            return self.derived_output[1]
         if self.spec.output_shape is None:
             return ""
         return _tuple_code([self.output_dim(d.node) for d in self.spec.output_shape])
@@ -373,7 +445,7 @@ class LayerView:
         return items
 
 
-def _cast_weights(spec: LayerSpec) -> list[Weight]:
+def _cast_weights(spec: LayerSpec, traced: bool) -> list[Weight]:
     """The float weights call() reads, in a layer that traces call() (to build
     its sublayers, or to infer a missing output shape): call() casts them to
     the compute dtype. Inside Keras's autocast scope (a layer's call under
@@ -381,8 +453,7 @@ def _cast_weights(spec: LayerSpec) -> list[Weight]:
     direct compute_output_shape() trace outside that scope, where the weights
     read in float32 while the inputs and sublayers are float16, and TensorFlow
     refuses `float16 + float32`."""
-    traces = spec.sublayers or (not spec.is_cell and spec.output_shape is None)
-    if not traces or not spec.autocast:
+    if not traced or not spec.autocast:
         return []
     nodes = [e.node for e in spec.steps] + [e.node for e in spec.updates.values()]
     nodes += [e.node for e in spec.next_states.values()]

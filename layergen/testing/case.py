@@ -123,6 +123,16 @@ class LayerCase:
         return {"training": False} if self.uses_training else {}
 
 
+def is_own_weight(layer: Any, weight: Any) -> bool:
+    """Whether ``weight`` is the layer's own, not a sublayer's: it sits right
+    under the layer's path (``model/layer/kernel``; a sublayer's one level
+    deeper). Paths, not names, since a sublayer may share the layer's name."""
+    parent = weight.path.rpartition("/")[0]
+    if getattr(layer, "path", None) is not None:
+        return parent == layer.path
+    return parent.rpartition("/")[2] == layer.name
+
+
 @dataclass
 class BuiltModel:
     """A functional model around one layer, its inputs and its inference output.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from layergen.testing.case import BuiltModel, LayerCase, build_model
+from layergen.testing.case import BuiltModel, LayerCase, build_model, is_own_weight
 from layergen.testing.inputs import to_numpy
 from layergen.testing.tolerances import TOLERANCE
 
@@ -28,7 +28,7 @@ def check_build_and_weights(case: LayerCase) -> None:
         assert weight.trainable is trainable, f"weight {name}: trainable"
     for name in case.absent_weights:
         assert getattr(layer, name) is None, f"weight {name} should not exist"
-    own = [w for w in layer.weights if w.path.split("/")[-2] == layer.name]
+    own = [w for w in layer.weights if is_own_weight(layer, w)]
     assert sorted(w.name for w in own) == sorted(case.expected_weights)
 
 

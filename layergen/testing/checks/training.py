@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from layergen.testing.case import LayerCase
+from layergen.testing.case import LayerCase, is_own_weight
 from layergen.testing.inputs import to_numpy
 
 
@@ -32,7 +32,7 @@ def check_fit_step(case: LayerCase) -> None:
     frozen = {
         w.path: to_numpy(w)
         for w in layer.non_trainable_weights
-        if w.name not in case.updated_weights and _own_weight(layer, w)
+        if w.name not in case.updated_weights and is_own_weight(layer, w)
     }
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
     model.fit(inputs, fit_targets(model, inputs), batch_size=len(inputs[0]), verbose=0)
@@ -40,7 +40,7 @@ def check_fit_step(case: LayerCase) -> None:
     trained: dict[str, bool] = {}
     for weight in layer.trainable_weights:
         changed = not np.allclose(to_numpy(weight), before[weight.path])
-        if _own_weight(layer, weight):
+        if is_own_weight(layer, weight):
             assert (
                 changed
             ), f"trainable weight {weight.path} did not change: no gradient reaches it"
@@ -56,11 +56,6 @@ def check_fit_step(case: LayerCase) -> None:
             np.testing.assert_array_equal(
                 to_numpy(weight), frozen[weight.path], err_msg=f"{weight.path} changed"
             )
-
-
-def _own_weight(layer: Any, weight: Any) -> bool:
-    """Whether ``weight`` is the layer's own, not a sublayer's."""
-    return weight.path.split("/")[-2:-1] == [layer.name]
 
 
 def check_no_trainable_weights(case: LayerCase) -> None:
