@@ -11,11 +11,7 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.params_view import param_entry, received
-from layergen.codegen.sublayer_shapes import (
-    Underivable,
-    build_lines,
-    output_shape_lines,
-)
+from layergen.codegen.sublayers_view import constructor, sublayer_plan
 from layergen.spec import expressions as ex
 from layergen.spec.model import (
     Expr,
@@ -23,6 +19,7 @@ from layergen.spec.model import (
     LayerSpec,
     MaskMode,
     Param,
+    Sublayer,
     Weight,
 )
 from layergen.spec.validate import mask_names
@@ -50,8 +47,8 @@ class LayerView:
         self.shared_initializers = _shared_initializers(spec)
         self.input_names = frozenset(i.name for i in spec.inputs)
         self.input_vars = {i.name: shape_var(spec, i.name) for i in spec.inputs}
-        self.sublayer_builds, self.untraceable = self._sublayer_builds()
-        self.derived_output = self._derived_output()
+        built = sublayer_plan(spec, self.input_vars)
+        self.sublayer_builds, self.untraceable, self.derived_output = built
         self.cast_weights = _cast_weights(spec, self.traces_call())
         # call() reads the weights it casts from locals of the same name.
         self.call_names = dict(self.self_names)
@@ -105,7 +102,8 @@ class LayerView:
                     for e in spec.checks.values()
                 )
             ),
-            "build_trace": self.build_trace(),
+            # The sublayer whose input shape does not follow from the spec.
+            "build_trace": f"`{self.untraceable}`" if self.untraceable else "",
             "trace_args": self.trace_args(),
             "call_args": self.call_args(),
             "weight_casts": self.weight_casts(),
@@ -189,7 +187,7 @@ class LayerView:
             return f"self.{name}.clone()"
         return f"self.{name}"
 
-    def sublayer(self, sub: Any) -> dict[str, str]:
+    def sublayer(self, sub: Sublayer) -> dict[str, str]:
         args = [
             (
                 f"{name}={self.initializer(value.node.id)}"
@@ -199,49 +197,8 @@ class LayerView:
             )
             for name, value in sub.args
         ]
-        if "dtype" not in dict(sub.args):
-            # Sublayers follow the parent's dtype policy (mixed precision).
-            args.append("dtype=self.dtype_policy")
-        if sub.for_each is None:
-            args.append(f"name={lit.value(sub.name)}")
-            return {
-                "name": sub.name,
-                "init": f"keras.layers.{sub.layer}({', '.join(args)})",
-            }
-        # One name per element, as Keras names the layers it makes in a loop.
-        name = ast.JoinedStr(
-            [
-                ast.Constant(f"{sub.name}_"),
-                ast.FormattedValue(ast.Name("i", ast.Load()), -1, None),
-            ]
-        )
-        args.append(f"name={ast.unparse(name)}")
-        made = f"keras.layers.{sub.layer}({', '.join(args)})"
-        each = f"for i, item in enumerate({self.code(sub.for_each)})"
-        return {"name": sub.name, "init": f"[{made} {each}]"}
-
-    def _sublayer_builds(self) -> tuple[list[str], str]:
-        """build()'s statements that build the sublayers on their input
-        shapes, or the first sublayer whose input shape does not follow from
-        the spec (build() then traces call())."""
-        if not self.spec.sublayers:
-            return [], ""
-        if self.spec.is_cell:
-            return [], self.spec.sublayers[0].name
-        try:
-            return build_lines(self.spec, self.input_vars), ""
-        except Underivable as exc:
-            return [], exc.sublayer
-
-    def _derived_output(self) -> tuple[list[str], str] | None:
-        """compute_output_shape()'s steps and result when the spec states no
-        output shape but it follows from the sublayers' own."""
-        if self.spec.output_shape is not None or self.spec.is_cell:
-            return None
-        try:
-            return output_shape_lines(self.spec, self.input_vars)
-        except Underivable:
-            return None
+        for_each = self.code(sub.for_each) if sub.for_each is not None else None
+        return {"name": sub.name, "init": constructor(sub, args, for_each)}
 
     def traces_call(self) -> bool:
         """Whether build(), compute_output_shape() or compute_output_spec()
@@ -249,11 +206,6 @@ class LayerView:
         return bool(self.untraceable) or (
             not self.spec.is_cell and self.spec.output_shape is None
         )
-
-    def build_trace(self) -> str:
-        """The sublayer whose input shape does not follow from the spec, so
-        that build() traces call() to build the sublayers; or nothing."""
-        return f"`{self.untraceable}`" if self.untraceable else ""
 
     def state_size(self, shape: tuple[Expr, ...]) -> str:
         dims = [self.code(d) for d in shape]

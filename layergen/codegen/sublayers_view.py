@@ -1,0 +1,64 @@
+"""What the layer template prints for the sublayers: each one's construction
+in ``__init__`` (named after its spec entry) and how ``build`` builds them,
+explicitly on the shapes :mod:`.sublayer_shapes` works out, or by tracing
+call() where a sublayer's input shape does not follow from the spec."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+from typing import NamedTuple
+
+from layergen.codegen import literals as lit
+from layergen.codegen.sublayer_shapes import (
+    Underivable,
+    build_lines,
+    output_shape_lines,
+)
+from layergen.spec.model import LayerSpec, Sublayer
+
+
+class SublayerPlan(NamedTuple):
+    """build()'s statements that build the sublayers; the sublayer whose input
+    shape does not follow from the spec (build() then traces call()); and,
+    for a spec without an output shape, compute_output_shape()'s statements
+    and result where they follow from the sublayers' own."""
+
+    builds: list[str]
+    traced: str
+    output: tuple[list[str], str] | None
+
+
+def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
+    builds: list[str] = []
+    traced = ""
+    if spec.is_cell and spec.sublayers:
+        traced = spec.sublayers[0].name  # a cell's states come from its RNN
+    elif spec.sublayers:
+        try:
+            builds = build_lines(spec, input_vars)
+        except Underivable as exc:
+            traced = exc.sublayer
+    output = None
+    if spec.output_shape is None and not spec.is_cell:
+        with contextlib.suppress(Underivable):
+            output = output_shape_lines(spec, input_vars)
+    return SublayerPlan(builds, traced, output)
+
+
+def constructor(sub: Sublayer, args: list[str], for_each: str | None) -> str:
+    """``keras.layers.Dense(units=..., dtype=self.dtype_policy, name="proj")``,
+    or for a list one layer per element, named ``blocks_0``, ``blocks_1``..."""
+    args = list(args)
+    if "dtype" not in dict(sub.args):
+        # Sublayers follow the parent's dtype policy (mixed precision).
+        args.append("dtype=self.dtype_policy")
+    if for_each is None:
+        args.append(f"name={lit.value(sub.name)}")
+        return f"keras.layers.{sub.layer}({', '.join(args)})"
+    # One name per element, as Keras names the layers it makes in a loop.
+    index = ast.FormattedValue(ast.Name("i", ast.Load()), -1, None)
+    name = ast.JoinedStr([ast.Constant(f"{sub.name}_"), index])
+    args.append(f"name={ast.unparse(name)}")
+    made = f"keras.layers.{sub.layer}({', '.join(args)})"
+    return f"[{made} for i, item in enumerate({for_each})]"
