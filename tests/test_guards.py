@@ -114,6 +114,10 @@ def _spec_names(spec: LayerSpec) -> set[str]:
     names |= {s.name for s in spec.states}
     for step in spec.steps:
         names |= ex.names_in(step.node)
+    # build() and compute_output_shape() hold the shapes of inputs, locals and
+    # sublayer outputs in <name>_shape (codegen.sublayer_shapes picks names
+    # that clash with nothing).
+    names |= {f"{n}_shape" for n in names} | {f"{n}_input_shape" for n in names}
     return names
 
 

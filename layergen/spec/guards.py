@@ -26,6 +26,8 @@ GENERATED_NAMES = frozenset(
     | {"states", "training", "mask", "seed", "seed_generator", "item"}
     | {"random", "activations", "np", "pytest", "testing", "CASE", "built"}
     | {"expected", "holds", "output"}
+    # __init__ makes a sublayer list with enumerate(), where params are locals.
+    | {"enumerate"}
     # What keras.layers.RNN reads from a cell: the template sets state_size
     # after the params are stored, and RNN calls the others if they exist.
     | {"state_size", "output_size", "get_initial_state"}
@@ -36,6 +38,8 @@ GENERATED_NAMES = frozenset(
 LOCAL_NAMES = frozenset(
     {"v", "w", "floats", "inputs", "outputs", "input_shape", "policy", "args"}
     | {"fresh_keras_state"}
+    # A sublayer list's index, in its own comprehension scope.
+    | {"i"}
 )
 # Names a step may not assign: the generated call() reads them (`training`
 # and `mask` are its arguments, even where the spec does not read them: updates
