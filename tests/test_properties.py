@@ -184,7 +184,7 @@ def _hostile_spec(name: str, doc: str, default: str, other: str, arg: str) -> st
         f'units = {{ type = "int", default = 2, min = 1{param_doc} }}\n'
         "[inputs]\nx = { min_rank = 2 }\n"
         '[sublayers.proj]\nlayer = "Dense"\n'
-        f'args = {{ units = "units", name = {_toml_string(repr(arg))} }}\n'
+        f'args = {{ units = "units", activation = {_toml_string(repr(arg))} }}\n'
         f"[checks]\npositive = {_toml_string(f'units > 0 or {name} == {arg!r}')}\n"
         '[call]\nexpr = "proj(x)"\n'
         '[output]\nshape = ["*x[:-1]", "units"]\n'

@@ -162,6 +162,8 @@ def sublayer_argument_problem(
     may be a file path where the layer reads a file from one."""
     if arg.startswith("_"):
         return f"`{arg}`: sublayer arguments may not start with `_`"
+    if arg == "name":
+        return "`name` is the sublayer's entry name: layergen passes it itself"
     problem = name_problem(arg, "argument name")
     if problem is not None:
         return problem
