@@ -65,7 +65,9 @@ class ShapeWalk:
             self.env[item.name] = Shape(code_of(input_vars[item.name]))
         for p in spec.params:
             if p.type in ("int", "float", "bool"):
-                self.env[p.name] = Number(code_of(f"self.{p.name}"))
+                # An optional param may be None: no arithmetic on it.
+                code = code_of(f"self.{p.name}")
+                self.env[p.name] = Number(code, maybe_none=p.optional)
             else:
                 self.env[p.name] = Other(callable_same_shape=p.type == "activation")
         for w in spec.weights:
