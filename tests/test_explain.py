@@ -346,3 +346,10 @@ def test_explain_on_tensorflow_prints_no_native_start_up_lines() -> None:
     assert result.returncode == 0, result.stderr
     assert "traced on tensorflow" in result.stdout
     assert not NOISE.search(result.stderr), result.stderr
+
+
+def test_error_messages_show_control_characters_escaped() -> None:
+    from layergen.explain.keras_side import message
+
+    text = message(ValueError('dtype "\x1b[31mred\u202e" not understood\n  at'))
+    assert text == 'ValueError: dtype "\\x1b[31mred\\u202e" not understood at'

@@ -168,8 +168,10 @@ def common(values: Sequence[Value]) -> Value:
 
 
 def message(exc: BaseException) -> str:
-    """An exception as one short, printable line."""
+    """An exception as one short line of printable ASCII (it may quote spec
+    text: a control character, an escape sequence, is shown escaped)."""
     text = " ".join(str(exc).split()) or "(no message)"
+    text = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
     text = text.encode("ascii", "backslashreplace").decode()
     if len(text) > 400:
         text = text[:397] + "..."
