@@ -128,7 +128,7 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
     program = textwrap.dedent("""
         import json, sys
         from pathlib import Path
-        from layergen.explain import explain_spec, text
+        from layergen.explain import explain_spec, mermaid, text
         from layergen.spec.validate import load_spec
         out = {}
         for name in sys.argv[1:]:
@@ -136,11 +136,12 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
             result = explain_spec(spec)
             out[name] = result.as_json()
             out[name + " text"] = text.render(result)
+            out[name + " mermaid"] = mermaid.render(result)
         out["tensorflow imported"] = "tensorflow" in sys.modules
         print(json.dumps(out))
         """)
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
-    names = ["simple_dense", "self_attention", "minimal_rnn_cell", "glu"]
+    names = ["simple_dense", "self_attention", "minimal_rnn_cell", "glu", "mlp_block"]
     result = subprocess.run(
         [sys.executable, "-c", program, *names],
         capture_output=True,
@@ -156,6 +157,8 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
     readme = (ROOT / "README.md").read_text()
     shown = readme.split(f"$ {README_COMMAND}\n", 1)[1].split("```", 1)[0]
     assert shown == out["simple_dense text"]
+    chart = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert chart == out["mlp_block mermaid"]
 
     def bound(name: str) -> dict[str, list[list[int | None] | None]]:
         return {
