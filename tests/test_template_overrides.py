@@ -224,3 +224,30 @@ def test_bare_new_and_check_run_with_overrides(project: Path) -> None:
     check = layergen("check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert textwrap.dedent(check.stdout).startswith("layer")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "{% block preamble %}\n# unclosed\n",
+            "layer.py.j2:3: template error: TemplateSyntaxError: Unexpected end "
+            "of template.",
+        ),
+        (
+            "{% block preamble %}\n# {{ layer.nope }}\n{% endblock %}\n",
+            "error: layer.py.j2: template error: UndefinedError: 'dict object' "
+            "has no attribute 'nope'",
+        ),
+    ],
+)
+def test_a_broken_override_is_one_line_and_writes_nothing(
+    cli, project: Path, body: str, expected: str
+) -> None:
+    override = project / "layergen-templates" / "layer.py.j2"
+    override.write_text('{% extends "layergen/layer.py.j2" %}\n' + body)
+    result = cli("new", "--no-test")
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert expected in line
+    assert not (project / "src" / "myproj" / "layers" / "scale.py").exists()
