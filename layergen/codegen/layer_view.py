@@ -134,8 +134,10 @@ class LayerView:
         nodes += [e.node for e in spec.next_states.values()]
         nodes += [e.node for e in (spec.expr, spec.mask_expr) if e is not None]
         nodes += [e.node for s in spec.sublayers for _, e in s.args]
-        return bool(self.cast_weights) or not spec.autocast or any(
-            "ops" in ex.names_in(node) for node in nodes
+        return (
+            bool(self.cast_weights)
+            or not spec.autocast
+            or any("ops" in ex.names_in(node) for node in nodes)
         )
 
     def param(self, p: Param) -> dict[str, str]:
