@@ -251,3 +251,27 @@ def test_a_broken_override_is_one_line_and_writes_nothing(
     (line,) = result.stderr.splitlines()
     assert expected in line
     assert not (project / "src" / "myproj" / "layers" / "scale.py").exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ cycler.__init__.__globals__.os.system('touch PWNED') }}",
+        "{{ layer.__class__.__mro__[1].__subclasses__() }}",
+        "{{ layer.params.append(1) }}",
+    ],
+)
+def test_an_override_runs_in_the_sandbox(cli, project: Path, payload: str) -> None:
+    """`check --no-run` on an untrusted checkout runs nothing it wrote, even
+    through a template override its pyproject names."""
+    assert cli("new", "--no-test").exit_code == 0
+    override = project / "layergen-templates" / "layer.py.j2"
+    override.write_text(
+        '{% extends "layergen/layer.py.j2" %}\n'
+        f"{{% block preamble %}}\n# {payload}\n{{% endblock %}}\n"
+    )
+    for command in (("new", "--no-test"), ("check", "--no-run")):
+        result = cli(*command)
+        assert result.exit_code == 2, result.output
+        assert "template error: SecurityError" in result.stderr
+    assert not (project / "PWNED").exists()

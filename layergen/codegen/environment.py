@@ -10,6 +10,11 @@ trusted like the pyproject that names them, but they must stay inside the
 project: a directory or a template reached through ``..`` or a symbolic link
 out of it is refused.
 
+**A sandbox.** An override comes from the checkout, and ``check --no-run``
+must run nothing a checkout wrote: templates render in Jinja2's immutable
+sandbox, where ``{{ x.__class__ }}``-style escapes to Python and calls that
+change objects raise ``SecurityError`` (a one-line error).
+
 **Spec text only as literals.** What the views give the templates is code
 layergen built (:class:`Code`); anything else a template prints — spec text
 such as ``layer.docstring_text``, or a string a template computed — is
@@ -28,6 +33,7 @@ from typing import Any
 
 import jinja2
 import jinja2.filters
+import jinja2.sandbox
 
 from layergen.codegen import literals as lit
 from layergen.errors import LayergenError
@@ -45,7 +51,7 @@ BLOCKS = {
 }
 # Part of the compiled templates' cache key: templates compiled under other
 # environment rules (another finalize) are never reused.
-RULES_VERSION = "code-finalize-1"
+RULES_VERSION = "sandbox-code-finalize-2"
 
 
 class Code(str):
@@ -143,7 +149,7 @@ def make_environment(overrides: Path | None) -> jinja2.Environment:
     ]
     if overrides is not None:
         loaders.insert(0, _InsideLoader(overrides))
-    env = jinja2.Environment(
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
