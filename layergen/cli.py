@@ -4,13 +4,15 @@ they run in ``layergen.reporters``.
 
 Exit codes: 0 success, 1 a generated test failed or a layer drifted from its
 spec, 2 bad input or usage, 130 / 143 interrupted by SIGINT / SIGTERM (what
-was being written is rolled back).
+was being written is rolled back), 141 the reader of the output went away
+(``layergen check --diff | head``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -79,6 +81,12 @@ class _Group(click.Group):
         except Interrupted as exc:
             click.echo(f"interrupted ({exc})", err=True)
             code = exc.exit_code
+        except BrokenPipeError:
+            # The reader went away (`layergen check --diff | head`): stop
+            # quietly, as a process ended by SIGPIPE would, and keep the
+            # interpreter's final flush of stdout from failing again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            code = 128 + signal.SIGPIPE
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:  # layergen's own bug: say so, keep it short
@@ -329,9 +337,13 @@ def check(
     if not roots:
         raise click.UsageError("give at least one directory to search")
     if show_diff and fix:
-        raise click.UsageError("--diff shows what --fix would write: give one")
+        raise click.UsageError(
+            "give --fix or --diff, not both: --diff prints what --fix would write"
+        )
     if force and not (fix or show_diff):
-        raise click.UsageError("--force overwrites hand edits with --fix or --diff")
+        raise click.UsageError(
+            "--force needs --fix or --diff (it lets them rewrite hand-edited files)"
+        )
     options = app.Options(
         package=_package(project),
         templates=template_overrides(project, templates),

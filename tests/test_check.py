@@ -329,10 +329,10 @@ def test_force_discards_hand_edits_loudly(
 def test_force_needs_fix_or_diff(cli, tree: Path) -> None:
     result = cli("check", "--no-run", "--force", tree)
     assert result.exit_code == 2
-    assert "--force overwrites hand edits with --fix or --diff" in result.output
+    assert "--force needs --fix or --diff" in result.output
     both = cli("check", "--diff", "--fix", tree)
     assert both.exit_code == 2
-    assert "--diff shows what --fix would write: give one" in both.output
+    assert "give --fix or --diff, not both" in both.output
 
 
 def test_diff_prints_what_fix_would_write_and_writes_nothing(

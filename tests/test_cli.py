@@ -321,3 +321,20 @@ def test_shell_completion_completes(words: str, expected: list[str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == expected
+
+
+def test_closed_stdout_is_a_quiet_exit_not_an_internal_error() -> None:
+    # `layergen schema | head -1`: the reader goes away before layergen writes.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "layergen", "schema"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141
