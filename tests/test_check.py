@@ -81,7 +81,15 @@ def test_hand_edited(cli, tree: Path) -> None:
     result = cli("check", "--no-run", "--format", "json", tree)
     assert result.exit_code == 1
     assert records(result)[0]["drift"] == "hand-edited"
-    assert "scale.py was edited by hand" in records(result)[0]["detail"]
+    assert records(result)[0]["detail"] == (
+        "scale.py was edited by hand since it was generated; "
+        "`--fix --force` overwrites the edits"
+    )
+    # --fix alone leaves the edits, and says how to discard them.
+    kept = cli("check", "--no-run", "--fix", tree)
+    assert kept.exit_code == 1
+    assert "`--fix --force` overwrites the edits" in kept.output
+    assert "x + self.factor" in layer.read_text()
 
 
 def test_hand_edited_test_file(cli, tree: Path) -> None:

@@ -290,7 +290,10 @@ def _check_layer(
     if layer_file.hand_edited or test_file.hand_edited:
         check.drift = Drift.HAND_EDITED
         edited = layer_path if layer_file.hand_edited else test_path
-        check.detail = f"{edited.name} was edited by hand since it was generated"
+        check.detail = (
+            f"{edited.name} was edited by hand since it was generated; "
+            "`--fix --force` overwrites the edits"
+        )
     elif header.spec_hash != sha256(spec.spec_text):
         check.drift = Drift.SPEC_CHANGED
         if all(_same_body(f) for f in generated.files):
