@@ -107,7 +107,7 @@ def test_unused_weight_is_a_warning(write_spec) -> None:
         (HEAD + INPUT, "error: call: missing required key `expr`"),
         (
             HEAD + '[params]\nunits = { type = "integer" }\n' + INPUT + CALL,
-            "4:11: error: params.units.type: `integer` param type",
+            "4:11: error: params.units.type: `integer` is not a param type - did you mean `int`?",
         ),
         (
             HEAD + '[params]\nunits = { type = "int", default = "8" }\n' + INPUT + CALL,

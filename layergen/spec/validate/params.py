@@ -26,12 +26,18 @@ def validate_params(
             continue
         ptype = entry.get("type")
         if ptype not in PARAM_TYPES:
-            found = "missing" if ptype is None else f"`{ptype}`"
-            report.error(
-                (*path, "type"),
-                f"{found} param type; expected one of "
-                + ", ".join(f'"{t}"' for t in PARAM_TYPES),
-            )
+            expected = ", ".join(f'"{t}"' for t in PARAM_TYPES)
+            if ptype is None:
+                problem = f"missing param type; expected one of {expected}"
+            else:
+                suggestion = (
+                    report.hint(ptype, PARAM_TYPES) if isinstance(ptype, str) else ""
+                )
+                problem = (
+                    f"`{ptype}` is not a param type{suggestion} "
+                    f"(expected one of {expected})"
+                )
+            report.error((*path, "type"), problem)
             continue
         ptype = ParamType(ptype)
         bounds = {}
