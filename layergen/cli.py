@@ -192,7 +192,9 @@ def schema(output: Path | None, output_format: str) -> int:
     if output is None:
         click.echo(text, nl=False)
         return 0
-    write_text(output, text)
+    # Replaces an earlier schema or reference only, never a spec or another file.
+    head = text.splitlines()[:3]
+    write_text(output, text, replaces=lambda old: old.splitlines()[:3] == head)
     click.echo(f"   wrote  {report.shown_path(output)}")
     return 0
 

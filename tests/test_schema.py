@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import stat
 import subprocess
 import sys
 import tomllib
@@ -89,6 +90,38 @@ def test_the_schema_command_prints_it_or_writes_it(cli, tmp_path: Path) -> None:
     assert written.exit_code == 0, written.output
     assert target.read_text() == schema_text()
     assert [p.name for p in tmp_path.iterdir()] == ["spec.schema.json"]
+
+
+def test_the_schema_command_replaces_only_its_own_output(cli, tmp_path: Path) -> None:
+    target = tmp_path / "spec.schema.json"
+    older = "\n".join(schema_text().splitlines()[:3]) + "\n}\n"  # same head
+    target.write_text(older)
+    assert cli("schema", "-o", target).exit_code == 0  # an earlier schema: updated
+    reference_md = tmp_path / "spec.md"
+    assert cli("schema", "--format", "markdown", "-o", reference_md).exit_code == 0
+    assert cli("schema", "--format", "markdown", "-o", reference_md).exit_code == 0
+    spec = tmp_path / "layer.toml"
+    spec.write_text(MINIMAL_SPEC)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text("{}")
+    link = tmp_path / "link.json"
+    link.symlink_to(elsewhere)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for path, reason in [
+        (spec, "exists and is not an earlier copy of this output; not replaced"),
+        (target, "exists and is not an earlier copy of this output; not replaced"),
+        (link, "is a symbolic link, not a regular file; refusing to replace it"),
+        (fifo, "is a FIFO, not a regular file; refusing to replace it"),
+    ]:
+        fmt = "markdown" if path == target else "json"
+        result = cli("schema", "--format", fmt, "-o", path)
+        assert result.exit_code == 2
+        assert result.output == f"{path}: error: {reason}\n"
+    assert spec.read_text() == MINIMAL_SPEC
+    assert target.read_text() == schema_text()
+    assert link.is_symlink() and elsewhere.read_text() == "{}"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
 def test_the_committed_reference_is_current_and_documents_every_table(cli) -> None:

@@ -21,7 +21,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from layergen.errors import ConflictError, WriteError
@@ -32,6 +32,7 @@ from layergen.files.plan import (
     PlannedFile,
     check_path_text,
 )
+from layergen.files.reading import GENERATED_LIMIT, UnreadableFile, read_text
 
 _TEMP_INFIX = ".layergen-"
 _STALE_TEMP = re.compile(r"\A\..+\.layergen-[a-z0-9_]{8}\.tmp\Z")
@@ -50,13 +51,26 @@ def write_plan(files: Sequence[PlannedFile]) -> list[PlannedFile]:
     return written
 
 
-def write_text(path: Path, content: str) -> None:
-    """Write one file atomically (created or replaced), as a plan would."""
+def write_text(
+    path: Path, content: str, *, replaces: Callable[[str], bool] = lambda old: True
+) -> None:
+    """Write one file atomically, as a plan would: created, or replacing a
+    regular file whose text ``replaces`` accepts; never over a symbolic link,
+    a FIFO, a device or a directory."""
     check_path_text(path, "output path")
     try:
-        old = path.read_text(encoding="utf-8") if path.is_file() else None
-    except (OSError, UnicodeDecodeError):
+        old: str | None = read_text(path, limit=GENERATED_LIMIT, follow_symlinks=False)
+    except FileNotFoundError:
         old = None
+    except UnreadableFile as exc:
+        raise ConflictError(
+            [(path, f"{exc.strerror}; refusing to replace it")]
+        ) from None
+    except (OSError, UnicodeDecodeError):
+        raise ConflictError([(path, "exists and cannot be read")]) from None
+    if old is not None and not replaces(old):
+        reason = "exists and is not an earlier copy of this output; not replaced"
+        raise ConflictError([(path, reason)])
     status = CREATE if old is None else CHANGED
     write_plan([PlannedFile(path, content, status, old=old)])
 
