@@ -98,6 +98,20 @@ def test_never_overwrites_an_existing_file(cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.toml"]
 
 
+def test_output_under_a_file_is_one_line_naming_it(cli, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    for output in (notes, notes / "sub"):
+        result = cli("init", "Mine", "--from", "dense", "-o", output)
+        assert result.exit_code == 2
+        assert result.output == (
+            f"error: {output}: not a directory "
+            "(-o takes a .toml file or a directory)\n"
+        )
+    assert notes.read_text() == "mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_a_link_in_the_way_is_not_written_through(cli, tmp_path: Path) -> None:
     (tmp_path / "mine.toml").symlink_to(tmp_path / "elsewhere.toml")
     result = cli("init", "Mine", "--from", "dense", "-o", tmp_path)

@@ -92,6 +92,13 @@ def write_starter(kind: str, name: str, output: Path | None = None) -> Starter:
         raise LayergenError(f"{path}: already exists; refusing to overwrite it")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise LayergenError(
+            f"{path.parent}: not a directory (-o takes a .toml file or a directory)"
+        ) from None
+    except OSError as exc:
+        raise LayergenError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
         fd, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.layergen-", suffix=".tmp", dir=path.parent
         )
