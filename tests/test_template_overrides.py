@@ -129,7 +129,10 @@ def test_a_docstring_style_override_keeps_spec_text_in_literals(
     )
     source = render.render_layer(spec, overrides)
     tree = ast.parse(source)
-    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import)][1:]  # keras
+    imported = {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert imported == {"keras", "numbers"}  # numbers: the float param's check
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef)]
     doc = ast.get_docstring(cls, clean=False)
     assert doc.startswith('Scales. """ import os; os.system("touch pwned")\n')

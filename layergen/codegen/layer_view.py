@@ -70,6 +70,10 @@ class LayerView:
             "package": spec.package,
             "docstring": lit.docstring(class_doc(spec, params)),
             "uses_ops": self.uses_ops(),
+            # float params are checked against numbers.Real (numpy scalars too)
+            "uses_numbers": any(
+                p.type in ("float", "list[float]") for p in spec.params
+            ),
             "uses_random": spec.uses_random,
             "params": params,
             "checks": [
@@ -243,11 +247,10 @@ class LayerView:
         checks = []
         for (name, axis), weights in needed.items():
             var = shape_var(self.spec, name)
-            owners = ", ".join(f"`{w}`" for w in dict.fromkeys(weights))
             message = lit.message(
                 [
                     f"{self.spec.name} needs dimension {name}[{axis}] of its input "
-                    f"to be known when it is built (weight {owners} depends on it). "
+                    f"to be known when it is built ({_depend(weights)} on it). "
                     "Received: ",
                     *received([var], ""),
                 ]
@@ -372,9 +375,15 @@ class LayerView:
             return self.derived_output[1]
         if self.spec.output_shape is None:
             return ""
-        return _tuple_code([self.output_dim(d.node) for d in self.spec.output_shape])
+        dims = [self.output_dim(d.node) for d in self.spec.output_shape]
+        if len(dims) == 1 and dims[0].startswith("*"):
+            return dims[0][1:]  # the input's whole shape: `return input_shape`
+        return _tuple_code(dims)
 
     def output_dim(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Starred) and ex.star_slice(node)[1:] == (None, None):
+            name = ex.star_slice(node)[0]
+            return f"*{shape_var(self.spec, name)}"  # `*x[:]`: no slice to read
         code = self.code(node, self.build_names)
         refs = [
             f"{shape_var(self.spec, name)}[{axis}]"
@@ -397,6 +406,14 @@ class LayerView:
         if self.spec.uses_random:
             items.append(("seed", "self.seed"))
         return items
+
+
+def _depend(weights: list[str]) -> str:
+    """``weight `kernel` depends``, ``weights `kernel` and `bias` depend``."""
+    names = [f"`{w}`" for w in dict.fromkeys(weights)]
+    if len(names) == 1:
+        return f"weight {names[0]} depends"
+    return f"weights {', '.join(names[:-1])} and {names[-1]} depend"
 
 
 def _cast_weights(spec: LayerSpec, traced: bool) -> list[Weight]:

@@ -28,10 +28,14 @@ def param_entry(p: Param) -> dict[str, str]:
     store = p.name
     if p.object_module:
         store = f"keras.{p.object_module}.get({p.name})"
-    elif p.type.startswith("list[") and p.optional:
-        store = f"None if {p.name} is None else list({p.name})"
+    elif p.type == "float":
+        store = f"float({p.name})"  # a numpy scalar too: configs are JSON
+    elif p.type == "list[float]":
+        store = f"[float(v) for v in {p.name}]"
     elif p.type.startswith("list["):
         store = f"list({p.name})"
+    if p.optional and store != p.name and not p.object_module:
+        store = f"None if {p.name} is None else {store}"
     config = f"self.{p.name}"
     if p.object_module:
         config = f"keras.{p.object_module}.serialize(self.{p.name})"
@@ -65,7 +69,7 @@ def _value_check(p: Param) -> tuple[str, str]:
     kinds = {
         "int": ("isinstance({n}, bool) or not isinstance({n}, int)", "an int"),
         "float": (
-            "isinstance({n}, bool) or not isinstance({n}, (int, float))",
+            "isinstance({n}, bool) or not isinstance({n}, numbers.Real)",
             "a number",
         ),
         "bool": ("not isinstance({n}, bool)", "a bool"),

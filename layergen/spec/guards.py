@@ -28,6 +28,8 @@ GENERATED_NAMES = frozenset(
     | {"expected", "holds", "output"}
     # __init__ makes a sublayer list with enumerate(), where params are locals.
     | {"enumerate"}
+    # A float param is checked against numbers.Real in __init__.
+    | {"numbers"}
     # What keras.layers.RNN reads from a cell: the template sets state_size
     # after the params are stored, and RNN calls the others if they exist.
     | {"state_size", "output_size", "get_initial_state"}

@@ -275,9 +275,21 @@ def float32_constants(node: ast.AST, tensor_names: set[str]) -> list[str]:
         chain = dotted_chain(sub.func)
         if not chain or chain[0] not in ("ops", "random"):
             continue
+        if chain == ["ops", "arange"] and not _float_literals(sub):
+            continue  # ops.arange(n) counts in int32, whatever the inputs
         has_dtype = any(k.arg == "dtype" for k in sub.keywords)
         maker = chain[-1] in FLOAT32_MAKERS and not has_dtype
         constant = chain[0] == "ops" and not (names_in(sub) & tensor_names)
         if (maker or constant) and not has_dtype and chain[-1] != "shape":
             found.append(ast.unparse(sub))
     return found
+
+
+def _float_literals(call: ast.Call) -> bool:
+    """Whether a call's arguments hold a float literal (``ops.arange(0.0, n)``)."""
+    values = [*call.args, *(k.value for k in call.keywords)]
+    return any(
+        isinstance(node, ast.Constant) and isinstance(node.value, float)
+        for value in values
+        for node in ast.walk(value)
+    )

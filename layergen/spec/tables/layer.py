@@ -135,7 +135,7 @@ LAYER = Table(
             "module",
             Text(IDENTIFIER_PATTERN),
             "the module file name (default: snake_case of `name`, "
-            "`CustomConv2D` -> `custom_conv2d`)",
+            "`CustomConv2D` -> `custom_conv2d`, `ChannelPReLU` -> `channel_prelu`)",
             '"custom_conv2d"',
         ),
         Key(

@@ -72,7 +72,8 @@ def validate_call(
     for name, source in next_states.items():
         path = ("call", "next_states", name)
         if spec.is_cell and name not in {s.name for s in spec.states}:
-            report.error(path, f"`{name}` is not a declared state")
+            found = report.hint(name, [s.name for s in spec.states])
+            report.error(path, f"`{name}` is not a declared state{found}")
             continue
         expr = report.expression(source, path, scope)
         if expr is not None:

@@ -35,6 +35,7 @@ from layergen.spec.validate.weights import validate_weights
 from layergen.spec.validate.whole_spec import (
     check_sizes,
     warn_float32_constants,
+    warn_unread_mask,
     warn_unused_weights,
 )
 
@@ -96,6 +97,7 @@ def validate_document(
     spec.test = validate_test(report, spec, doc)
     check_sizes(report, spec)
     warn_unused_weights(report, spec)
+    warn_unread_mask(report, spec)
     warn_float32_constants(report, spec)
     if report.errors:
         raise SpecError(report.errors[:MAX_ERRORS])

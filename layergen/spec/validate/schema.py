@@ -30,9 +30,19 @@ PACKAGE = re.compile(rf"^{PACKAGE_PATTERN}\Z")
 RESERVED = guards.GENERATED_NAMES
 
 
+# A capital, one lowercase letter and a run of capitals, with maybe one more
+# capital before (ReLU, GeLU, SiLU, GeGLU, PReLU): one word, as Keras names
+# its modules (leaky_relu.py, prelu.py).
+_SHORT_RUN = re.compile(r"(?<![A-Z])[A-Z]?[A-Z][a-z][A-Z]+(?![a-z])")
+
+
 def snake_case(name: str) -> str:
     """``SelfAttention`` -> ``self_attention``, ``MLPBlock`` -> ``mlp_block``,
-    ``CustomConv2D`` -> ``custom_conv2d``."""
+    ``CustomConv2D`` -> ``custom_conv2d``, ``ChannelPReLU`` ->
+    ``channel_prelu``: words start at a capital after a lowercase letter, and
+    at the last capital of an acronym before a lowercase letter; a short run
+    like ``ReLU`` or ``PReLU`` is one word."""
+    name = _SHORT_RUN.sub(lambda m: m.group().capitalize(), name)
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 

@@ -45,7 +45,10 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
             )
     for name in given:
         if spec.param(name) is None:
-            report.error(("test", "params", name), f"`{name}` is not a declared param")
+            found = report.hint(name, [p.name for p in spec.params])
+            report.error(
+                ("test", "params", name), f"`{name}` is not a declared param{found}"
+            )
     shapes = _test_shapes(report, spec, table.get("input_shapes", {}))
     _checks_hold(report, spec, {**values, **shapes}, doc)
     reference = None
@@ -145,8 +148,10 @@ def _test_shapes(
     shapes = {}
     for name in given:
         if name not in {i.name for i in spec.inputs}:
+            found = report.hint(name, [i.name for i in spec.inputs])
             report.error(
-                ("test", "input_shapes", name), f"`{name}` is not a declared input"
+                ("test", "input_shapes", name),
+                f"`{name}` is not a declared input{found}",
             )
     for item in spec.inputs:
         path: KeyPath = ("test", "input_shapes", item.name)

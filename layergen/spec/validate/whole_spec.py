@@ -1,12 +1,13 @@
 """Checks that need every table read: constants and tensors within size
 limits, values that compute for the test's params, weights that call() never
-uses, and constants that would be float32 under mixed precision."""
+uses, a consumed mask that call() never reads, and constants that would be
+float32 under mixed precision."""
 
 from __future__ import annotations
 
 from layergen.spec import expressions as ex
 from layergen.spec import limits
-from layergen.spec.model import LayerSpec
+from layergen.spec.model import LayerSpec, MaskMode
 from layergen.spec.source_map import format_path
 from layergen.spec.validate.call import all_call_exprs
 from layergen.spec.validate.reporting import Report
@@ -48,6 +49,21 @@ def warn_unused_weights(report: Report, spec: LayerSpec) -> None:
                 f"weight `{weight.name}` is never used in `[call]` or `[updates]`",
                 warning=True,
             )
+
+
+def warn_unread_mask(report: Report, spec: LayerSpec) -> None:
+    """``mode = "consume"`` says call() uses the mask; one that never reads it
+    drops it, and padded steps count as real ones."""
+    # Without a [call] expr, [call] has its own error.
+    if spec.mask_mode == MaskMode.CONSUME and not spec.uses_mask and spec.expr:
+        names = " or ".join(f"`{n}`" for n in mask_names(spec))
+        report.error(
+            ("mask", "mode"),
+            f'mode "consume" but `[call]` never reads {names}: the mask is '
+            "dropped and masked steps count as real ones. Read it in "
+            '`[call]`, or use "none" if the layer has no use for it',
+            warning=True,
+        )
 
 
 def warn_float32_constants(report: Report, spec: LayerSpec) -> None:
