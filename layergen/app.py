@@ -62,6 +62,8 @@ class Options:
     durations: int = 5
     # Registers specs that name no `package` ([tool.layergen] package).
     package: str = DEFAULT_PACKAGE
+    # Modules a sublayer's class may come from ([tool.layergen] allow-imports).
+    allow_imports: tuple[str, ...] = ()
     # The user's template overrides (a checked directory), or None.
     templates: Path | None = None
 
@@ -163,7 +165,9 @@ def run_new(
     reporter = reporter or QuietReporter()
     started = time.perf_counter()
     check_output_dirs(options.out_dir, options.tests_dir)
-    loaded = load_specs(specs, default_package=options.package)
+    loaded = load_specs(
+        specs, default_package=options.package, allow_imports=options.allow_imports
+    )
     directories = [options.out_dir, options.tests_dir or options.out_dir]
     with nullcontext() if options.dry_run else locked(directories):
         layers = plan_layers(
@@ -208,6 +212,7 @@ def run_check(
         specs,
         overwrite=options.overwrite,
         default_package=options.package,
+        allow_imports=options.allow_imports,
         tests_dir=options.tests_dir,
         templates=options.templates,
     )
@@ -242,7 +247,9 @@ def run_explain(
     """Trace one spec on Keras's symbolic tensors, on ``options.backends[0]``
     (none given: ``KERAS_BACKEND``, else Keras's default); Keras is imported
     only here, on that backend."""
-    (loaded,) = load_specs([spec], default_package=options.package)
+    loaded, *_ = load_specs(
+        [spec], default_package=options.package, allow_imports=options.allow_imports
+    )
     (reporter or QuietReporter()).warnings(loaded.warnings)
     return explain_spec(loaded, options.backends[0] if options.backends else None)
 

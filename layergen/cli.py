@@ -203,7 +203,11 @@ def schema(output: Path | None, output_format: str) -> int:
 @SPECS
 def validate(specs: Sequence[Path]) -> int:
     """Check specs and report every problem; write nothing."""
-    for spec in load_specs(specs):
+    project = load_config()
+    allowed = project.allow_imports if project is not None else ()
+    for spec in load_specs(
+        specs, default_package=_package(project), allow_imports=allowed
+    ):
         print_warnings(spec.warnings)
         click.echo(f"{spec.spec_path}: ok ({spec.name})")
     return 0
@@ -274,6 +278,7 @@ def new(
         backend = backend or project.backend
     options = app.Options(
         package=_package(project),
+        allow_imports=project.allow_imports if project is not None else (),
         templates=template_overrides(project, templates),
         out_dir=out_dir or Path("generated"),
         tests_dir=tests_dir,
@@ -348,6 +353,7 @@ def check(
         )
     options = app.Options(
         package=_package(project),
+        allow_imports=project.allow_imports if project is not None else (),
         templates=template_overrides(project, templates),
         # Where a missing layer's test file goes: the project's tests-dir.
         tests_dir=project.tests_dir if project is not None else None,
@@ -399,6 +405,7 @@ def explain(spec: Path, output_format: str, backend: str | None) -> int:
         backend = project.backend
     options = app.Options(
         package=_package(project),
+        allow_imports=project.allow_imports if project is not None else (),
         backends=tuple(resolve_backends(backend)),
     )
     result = app.run_explain(spec, options, NewReporter(0))

@@ -11,6 +11,7 @@ pyproject's directory, and never outside it)::
     package = "myproj"            # registration package for specs that set none
     backend = "tensorflow"        # --backend
     templates = "templates"       # template overrides (--templates)
+    allow-imports = ["keras_hub"] # modules a sublayer's class may come from
 
 The command line wins over the pyproject, which wins over the defaults.
 Unknown keys and wrong types are diagnostics located like a spec's
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import keyword
 import os
 import tomllib
 from collections.abc import Callable
@@ -34,13 +36,21 @@ from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.plan import unsafe_characters
 from layergen.files.reading import read_spec
 from layergen.spec.source_map import SourceMap, format_path, parse_toml
-from layergen.spec.validate import PACKAGE
+from layergen.spec.validate import IDENTIFIER, PACKAGE
 from layergen.spec.validate.reporting import kind
 
 PYPROJECT = "pyproject.toml"
 TABLE = ("tool", "layergen")
 BACKENDS = ("tensorflow", "jax", "torch", "all")
-KEYS = ("specs", "output", "tests-dir", "package", "backend", "templates")
+KEYS = (
+    "specs",
+    "output",
+    "tests-dir",
+    "package",
+    "backend",
+    "templates",
+    "allow-imports",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class ProjectConfig:
     package: str | None = None
     backend: str | None = None
     templates: Path | None = None
+    # Top-level modules whose classes a spec's sublayers may construct.
+    allow_imports: tuple[str, ...] = ()
     # Where each key was written, as "file:line:col", for later messages.
     locations: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -221,6 +233,7 @@ class _Reader:
                 "one of " + ", ".join(f'"{b}"' for b in BACKENDS),
             ),
             templates=self.directory(table, "templates", must_exist=True),
+            allow_imports=self.modules(table),
             locations=self.locations,
         )
         if self.errors:
@@ -253,6 +266,34 @@ class _Reader:
             else:
                 patterns.append(pattern)
         return tuple(patterns)
+
+    def modules(self, table: dict[str, Any]) -> tuple[str, ...]:
+        """``allow-imports``: top-level module names (``keras_hub``)."""
+        value = table.get("allow-imports")
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.error(
+                ("allow-imports",),
+                f"expected a list of module names, found {kind(value)}",
+            )
+            return ()
+        modules = []
+        for index, name in enumerate(value):
+            if (
+                not isinstance(name, str)
+                or not IDENTIFIER.match(name)
+                or keyword.iskeyword(name)
+            ):
+                found = f'"{name}"' if isinstance(name, str) else kind(name)
+                self.error(
+                    ("allow-imports", index),
+                    "expected a top-level module name (`keras_hub`, not "
+                    f"`keras_hub.layers`), found {found}",
+                )
+            else:
+                modules.append(name)
+        return tuple(modules)
 
     def directory(
         self, table: dict[str, Any], key: str, *, must_exist: bool = False

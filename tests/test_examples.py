@@ -42,18 +42,22 @@ CONSTRAINED_LAYERS = {"GLU", "RotaryEmbedding"}
 # Highway's gate bias starts at an initializer with arguments; Conv1D's output
 # shape depends on its padding and strides, and its activation may be None.
 LANGUAGE_LAYERS = {"Highway", "Conv1D"}
+# A TransformerBlock composed of the layers of three other example specs.
+COMPOSED_LAYERS = {"TransformerBlock", "RMSNorm", "SwiGLUFeedForward"}
 
 
 def test_every_tutorial_layer_has_an_example() -> None:
     layers = generate(EXAMPLE_SPECS, EXAMPLES)
     assert {layer.spec.name for layer in layers} == TUTORIAL_LAYERS | (
-        CONSTRAINED_LAYERS | LANGUAGE_LAYERS
+        CONSTRAINED_LAYERS | LANGUAGE_LAYERS | COMPOSED_LAYERS
     )
 
 
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
 def test_committed_example_matches_regeneration(spec: Path) -> None:
-    (layer,) = generate([spec], EXAMPLES)
+    # A composed layer's run also generates the specs its sublayers name.
+    layer = generate([spec], EXAMPLES)[0]
+    assert layer.spec.spec_path == spec
     for planned in layer.files:
         assert planned.status == IDENTICAL, (
             f"{planned.path} is out of step with {spec.name}: run `make examples`\n"
@@ -92,7 +96,9 @@ def test_layergen_check_passes_on_the_examples(backend: str) -> None:
     result = check_on_backend(EXAMPLES, backend)
     assert result.returncode == 0, result.stdout + result.stderr
     records = json.loads(result.stdout)
-    assert len(records) == len(TUTORIAL_LAYERS | CONSTRAINED_LAYERS)
+    assert len(records) == len(
+        TUTORIAL_LAYERS | CONSTRAINED_LAYERS | LANGUAGE_LAYERS | COMPOSED_LAYERS
+    )
     for record in records:
         assert record["drift"] == "ok", record
         assert record["tests"]["passed"] >= 5 and not record["tests"]["failed"], record

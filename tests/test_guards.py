@@ -112,6 +112,9 @@ def _spec_names(spec: LayerSpec) -> set[str]:
     names |= {p.name for p in spec.params} | {i.name for i in spec.inputs}
     names |= {w.name for w in spec.weights} | {s.name for s in spec.sublayers}
     names |= {s.name for s in spec.states}
+    # The classes of other specs' layers, and the modules of imported ones.
+    names |= {s.constructor.split(".")[0] for s in spec.sublayers}
+    names |= {s.spec.module for s in spec.sublayers if s.spec is not None}
     for step in spec.steps:
         names |= ex.names_in(step.node)
     # build() and compute_output_shape() hold the shapes of inputs, locals and
@@ -130,7 +133,8 @@ def test_every_emitted_name_is_reserved_local_or_the_specs(
     if spec_path is None:
         spec_path = tmp_path / "everything.toml"
         spec_path.write_text(EVERY_BRANCH)
-    (layer,) = generate([spec_path], tmp_path / "out")
+    # A composed layer's run also generates the layers it uses: its own first.
+    layer = generate([spec_path], tmp_path / "out")[0]
     emitted = _emitted_names(layer.layer_file.content)
     emitted |= _emitted_names(layer.test_file.content)
     unexplained = emitted - RESERVED - LOCAL_NAMES - _spec_names(layer.spec)

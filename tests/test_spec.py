@@ -207,7 +207,8 @@ def test_unused_weight_is_a_warning(write_spec) -> None:
         ),
         (
             HEAD + INPUT + "[sublayers.p]\nlayer = 'Dens'\n" + CALL,
-            "`Dens` is not a keras.layers class - did you mean `Dense`?",
+            "`Dens` is neither a keras.layers class nor a layer of this run - did "
+            "you mean `Dense`?",
         ),
         (
             HEAD + INPUT + "[sublayers.p]\nargs = {}\n" + CALL,

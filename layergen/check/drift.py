@@ -12,6 +12,7 @@ hand-edited. Nothing here imports Keras.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +35,9 @@ from layergen.files.plan import (
     sha256,
     unsafe_characters,
 )
+from layergen.spec.composition import Run
 from layergen.spec.model import LayerSpec
-from layergen.spec.validate import DEFAULT_PACKAGE, load_spec
+from layergen.spec.validate import DEFAULT_PACKAGE
 
 
 class Drift(StrEnum):
@@ -188,6 +190,7 @@ def check_tree(
     *,
     overwrite: Overwrite = NOTHING_EDITED,
     default_package: str = DEFAULT_PACKAGE,
+    allow_imports: Sequence[str] = (),
     tests_dir: Path | None = None,
     templates: Path | None = None,
 ) -> list[LayerCheck]:
@@ -199,7 +202,17 @@ def check_tree(
     rendered through."""
     tree = Tree.of(roots, specs)
     found = list(find_generated(tree.roots))
-    render = _Render(overwrite, default_package, templates)
+    recorded = []
+    for f in found:
+        if f.header.role == LAYER:
+            with contextlib.suppress(UnsafeReference):
+                recorded.append(tree.spec(_absolute(f.path), f.header.spec))
+    run = Run(
+        [*tree.specs, *recorded],
+        default_package=default_package,
+        allow_imports=allow_imports,
+    )
+    render = _Render(overwrite, run, templates)
     checks = [
         _check_layer(tree, f.path, f.header, render)
         for f in found
@@ -243,11 +256,13 @@ class _Render:
     """How ``check`` regenerates a layer, as ``new`` did."""
 
     overwrite: Overwrite
-    default_package: str
+    run: Run
     templates: Path | None
 
     def load(self, spec_path: Path) -> LayerSpec:
-        return load_spec(spec_path, default_package=self.default_package)
+        """The spec, validated as part of the run of every spec ``check``
+        reads (a sublayer may be another spec's layer), each once."""
+        return self.run.load(spec_path)
 
     def generate(
         self, spec: LayerSpec, out_dir: Path, tests_dir: Path

@@ -27,8 +27,9 @@ from layergen.files.plan import (
     sha256,
     with_header,
 )
+from layergen.spec.composition import Run
 from layergen.spec.model import LayerSpec
-from layergen.spec.validate import DEFAULT_PACKAGE, load_spec
+from layergen.spec.validate import DEFAULT_PACKAGE
 
 
 @dataclass(frozen=True)
@@ -47,20 +48,20 @@ class GeneratedLayer:
 
 
 def load_specs(
-    paths: Sequence[Path], *, default_package: str = DEFAULT_PACKAGE
+    paths: Sequence[Path],
+    *,
+    default_package: str = DEFAULT_PACKAGE,
+    allow_imports: Sequence[str] = (),
 ) -> list[LayerSpec]:
-    """Load every spec, reporting the diagnostics of all of them together.
-    A spec whose file name holds control characters is refused first."""
+    """Load every spec as one run (a sublayer may be another spec's layer),
+    reporting the diagnostics of all of them together; the spec files that
+    sublayers name join the run after the given ones. A spec whose file name
+    holds control characters is refused first. ``allow_imports``: the modules
+    a sublayer's class may come from."""
     for path in paths:
         check_path_text(path, "spec file name")
-    specs, errors = [], []
-    for path in paths:
-        try:
-            specs.append(load_spec(path, default_package=default_package))
-        except SpecError as exc:
-            errors.extend(exc.diagnostics)
-    if errors:
-        raise SpecError(errors)
+    run = Run(paths, default_package=default_package, allow_imports=allow_imports)
+    specs = run.load_all()
     _check_unique(specs)
     return specs
 
@@ -185,7 +186,8 @@ def generate_layer(
     layer_path = out_dir / f"{spec.module}.py"
     test_path = tests_dir / f"test_{spec.module}.py"
     spec_hash = sha256(spec.spec_text)
-    layer_source = render_layer(spec, templates)
+    in_package = package_path(layer_path) is not None
+    layer_source = render_layer(spec, templates, in_package=in_package)
     importing = layer_import(spec, layer_path, test_path)
     test_source = render_test(spec, importing, templates)
     layer = with_header(

@@ -11,6 +11,7 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.params_view import param_entry, received
+from layergen.codegen.sublayer_imports import layer_imports, sublayer_imports
 from layergen.codegen.sublayers_view import constructor, sublayer_plan
 from layergen.spec import expressions as ex
 from layergen.spec.model import (
@@ -37,8 +38,9 @@ def _tuple_code(items: list[str]) -> str:
 class LayerView:
     """Everything the layer template prints, as ready-made code strings."""
 
-    def __init__(self, spec: LayerSpec) -> None:
+    def __init__(self, spec: LayerSpec, *, in_package: bool = False) -> None:
         self.spec = spec
+        self.in_package = in_package
         attributes = [p.name for p in spec.params] + [w.name for w in spec.weights]
         attributes += [s.name for s in spec.sublayers]
         self.self_names = {name: f"self.{name}" for name in attributes}
@@ -75,6 +77,8 @@ class LayerView:
                 p.type in ("float", "list[float]") for p in spec.params
             ),
             "uses_random": spec.uses_random,
+            "imports": sublayer_imports(spec),
+            "layer_imports": layer_imports(spec, self.in_package),
             "params": params,
             "checks": [
                 self.check(name, expr)

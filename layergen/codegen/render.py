@@ -39,10 +39,13 @@ def _render(name: str, overrides: Path | None, **context: object) -> str:
         ) from None
 
 
-def render_layer(spec: LayerSpec, overrides: Path | None = None) -> str:
+def render_layer(
+    spec: LayerSpec, overrides: Path | None = None, *, in_package: bool = False
+) -> str:
     """Unformatted source of the layer module (``overrides``: the user's
-    template directory)."""
-    context = LayerView(spec).context()
+    template directory; ``in_package``: the module sits in an importable
+    package, so it imports the layers of other specs relatively)."""
+    context = LayerView(spec, in_package=in_package).context()
     layer = as_code(context)
     # Plain text, not code: printed raw it becomes a literal (see environment).
     layer["docstring_text"] = class_doc(spec, context["params"])

@@ -55,10 +55,10 @@ def constructor(sub: Sublayer, args: list[str], for_each: str | None) -> str:
         args.append("dtype=self.dtype_policy")
     if for_each is None:
         args.append(f"name={lit.value(sub.name)}")
-        return f"keras.layers.{sub.layer}({', '.join(args)})"
+        return f"{sub.constructor}({', '.join(args)})"
     # One name per element, as Keras names the layers it makes in a loop.
     index = ast.FormattedValue(ast.Name("i", ast.Load()), -1, None)
     name = ast.JoinedStr([ast.Constant(f"{sub.name}_"), index])
     args.append(f"name={ast.unparse(name)}")
-    made = f"keras.layers.{sub.layer}({', '.join(args)})"
+    made = f"{sub.constructor}({', '.join(args)})"
     return f"[{made} for i, item in enumerate({for_each})]"

@@ -76,10 +76,31 @@ def layer_class(spec: LayerSpec) -> Any:
     """The layer class of the module ``layergen new`` writes for ``spec``
     (rendered, not formatted: the same code), loaded into a module of its own
     that is not registered in ``sys.modules``."""
+    return getattr(_module(spec, {}), spec.name)
+
+
+def _module(spec: LayerSpec, made: dict[str, types.ModuleType]) -> types.ModuleType:
+    """``spec``'s module, executed after the modules of the other specs its
+    sublayers use, which its imports find in ``sys.modules`` only meanwhile."""
+    for sub in spec.sublayers:
+        if sub.spec is not None and sub.spec.module not in made:
+            made[sub.spec.module] = _module(sub.spec, made)
     module = types.ModuleType(f"layergen_explain_{spec.module}")
     code = compile(render_layer(spec), f"<layergen: {spec.module}.py>", "exec")
-    exec(code, module.__dict__)  # noqa: S102 - the generated layer, as `new` writes it
-    return getattr(module, spec.name)
+    imported = {s.spec.module for s in spec.sublayers if s.spec is not None}
+    saved = {name: sys.modules.get(name) for name in imported}
+    sys.modules.update({name: made[name] for name in imported})
+    try:
+        exec(
+            code, module.__dict__
+        )  # noqa: S102 - the generated layer, as `new` writes it
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = old
+    return module
 
 
 def build(layer: Any, spec: LayerSpec, shapes: Sequence[tuple[int, ...]]) -> None:

@@ -124,10 +124,24 @@ class Weight:
 
 @dataclass(frozen=True)
 class Sublayer:
+    """A layer built in ``__init__``: a ``keras.layers`` class (``module`` and
+    ``spec`` None), the layer of another spec of the run (``spec``), or a class
+    of an importable module (``module = "keras_hub.layers"``)."""
+
     name: str
-    layer: str
+    layer: str  # the class name: "Dense", "RMSNorm", "PositionEmbedding"
     args: tuple[tuple[str, Expr], ...] = ()
     for_each: Expr | None = None
+    spec: LayerSpec | None = field(default=None, compare=False)
+    module: str | None = None
+
+    @property
+    def constructor(self) -> str:
+        """How generated code names the class: ``keras.layers.Dense``,
+        ``RMSNorm`` (imported from its module), ``keras_hub.layers.X``."""
+        if self.spec is not None:
+            return self.spec.name
+        return f"{self.module or 'keras.layers'}.{self.layer}"
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,13 @@ def load_layer(test_file: str, layer_file: str, class_name: str) -> type:
 
     Used by generated tests whose layer is not in an importable package; the
     module is registered in ``sys.modules`` (under its file name when free), so
-    the layer's Keras registration runs once.
+    the layer's Keras registration runs once. The module's directory joins the
+    import path (at its end), since a layer built from other specs' layers
+    imports their modules beside it (``from rms_norm import RMSNorm``).
     """
     path = (Path(test_file).parent / layer_file).resolve()
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     name = path.stem
     loaded = sys.modules.get(name)
     if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path:

@@ -107,9 +107,20 @@ SUBLAYER = Table(
         Key(
             "layer",
             Text(),
-            "a keras.layers class",
+            "its class: a keras.layers class (`Dense`), the layer of another "
+            "spec of the same run (`RMSNorm`), or a class of a module that "
+            "`[tool.layergen] allow-imports` lists "
+            "(`keras_hub.layers.PositionEmbedding`); required unless `spec` "
+            "is given",
             '"Dense"',
-            required=True,
+        ),
+        Key(
+            "spec",
+            Text(),
+            "instead of `layer`: the spec file whose layer this is, relative to "
+            "this spec's directory (and inside it); it is generated in the same "
+            "run",
+            '"rms_norm.toml"',
         ),
         Key(
             "args",

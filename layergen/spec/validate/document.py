@@ -8,7 +8,7 @@ arguments, and diagnostics come out in the order the tables are read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layergen.errors import LayergenError, SpecError
 from layergen.files.reading import read_spec
@@ -39,17 +39,24 @@ from layergen.spec.validate.whole_spec import (
     warn_unused_weights,
 )
 
+if TYPE_CHECKING:
+    from layergen.spec.composition import Run
 
-def load_spec(path: Path, *, default_package: str = DEFAULT_PACKAGE) -> LayerSpec:
+
+def load_spec(
+    path: Path, *, default_package: str = DEFAULT_PACKAGE, run: Run | None = None
+) -> LayerSpec:
     """Read, parse and validate one spec file; ``default_package`` registers a
-    layer whose spec names no ``package`` (a project's ``[tool.layergen]``)."""
+    layer whose spec names no ``package`` (a project's ``[tool.layergen]``);
+    ``run``: the specs its sublayers may name (default: none but the spec
+    files it names)."""
     try:
         text = read_spec(path)  # a regular file under 1 MiB, never a FIFO
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise LayergenError(f"{path}: cannot read spec: {reason}") from None
     data = parse_toml(text, str(path))
-    return validate_document(path, text, data, default_package=default_package)
+    return validate_document(path, text, data, default_package=default_package, run=run)
 
 
 def validate_document(
@@ -58,9 +65,14 @@ def validate_document(
     data: dict[str, Any],
     *,
     default_package: str = DEFAULT_PACKAGE,
+    run: Run | None = None,
 ) -> LayerSpec:
     """Validate a parsed document, table by table; raise one SpecError with
     every error (up to MAX_ERRORS), or return the spec with its warnings."""
+    if run is None:
+        from layergen.spec.composition import Run
+
+        run = Run(default_package=default_package)
     report = Report(path, text)
     doc = report.table(data, (), "")
     layer = report.table(doc.get("layer", {}), ("layer",), "layer")
@@ -74,7 +86,7 @@ def validate_document(
     weights = doc.get("weights", {})
     spec.weights = validate_weights(report, spec, weights, declared, shape_names)
     spec.sublayers = validate_sublayers(
-        report, spec, doc.get("sublayers", {}), declared
+        report, spec, doc.get("sublayers", {}), declared, run
     )
     if spec.is_cell:
         states = doc.get("states")
