@@ -356,3 +356,27 @@ def test_error_messages_show_control_characters_escaped() -> None:
 
     text = message(ValueError('dtype "\x1b[31mred\u202e" not understood\n  at'))
     assert text == 'ValueError: dtype "\\x1b[31mred\\u202e" not understood at'
+
+
+@needs_jax
+def test_a_layer_that_cannot_be_built_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "running.toml").write_text(RUNNING_MEAN.lstrip())
+    program = textwrap.dedent("""
+        import sys
+        from unittest import mock
+        from layergen.cli import main
+        from layergen.explain import keras_side
+        fail = mock.patch.object(keras_side, "build", side_effect=ValueError("no"))
+        with fail:
+            main(["explain", "running.toml"])
+        """)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "running.toml:24:1: error: test.input_shapes: building on (4, 3) fails: "
+        "ValueError: no"
+    ]

@@ -48,18 +48,14 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
     try:
         layer = ks.layer_class(spec)(**test.params)
     except Exception as exc:
-        raise LayergenError(
-            f"{where('test.params')}: error: test.params: {spec.name}(...) "
-            f"fails: {ks.message(exc)}"
-        ) from None
+        made = f"{spec.name}(**[test] params) fails: {ks.message(exc)}"
+        raise CannotTrace(where("test.params"), made) from None
     shapes = [test.input_shapes[i.name] for i in spec.inputs]
     try:
         ks.build(layer, spec, shapes)
     except Exception as exc:
-        raise LayergenError(
-            f"{where('test.input_shapes')}: error: test.input_shapes: building "
-            f"{spec.name} on {', '.join(map(str, shapes))} fails: {ks.message(exc)}"
-        ) from None
+        built = f"building on {', '.join(map(str, shapes))} fails: {ks.message(exc)}"
+        raise CannotTrace(where("test.input_shapes"), built) from None
     result = Explanation(
         layer=spec.name,
         spec=shown(spec),
@@ -90,6 +86,20 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
         result.steps, result.declared_output, where, result.weights
     )
     return result
+
+
+class CannotTrace(LayergenError):
+    """The layer cannot be made or built with its ``[test]`` values, so
+    there is nothing to trace (exit 1, like a failing step)."""
+
+    exit_code = 1
+
+    def __init__(self, place: Place, message: str) -> None:
+        where = f"{place.file}:{place.line}:{place.column}"
+        super().__init__(f"{where}: error: {place.key}: {message}")
+
+    def report(self) -> list[str]:
+        return [str(self)]
 
 
 def _severity(spec: LayerSpec, error: TraceError) -> TraceError:
