@@ -297,3 +297,11 @@ def validator_messages(tmp_path: Path, doc: dict[str, Any]) -> list[str]:
     except SpecError as exc:
         return [f"{d.key}: {d.message}" for d in exc.diagnostics]
     return []
+
+
+def test_an_inline_table_type_is_named_by_its_keys() -> None:
+    # Not by its description in backticks, as if that were its TOML header.
+    row = next(
+        line for line in reference.markdown().splitlines() if "`constraint` |" in line
+    )
+    assert row.startswith("| `constraint` | string or table `{ class_name, config }` |")

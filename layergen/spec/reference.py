@@ -99,6 +99,8 @@ def words(value: ValueType) -> str:
             return f"tables `{TABLES[name].header}`"
         case Entries(value=entry):
             return f"NAME = {words(entry)}"
-        case TableRef(name=name):
+        case TableRef(name=name) if TABLES[name].header.startswith("["):
             return f"table `{TABLES[name].header}`"
+        case TableRef(name=name):  # an inline table: its keys say what it is
+            return "table `{ " + ", ".join(TABLES[name].key_names) + " }`"
     raise TypeError(f"no words for {value!r}")
