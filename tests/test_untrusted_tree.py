@@ -221,6 +221,23 @@ def test_forged_tests_path_in_a_layer_is_not_followed(
     assert not (tmp_path.parent / "pwned").exists()
 
 
+def test_tests_in_another_directory_say_to_check_both(
+    cli, write_spec, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = write_spec()
+    made = cli("new", "--no-test", spec, "-o", "layers", "--tests-dir", "tests")
+    assert made.exit_code == 0, made.output
+    alone = cli("check", "--no-run", "layers")
+    assert alone.exit_code == 2
+    assert (
+        "scale.py: ../tests/test_scale.py is outside the checked directories "
+        "(layers whose tests live elsewhere are checked with both: "
+        "`layergen check LAYERS_DIR TESTS_DIR`)"
+    ) in alone.output
+    assert cli("check", "--no-run", "layers", "tests").exit_code == 0
+
+
 def test_fix_never_writes_through_a_symlinked_module(
     cli, tree: Path, tmp_path: Path, write_spec
 ) -> None:

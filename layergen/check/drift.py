@@ -119,7 +119,11 @@ class Tree:
         path = self._follow(file, ref, suffix)
         base = _base_of(path, self.roots)
         if base is None:
-            raise UnsafeReference(f"{ref} is outside the checked directories")
+            raise UnsafeReference(
+                f"{ref} is outside the checked directories (layers whose tests "
+                "live elsewhere are checked with both: `layergen check "
+                "LAYERS_DIR TESTS_DIR`)"
+            )
         _refuse_links(base, path, ref)
         return path
 
