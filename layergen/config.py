@@ -75,8 +75,9 @@ class ProjectConfig:
         return self.pyproject.parent
 
     def spec_paths(self) -> list[Path]:
-        """Every file the ``specs`` globs match, sorted, each once; a glob that
-        matches nothing, or a match outside the project, is an error."""
+        """Every file the ``specs`` globs match, sorted, each once, never the
+        pyproject itself (``*.toml`` beside it); a glob that matches nothing,
+        or a match outside the project, is an error."""
         found: dict[Path, None] = {}
         errors = []
         root = self.root.resolve()
@@ -84,7 +85,7 @@ class ProjectConfig:
             matches = sorted(
                 Path(m)
                 for m in glob.glob(str(self.root / pattern), recursive=True)
-                if Path(m).is_file()
+                if Path(m).is_file() and not Path(m).samefile(self.pyproject)
             )
             if not matches:
                 errors.append(

@@ -215,6 +215,22 @@ def test_bad_configuration_is_located_like_a_spec(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pyproject.toml"]
 
 
+def test_a_glob_beside_the_pyproject_never_takes_it_for_a_spec(
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.layergen]\nspecs = ["*.toml"]\noutput = "gen"\n'
+    )
+    (tmp_path / "scale.toml").write_text(MINIMAL_SPEC.lstrip())
+    monkeypatch.chdir(tmp_path)
+    result = cli("new", "--no-test")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [
+        "   create  gen/scale.py",
+        "   create  gen/test_scale.py",
+    ]
+
+
 def test_output_through_a_link_out_of_the_project_is_refused(
     cli, tmp_path: Path, monkeypatch
 ) -> None:
