@@ -11,7 +11,6 @@ was being written is rolled back), 141 the reader of the output went away
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -32,13 +31,12 @@ from layergen.config import (
 )
 from layergen.config import shown as config_shown
 from layergen.errors import Interrupted, LayergenError
-from layergen.explain import mermaid as explain_mermaid
-from layergen.explain import text as explain_text
 from layergen.files.plan import Overwrite
 from layergen.files.writer import write_text
 from layergen.reporters import (
     CheckReporter,
     NewReporter,
+    print_explanation,
     print_pending,
     print_warnings,
 )
@@ -409,13 +407,7 @@ def explain(spec: Path, output_format: str, backend: str | None) -> int:
         backends=tuple(resolve_backends(backend)),
     )
     result = app.run_explain(spec, options, NewReporter(0))
-    if output_format == "json":
-        click.echo(json.dumps(result.as_json(), indent=2))
-        return result.exit_code
-    view = explain_mermaid if output_format == "mermaid" else explain_text
-    click.echo(view.render(result), nl=False)
-    for error in result.errors:
-        click.echo(str(error), err=True)
+    print_explanation(result, output_format)
     return result.exit_code
 
 

@@ -6,6 +6,7 @@ check table and progress bar they use live in :mod:`layergen.check.report`."""
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -17,8 +18,23 @@ from layergen.check import report
 from layergen.check.drift import Drift, LayerCheck
 from layergen.codegen.generate import GeneratedLayer
 from layergen.errors import Diagnostic
+from layergen.explain import Explanation
+from layergen.explain import mermaid as explain_mermaid
+from layergen.explain import text as explain_text
 from layergen.files.plan import IDENTICAL
 from layergen.run.runner import TestResult, TestRun
+
+
+def print_explanation(result: Explanation, output_format: str) -> None:
+    """``layergen explain``: the table, the Mermaid chart or the JSON on
+    stdout; errors and warnings on stderr (in the JSON, inside it)."""
+    if output_format == "json":
+        click.echo(json.dumps(result.as_json(), indent=2))
+        return
+    view = explain_mermaid if output_format == "mermaid" else explain_text
+    click.echo(view.render(result), nl=False)
+    for error in result.errors:
+        click.echo(str(error), err=True)
 
 
 def print_pending(result: app.CheckResult, *, force: bool) -> int:
