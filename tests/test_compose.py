@@ -7,6 +7,7 @@ process."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -153,6 +154,50 @@ def test_a_cell_or_a_class_hidden_by_a_param_is_refused(write_spec) -> None:
     assert any("`RMSNorm` is also a param" in e for e in errors([composed]))
 
 
+DROP = """
+[layer]
+name = "Drop"
+doc = "Dropout by hand."
+[params]
+rate = { type = "float", default = 0.5, min = 0.0, max = 0.9 }
+[inputs]
+x = { min_rank = 2 }
+[call]
+training = true
+expr = "x * ops.floor(1 - rate + random.uniform(ops.shape(x), dtype=x.dtype)) / (1 - rate) if training else x"
+[output]
+shape = ["*x[:]"]
+[test]
+input_shapes = { x = [2, 3] }
+"""
+
+DROPPING = """
+[layer]
+name = "Dropping"
+doc = "Applies Drop."
+[inputs]
+x = { min_rank = 2 }
+[sublayers.drop]
+layer = "Drop"
+[call]
+training = true
+expr = "drop(x, training=training)"
+[output]
+shape = ["*x[:]"]
+[test]
+input_shapes = { x = [2, 3] }
+"""
+
+
+def test_the_tests_know_what_another_specs_layer_holds(write_spec, tmp_path) -> None:
+    write_spec(DROP, "drop.toml")
+    composed = write_spec(DROPPING, "dropping.toml")
+    test_file = generate([composed], tmp_path / "out")[0].test_file.content
+    # Random in training, and no trainable weight: read from Drop's spec.
+    assert "random_in_training=True," in test_file
+    assert "def test_has_no_trainable_weights():" in test_file
+
+
 KERAS_HUB_BLOCK = """
 [layer]
 name = "Positioned"
@@ -236,6 +281,62 @@ def test_new_writes_the_layers_it_uses_and_check_finds_them_in_step(
     checked = cli("check", "--no-run", out)
     assert checked.exit_code == 0, checked.output
     assert checked.output.count(" ok") == 2, checked.output
+
+
+POSITIONED = """
+[layer]
+name = "Positioned"
+doc = "Adds keras-hub's learned position embedding."
+[params]
+max_length = { type = "int", default = 16, min = 1 }
+[checks]
+# keras-hub's table has max_length rows: a constraint layergen cannot see.
+fits_position_table = "x[1] is None or x[1] <= max_length"
+[inputs]
+x = { rank = 3 }
+[sublayers.position]
+layer = "keras_hub.layers.PositionEmbedding"
+args = { sequence_length = "max_length" }
+[call]
+expr = "x + position(x)"
+[output]
+shape = ["*x[:]"]
+[test]
+params = { max_length = 8 }
+input_shapes = { x = [2, 3, 4] }
+"""
+
+
+@pytest.mark.slow
+def test_a_keras_hub_sublayer_passes_its_generated_suite(tmp_path: Path) -> None:
+    if importlib.util.find_spec("keras_hub") is None:
+        pytest.skip("keras_hub is not installed")
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.layergen]\nallow-imports = ["keras_hub"]\n'
+    )
+    (tmp_path / "positioned.toml").write_text(POSITIONED)
+    command = [sys.executable, "-m", "layergen", "new", "positioned.toml", "-o", "out"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok  Positioned" in result.stdout, result.stdout
+    source = (tmp_path / "out" / "positioned.py").read_text()
+    assert "\nimport keras_hub\n" in source
+    assert "keras_hub.layers.PositionEmbedding(" in source
+
+
+def test_explain_runs_the_modules_of_the_layers_a_spec_uses() -> None:
+    if importlib.util.find_spec("jax") is None:
+        pytest.skip("needs the JAX backend")
+    spec = EXAMPLES / "specs" / "transformer_block.toml"
+    command = [sys.executable, "-m", "layergen", "explain", str(spec)]
+    command += ["--format", "json", "--backend", "jax"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    explained = json.loads(result.stdout)
+    assert explained["errors"] == []
+    layers = {s["name"]: s["layer"] for s in explained["sublayers"]}
+    assert layers["feed_forward_norm"] == "RMSNorm"
+    assert layers["feed_forward"] == "SwiGLUFeedForward"
 
 
 SAVE = """

@@ -12,7 +12,7 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.spec import expressions as ex
 from layergen.spec.evaluation import evaluate, test_output_shape
-from layergen.spec.model import LayerSpec, Property, Weight
+from layergen.spec.model import LayerSpec, Property, Sublayer, Weight
 from layergen.spec.validate import mask_names
 
 # keras.layers classes that own no trainable weights (by name or name part).
@@ -57,11 +57,27 @@ class LayerImport:
 def _expects_trainable(spec: LayerSpec, present: list[Weight]) -> bool:
     if any(w.trainable for w in present):
         return True
-    return any(
-        s.layer not in WEIGHTLESS_LAYERS
-        and not any(part in s.layer for part in WEIGHTLESS_LAYER_PARTS)
-        for s in spec.sublayers
+    return any(_has_trainable_weights(s) for s in spec.sublayers)
+
+
+def _has_trainable_weights(sub: Sublayer) -> bool:
+    """Whether a sublayer owns trainable weights: another spec's layer says
+    so in its spec; a class is judged by its name."""
+    if sub.spec is not None:
+        return any(w.trainable for w in sub.spec.weights) or any(
+            _has_trainable_weights(s) for s in sub.spec.sublayers
+        )
+    return sub.layer not in WEIGHTLESS_LAYERS and not any(
+        part in sub.layer for part in WEIGHTLESS_LAYER_PARTS
     )
+
+
+def _is_random(sub: Sublayer) -> bool:
+    """Whether a sublayer draws random numbers (in training): another spec's
+    layer says so in its spec; a class is judged by its name."""
+    if sub.spec is not None:
+        return sub.spec.uses_random or any(_is_random(s) for s in sub.spec.sublayers)
+    return _is_random_layer(sub.layer)
 
 
 def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
@@ -109,7 +125,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "training_changes_output": test.training_changes_output,
         "unbiased_in_training": test.unbiased_in_training,
         "random_in_training": spec.uses_random
-        or any(_is_random_layer(s.layer) for s in spec.sublayers),
+        or any(_is_random(s) for s in spec.sublayers),
         "mask_mode": str(spec.mask_mode),
         "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
