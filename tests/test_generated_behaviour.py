@@ -24,9 +24,32 @@ def test_unknown_dimension_a_weight_needs_names_the_weight() -> None:
         SimpleDense(4).build((None, None))
 
 
-def test_rank_is_checked_in_build() -> None:
-    with pytest.raises(ValueError, match="expects input `x` of rank >= 2"):
-        SimpleDense(4).build((3,))
+def test_rank_and_built_dims_are_checked_by_input_spec() -> None:
+    layer = SimpleDense(4)
+    with pytest.raises(ValueError, match="expected min_ndim=2, found ndim=1"):
+        layer(keras.ops.ones((3,)))
+    layer(keras.ops.ones((2, 3)))
+    # Built on 3 features, as Dense, it refuses another number.
+    with pytest.raises(
+        ValueError, match="expected axis -1 of input shape to have value 3"
+    ):
+        layer(keras.ops.ones((2, 5)))
+
+
+def test_inputs_input_spec_cannot_check_are_checked_in_build(tmp_path: Path) -> None:
+    """Keras checks input_spec against the first input only: the second
+    input's rank is checked in build(), the first's is not repeated there."""
+    from layergen.codegen.generate import generate
+
+    spec = tmp_path / "pair.toml"
+    spec.write_text(PAIR_POOL)
+    (layer,) = generate([spec], tmp_path / "out")
+    code = layer.layer_file.content
+    assert "self.input_spec = keras.InputSpec(ndim=3)" in code
+    build = code[code.index("def build(") : code.index("def call(")]
+    assert "if len(value_shape) != 3:" in build
+    assert "len(query_shape)" not in build
+    assert "axes={-1: query_shape[-1]}" in build
 
 
 @pytest.mark.parametrize(

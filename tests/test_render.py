@@ -316,9 +316,14 @@ def test_cell_has_state_size_and_returns_states(write_spec) -> None:
     assert "return out, [out]" in code
 
 
-def test_layer_without_weights_has_a_valid_build(write_spec) -> None:
+def test_layer_without_weights_has_no_build_but_two_inputs_do(write_spec) -> None:
     code = generated(write_spec, '[layer]\nname = "Id"\n[call]\nexpr = "inputs"\n')
-    assert "def build(self, input_shape):\n        pass" in code
+    # Keras's default build() takes the one input shape.
+    assert "def build(" not in code
+    two = '[layer]\nname = "Sum"\n[inputs]\na = {}\nb = {}\n[call]\nexpr = "a + b"\n'
+    assert "def build(self, a_shape, b_shape):\n        pass" in generated(
+        write_spec, two
+    )
     assert "from keras import ops" not in code
     assert "config = super().get_config()\n        return config" in code
 

@@ -63,6 +63,16 @@ class LayerView:
     def context(self) -> dict[str, Any]:
         spec = self.spec
         params = [self.param(p) for p in spec.params]
+        build_is_empty = not (
+            spec.weights
+            or self.sublayer_builds
+            or self.untraceable
+            or self.rank_checks()
+            or self.known_dim_checks()
+            or any(
+                ex.input_axes(e.node, self.input_names) for e in spec.checks.values()
+            )
+        )
         return {
             "class_name": spec.name,
             "autocast": spec.autocast,
@@ -96,20 +106,15 @@ class LayerView:
             "mask_mode": str(spec.mask_mode),
             "shape_args": [shape_var(spec, i.name) for i in spec.inputs],
             "rank_checks": self.rank_checks(),
+            "input_spec": self.input_spec(built=False),
+            "built_input_spec": self.input_spec(built=True),
             "known_dim_checks": self.known_dim_checks(),
             "weights": [self.weight(w) for w in spec.weights],
             "sublayer_builds": self.sublayer_builds,
-            "build_is_empty": not (
-                spec.weights
-                or self.sublayer_builds
-                or self.untraceable
-                or self.rank_checks()
-                or self.known_dim_checks()
-                or any(
-                    ex.input_axes(e.node, self.input_names)
-                    for e in spec.checks.values()
-                )
-            ),
+            # Keras's default build() takes one shape: a layer of one input
+            # with nothing to build needs none.
+            "defines_build": len(spec.inputs) > 1 or not build_is_empty,
+            "build_is_empty": build_is_empty,
             # The sublayer whose input shape does not follow from the spec.
             "build_trace": f"`{self.untraceable}`" if self.untraceable else "",
             "trace_args": self.trace_args(),
@@ -221,9 +226,34 @@ class LayerView:
         dims = [self.code(d) for d in shape]
         return dims[0] if len(dims) == 1 else _tuple_code(dims)
 
+    def input_spec(self, built: bool) -> str:
+        """``keras.InputSpec`` of the first input, which Keras checks on each
+        call: its rank (set in __init__) and, once built, the dims its weights
+        were sized by (as Dense fixes its last axis). A cell has none: its RNN
+        checks the sequence."""
+        first = self.spec.inputs[0]
+        if self.spec.is_cell:
+            return ""
+        args = []
+        if first.rank is not None:
+            args.append(f"ndim={first.rank}")
+        elif first.min_rank is not None:
+            args.append(f"min_ndim={first.min_rank}")
+        if built:
+            var = shape_var(self.spec, first.name)
+            axes = [axis for name, axis in self.weight_axes() if name == first.name]
+            if not axes:
+                return ""
+            pairs = ", ".join(f"{axis}: {var}[{axis}]" for axis in axes)
+            args.append(f"axes={{{pairs}}}")
+        return f"keras.InputSpec({', '.join(args)})" if args else ""
+
     def rank_checks(self) -> list[dict[str, str]]:
+        """Rank checks in build() where no InputSpec checks the rank: inputs
+        after the first (Keras checks the first only) and a cell's input (its
+        RNN builds it directly)."""
         checks = []
-        for item in self.spec.inputs:
+        for item in self.spec.inputs[0 if self.spec.is_cell else 1 :]:
             var = shape_var(self.spec, item.name)
             if item.rank is not None:
                 condition, wanted = f"len({var}) != {item.rank}", f"rank {item.rank}"
@@ -242,14 +272,18 @@ class LayerView:
             checks.append({"condition": condition, "message": message})
         return checks
 
-    def known_dim_checks(self) -> list[dict[str, str]]:
+    def weight_axes(self) -> dict[tuple[str, int], list[str]]:
+        """The input dims weights are sized by, with the weights."""
         needed: dict[tuple[str, int], list[str]] = {}
         for weight in self.spec.weights:
             for expr in weight.build_exprs:
                 for ref in ex.input_axes(expr.node, self.input_names):
                     needed.setdefault(ref, []).append(weight.name)
+        return needed
+
+    def known_dim_checks(self) -> list[dict[str, str]]:
         checks = []
-        for (name, axis), weights in needed.items():
+        for (name, axis), weights in self.weight_axes().items():
             var = shape_var(self.spec, name)
             message = lit.message(
                 [
