@@ -1,7 +1,8 @@
-"""The generated test files and ``testing.applicable_checks`` decide in two
-places which checks apply to a layer (the template from the spec, the suite
-from the LayerCase at run time): every example's test file must hold exactly
-the checks ``applicable_checks`` names for its CASE."""
+"""The generated test files list their tests from ``checklist.applicable``,
+the decision ``testing.applicable_checks`` makes at run time: every example's
+test file holds exactly one test function per check that applies to its CASE
+(the file decides from the spec whether the layer has trainable weights; the
+run-time suite probes the layer)."""
 
 from __future__ import annotations
 
@@ -11,37 +12,16 @@ import sys
 
 import pytest
 
+from layergen.checklist import CHECKS
+
 from .conftest import EXAMPLE_SPECS, EXAMPLES
 
 keras = pytest.importorskip("keras")
 
 from layergen import testing  # noqa: E402
 
-# Generated test function -> the check it runs (mixed precision: one per policy).
-CHECK_OF_TEST = {
-    "test_build_creates_expected_weights": ["build_and_weights"],
-    "test_symbolic_and_eager_output_shapes_agree": ["output_shapes"],
-    "test_shape_polymorphism": ["batch_polymorphism"],
-    "test_config_round_trip": ["config_round_trip"],
-    "test_save_and_load_keras_format": ["save_and_load"],
-    "test_fit_step_trains_every_trainable_weight": ["fit_step"],
-    "test_inference_is_deterministic": ["inference_is_deterministic"],
-    "test_training_flag_changes_output": ["training_changes_output"],
-    "test_training_mean_matches_inference": ["training_is_unbiased"],
-    "test_inference_changes_no_state": ["inference_leaves_state_alone"],
-    "test_initial_weights_are_distinct": ["initial_weights_differ"],
-    "test_updates_run_only_in_training": ["updates_only_in_training"],
-    "test_xla_matches_eager": ["xla_matches_eager"],
-    "test_mixed_precision": list(testing.MIXED_PRECISION_POLICIES),
-    "test_computes_in_float32_under_mixed_precision": ["computes_in_float32"],
-    "test_input_gradient_matches_finite_differences": ["input_gradient"],
-    "test_distributed_training_step": ["distribution"],
-    "test_runs_on_gpu_and_matches_cpu": ["runs_on_gpu"],
-    "test_uses_only_backend_neutral_ops": ["backend_neutral_source"],
-    "test_same_numbers_on_every_backend": ["same_numbers_across_backends"],
-}
-# Tests that check what the spec states, or the absence of a check.
-NOT_CHECKS = ("test_matches_numpy_reference", "test_property_", "test_has_no_")
+# Tests that check what the spec states rather than a property of every layer.
+STATED = ("test_matches_numpy_reference", "test_property_")
 
 
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
@@ -51,13 +31,16 @@ def test_generated_tests_are_the_applicable_checks(spec) -> None:
         module = importlib.import_module(f"test_{spec.stem}")
     finally:
         sys.path.remove(str(EXAMPLES))
-    generated = set()
-    for name, _ in inspect.getmembers(module, inspect.isfunction):
-        if name.startswith("test_mask_"):
-            generated.add("mask")
-        elif name in CHECK_OF_TEST:
-            generated.update(CHECK_OF_TEST[name])
-        else:
-            assert name.startswith(NOT_CHECKS) or not name.startswith("test_"), name
+    generated = {
+        name
+        for name, _ in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith("test_") and not name.startswith(STATED)
+    }
     testing.reset_keras_state()
-    assert generated == set(testing.applicable_checks(module.CASE))
+    names = set(testing.applicable_checks(module.CASE))
+    expected = {
+        f"test_mask_{module.CASE.mask_mode}" if check.name == "mask" else check.test
+        for check in CHECKS
+        if names & set(check.names)
+    }
+    assert generated == expected

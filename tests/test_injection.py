@@ -34,6 +34,7 @@ def _stand_in_keras() -> types.ModuleType:
         register_keras_serializable=lambda package: lambda cls: cls
     )
     keras.layers = types.SimpleNamespace(Layer=_Layer)
+    keras.InputSpec = lambda **kwargs: kwargs
     keras.ops = types.SimpleNamespace()
     return keras
 

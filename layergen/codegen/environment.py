@@ -15,12 +15,16 @@ must run nothing a checkout wrote: templates render in Jinja2's immutable
 sandbox, where ``{{ x.__class__ }}``-style escapes to Python and calls that
 change objects raise ``SecurityError`` (a one-line error).
 
-**Spec text only as literals.** What the views give the templates is code
-layergen built (:class:`Code`); anything else a template prints — spec text
-such as ``layer.docstring_text``, or a string a template computed — is
-turned into a Python literal by the environment's ``finalize``, so an
-override cannot paste spec text into source. The filters keep code as code
-only when all they combine is code.
+**Spec text only as literals.** The views give the templates code layergen
+built (:class:`~layergen.codegen.literals.Code`), numbers and flags, and spec
+text as :class:`~layergen.codegen.literals.Text` (``layer.docstring_text``),
+which the environment's ``finalize`` prints as a Python literal. layergen's
+own templates print nothing else: a plain string reaching their output is an
+:class:`~layergen.errors.InternalError` (a view that forgot to say what it
+built). An override is the user's code: a string it computes
+(``{{ "x" ~ layer.docstring_text }}``) is printed as a literal, so it cannot
+paste spec text into source either. The filters keep code as code only when
+all they combine is code.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ import jinja2.filters
 import jinja2.sandbox
 
 from layergen.codegen import literals as lit
-from layergen.errors import LayergenError
+from layergen.codegen.literals import Code, Text
+from layergen.errors import InternalError, LayergenError
 from layergen.files.cache import TemplateCache
 
 # The blocks an override may replace, per template, with what each holds.
@@ -51,13 +56,7 @@ BLOCKS = {
 }
 # Part of the compiled templates' cache key: templates compiled under other
 # environment rules (another finalize) are never reused.
-RULES_VERSION = "sandbox-code-finalize-2"
-
-
-class Code(str):
-    """Source text layergen built (from views, literals or ast): printed as is."""
-
-    __slots__ = ()
+RULES_VERSION = "sandbox-code-finalize-3"
 
 
 def template_dir() -> Path:
@@ -68,28 +67,33 @@ def template_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-def as_code(value: Any) -> Any:
-    """A view's context with every string in it marked as code."""
-    if isinstance(value, str):
-        return Code(value)
-    if isinstance(value, dict):
-        return {key: as_code(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(as_code(item) for item in value)
-    return value
-
-
 def _finalize(value: Any) -> Any:
-    """What ``{{ ... }}`` prints: code as is, any other string as a literal."""
+    """What ``{{ ... }}`` prints in layergen's templates: code, numbers and
+    flags as they are, spec text as a literal; a plain string is a bug."""
+    if isinstance(value, Code) or _is_number(value):
+        return value
+    if isinstance(value, Text):
+        return lit.value(str(value))
+    raise InternalError(
+        f"a template printed {type(value).__name__} {str(value)[:80]!r}, "
+        "which no view typed as code (literals.Code) or text (literals.Text)"
+    )
+
+
+def _finalize_override(value: Any) -> Any:
+    """What ``{{ ... }}`` prints where the user's overrides render: a string
+    the override computed becomes a literal too."""
     if isinstance(value, str) and not isinstance(value, Code):
         return lit.value(str(value))
-    return value
+    return _finalize(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float)
 
 
 def _is_code(value: Any) -> bool:
-    return isinstance(value, Code) or (
-        isinstance(value, int | float) and not isinstance(value, str)
-    )
+    return isinstance(value, Code) or _is_number(value)
 
 
 def _join(values: Iterable[Any], separator: str = "") -> str:
@@ -156,7 +160,7 @@ def make_environment(overrides: Path | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
-        finalize=_finalize,
+        finalize=_finalize if overrides is None else _finalize_override,
         bytecode_cache=TemplateCache(salt=RULES_VERSION),
     )
     env.filters.update(FILTERS)

@@ -23,6 +23,20 @@ _SAFE_CATEGORIES = ("L", "M", "N", "P", "S")
 _WORDS = re.compile(r"[^ ]+ *| +")
 
 
+class Code(str):
+    """Source text layergen built (from ``ast``, these literals, checked
+    expressions, validated identifiers): what the templates print as is."""
+
+    __slots__ = ()
+
+
+class Text(str):
+    """Spec text handed to a template as text (the docstring's text, for an
+    override to reshape): printed, it becomes a Python literal."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Shown:
     """A value an error message shows: the code of an expression layergen
@@ -38,10 +52,10 @@ class Shown:
         return len(self.code) + 2 + len(self.conversion) * 2
 
 
-def value(obj: Any) -> str:
+def value(obj: Any) -> Code:
     """Python source for a plain value: None, bool, int, float (``inf`` and
     ``nan`` too), str, and lists, tuples and str- or int-keyed dicts of them."""
-    return ast.unparse(_node(obj))
+    return Code(ast.unparse(_node(obj)))
 
 
 def _node(obj: Any) -> ast.expr:
@@ -62,13 +76,13 @@ def _node(obj: Any) -> ast.expr:
     raise TypeError(f"no literal for a {type(obj).__name__}")
 
 
-def message(parts: Sequence[str | Shown], width: int = 60) -> str:
+def message(parts: Sequence[str | Shown], width: int = 60) -> Code:
     """Code for an error message: text (any characters) and shown values, as
     implicitly concatenated f-string pieces of about ``width`` characters, one
     per line, for use inside parentheses. The pieces concatenate to exactly the
     given text."""
     if sum(p.size if isinstance(p, Shown) else len(p) for p in parts) <= width + 6:
-        return _piece(list(parts))
+        return Code(_piece(list(parts)))
     atoms: list[list[str | Shown]] = [[]]
     for part in parts:
         for chunk in _WORDS.findall(part) if isinstance(part, str) else [part]:
@@ -86,7 +100,7 @@ def message(parts: Sequence[str | Shown], width: int = 60) -> str:
             used = 0
         lines[-1].extend(atom)
         used += size
-    return "\n".join(_piece(line) for line in lines)
+    return Code("\n".join(_piece(line) for line in lines))
 
 
 def _piece(line: list[str | Shown]) -> str:
@@ -105,7 +119,7 @@ def _piece(line: list[str | Shown]) -> str:
     return ast.unparse(ast.JoinedStr(values))
 
 
-def docstring(text: str, indent: str = "    ") -> str:
+def docstring(text: str, indent: str = "    ") -> Code:
     """A docstring literal for ``text``: lines after the first are indented by
     ``indent``, and the closing quotes get a line of their own when ``text``
     has several lines. The literal evaluates to exactly that indented text
@@ -143,10 +157,10 @@ def docstring(text: str, indent: str = "    ") -> str:
     literal = f'"""{"".join(tokens)}"""'
     try:
         if ast.literal_eval(literal) == indented:
-            return literal
+            return Code(literal)
     except (SyntaxError, ValueError):
         pass
-    return repr(indented)
+    return Code(repr(indented))
 
 
 def _lines(text: str, indent: str) -> list[tuple[int, str]]:

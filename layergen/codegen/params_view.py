@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from layergen.codegen import literals as lit
 from layergen.codegen.docstrings import param_doc
+from layergen.codegen.literals import Code
 from layergen.spec.model import Param
 
 
@@ -43,12 +44,13 @@ def param_entry(p: Param) -> dict[str, str]:
         [f"Expected `{p.name}` to be {expected}. Received: ", *received([p.name])]
     )
     return {
-        "name": p.name,
-        "signature": signature,
-        "check": check,
+        "name": Code(p.name),
+        "signature": Code(signature),
+        "check": Code(check),
         "error": error,
-        "store": store,
-        "config": config,
+        "store": Code(store),
+        "config": Code(config),
+        # Text for the class docstring, which literals.docstring quotes.
         "doc": param_doc(p, expected),
     }
 

@@ -14,8 +14,9 @@ import jinja2
 
 from layergen.codegen import test_view
 from layergen.codegen.docstrings import class_doc
-from layergen.codegen.environment import as_code, make_environment, template_dir
+from layergen.codegen.environment import make_environment, template_dir
 from layergen.codegen.layer_view import LayerView, shape_var
+from layergen.codegen.literals import Text
 from layergen.codegen.test_view import LayerImport
 from layergen.errors import LayergenError
 from layergen.spec.model import LayerSpec
@@ -45,10 +46,9 @@ def render_layer(
     """Unformatted source of the layer module (``overrides``: the user's
     template directory; ``in_package``: the module sits in an importable
     package, so it imports the layers of other specs relatively)."""
-    context = LayerView(spec, in_package=in_package).context()
-    layer = as_code(context)
-    # Plain text, not code: printed raw it becomes a literal (see environment).
-    layer["docstring_text"] = class_doc(spec, context["params"])
+    layer = LayerView(spec, in_package=in_package).context()
+    # Text, not code: printed raw it becomes a literal (see environment).
+    layer["docstring_text"] = Text(class_doc(spec, layer["params"]))
     return _render("layer.py.j2", overrides, layer=layer)
 
 
@@ -56,5 +56,5 @@ def render_test(
     spec: LayerSpec, layer_import: LayerImport, overrides: Path | None = None
 ) -> str:
     """Unformatted source of the layer's pytest file."""
-    context = as_code(test_view.context(spec, layer_import))
+    context = test_view.context(spec, layer_import)
     return _render("test_layer.py.j2", overrides, t=context)

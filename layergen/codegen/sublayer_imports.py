@@ -6,20 +6,22 @@ directory, which the generated tests put on the import path)."""
 
 from __future__ import annotations
 
+from layergen.codegen.literals import Code
 from layergen.spec.model import LayerSpec
 
 
-def sublayer_imports(spec: LayerSpec) -> list[str]:
+def sublayer_imports(spec: LayerSpec) -> list[Code]:
     """``import keras_hub``: one line per top-level module, sorted."""
     tops = {sub.module.split(".")[0] for sub in spec.sublayers if sub.module}
-    return [f"import {top}" for top in sorted(tops)]
+    return [Code(f"import {top}") for top in sorted(tops)]
 
 
-def layer_imports(spec: LayerSpec, in_package: bool) -> list[str]:
+def layer_imports(spec: LayerSpec, in_package: bool) -> list[Code]:
     """``from .rms_norm import RMSNorm``: one line per generated layer the
     sublayers use, sorted by module."""
     prefix = "." if in_package else ""
     made = {sub.spec.module: sub.spec.name for sub in spec.sublayers if sub.spec}
     return [
-        f"from {prefix}{module} import {name}" for module, name in sorted(made.items())
+        Code(f"from {prefix}{module} import {name}")
+        for module, name in sorted(made.items())
     ]

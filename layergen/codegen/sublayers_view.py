@@ -10,6 +10,7 @@ import contextlib
 from typing import NamedTuple
 
 from layergen.codegen import literals as lit
+from layergen.codegen.literals import Code
 from layergen.codegen.sublayer_shapes import (
     Underivable,
     build_lines,
@@ -24,9 +25,9 @@ class SublayerPlan(NamedTuple):
     for a spec without an output shape, compute_output_shape()'s statements
     and result where they follow from the sublayers' own."""
 
-    builds: list[str]
+    builds: list[Code]
     traced: str
-    output: tuple[list[str], str] | None
+    output: tuple[list[Code], Code] | None
 
 
 def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
@@ -36,17 +37,18 @@ def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
         traced = spec.sublayers[0].name  # a cell's states come from its RNN
     elif spec.sublayers:
         try:
-            builds = build_lines(spec, input_vars)
+            builds = [Code(line) for line in build_lines(spec, input_vars)]
         except Underivable as exc:
             traced = exc.sublayer
     output = None
     if spec.output_shape is None and not spec.is_cell:
         with contextlib.suppress(Underivable):
-            output = output_shape_lines(spec, input_vars)
+            lines, returned = output_shape_lines(spec, input_vars)
+            output = [Code(line) for line in lines], Code(returned)
     return SublayerPlan(builds, traced, output)
 
 
-def constructor(sub: Sublayer, args: list[str], for_each: str | None) -> str:
+def constructor(sub: Sublayer, args: list[str], for_each: str | None) -> Code:
     """``keras.layers.Dense(units=..., dtype=self.dtype_policy, name="proj")``,
     or for a list one layer per element, named ``blocks_0``, ``blocks_1``..."""
     args = list(args)
@@ -55,10 +57,10 @@ def constructor(sub: Sublayer, args: list[str], for_each: str | None) -> str:
         args.append("dtype=self.dtype_policy")
     if for_each is None:
         args.append(f"name={lit.value(sub.name)}")
-        return f"{sub.constructor}({', '.join(args)})"
+        return Code(f"{sub.constructor}({', '.join(args)})")
     # One name per element, as Keras names the layers it makes in a loop.
     index = ast.FormattedValue(ast.Name("i", ast.Load()), -1, None)
     name = ast.JoinedStr([ast.Constant(f"{sub.name}_"), index])
     args.append(f"name={ast.unparse(name)}")
     made = f"{sub.constructor}({', '.join(args)})"
-    return f"[{made} for i, item in enumerate({for_each})]"
+    return Code(f"[{made} for i, item in enumerate({for_each})]")

@@ -9,7 +9,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from layergen.checklist import applicable
 from layergen.codegen import literals as lit
+from layergen.codegen.literals import Code
 from layergen.spec import expressions as ex
 from layergen.spec.evaluation import evaluate, test_output_shape
 from layergen.spec.model import LayerSpec, Property, Sublayer, Weight
@@ -105,34 +107,46 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
     ]
     bindings += [f'{p.name} = CASE.init_kwargs["{p.name}"]' for p in spec.params]
     reference_names = ex.names_in(test.reference.node) if test.reference else set()
+    facts = CaseFacts(
+        is_cell=spec.is_cell,
+        mask_mode=str(spec.mask_mode),
+        differentiable=test.differentiable,
+        uses_training=spec.training,
+        training_changes_output=test.training_changes_output,
+        random_in_training=_random_in_training(spec),
+        unbiased_in_training=test.unbiased_in_training,
+        updated_weights=list(spec.updates),
+        computes_in_float32=not spec.autocast,
+    )
     return {
-        "class_name": spec.name,
+        "class_name": Code(spec.name),
         # One block, sorted, so that isort agrees wherever the module lives.
-        "imports": sorted(
-            filter(None, [layer_import.statement, "from layergen import testing"])
-        ),
+        "imports": [
+            Code(line)
+            for line in sorted(
+                filter(None, [layer_import.statement, "from layergen import testing"])
+            )
+        ],
         "layer_file": layer_import.file,
         "init_kwargs": lit.value(test.params),
         "is_cell": spec.is_cell,
         "input_shapes": lit.value(test.input_shapes),
         "input_dtypes": lit.value(dtypes),
         "expected_weights": lit.value(expected_weights),
-        "absent_weights": [w.name for w in spec.weights if w not in present],
+        "absent_weights": _listed([w.name for w in spec.weights if w not in present]),
         "expected_output_shape": _expected_output_shape(spec),
-        "updated_weights": list(spec.updates),
-        "expects_trainable": _expects_trainable(spec, present),
+        "updated_weights": _listed(list(spec.updates)),
         "training": spec.training,
         "training_changes_output": test.training_changes_output,
         "unbiased_in_training": test.unbiased_in_training,
-        "random_in_training": spec.uses_random
-        or any(_is_random(s) for s in spec.sublayers),
+        "random_in_training": facts.random_in_training,
         "mask_mode": str(spec.mask_mode),
         "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
         "autocast": spec.autocast,
         "variable_axes": lit.value(variable_axes(spec, test.input_shapes)),
         "axis_multiples": lit.value(_axis_multiples(spec, test.input_shapes, env)),
-        "reference": ex.to_code(test.reference.node) if test.reference else "",
+        "reference": Code(ex.to_code(test.reference.node)) if test.reference else "",
         "uses_numpy": any(
             "np" in ex.names_in(e.node)
             for e in [test.reference, *(p.expr for p in test.properties)]
@@ -140,9 +154,60 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         ),
         "properties": [_property(spec, prop) for prop in test.properties],
         "reference_bindings": [
-            line for line in bindings if line.split(" = ")[0] in reference_names
+            Code(line) for line in bindings if line.split(" = ")[0] in reference_names
         ],
+        "tests": _tests(facts, _expects_trainable(spec, present)),
     }
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """The ``CASE`` fields that decide which checks apply
+    (:class:`layergen.checklist.CaseFacts`), as the spec gives them."""
+
+    is_cell: bool
+    mask_mode: str | None
+    differentiable: bool
+    uses_training: bool
+    training_changes_output: bool
+    random_in_training: bool
+    unbiased_in_training: bool
+    updated_weights: list[str]
+    computes_in_float32: bool
+
+
+def _tests(facts: CaseFacts, trainable: bool) -> list[dict[str, Code]]:
+    """One test function per check that applies (:func:`checklist.applicable`,
+    as the run-time suite decides): its decorator, name, arguments and call."""
+    tests = []
+    for check in applicable(facts, trainable=trainable):
+        name = check.test
+        if check.name == "mask":
+            name = f"test_mask_{facts.mask_mode}"
+        decorator = ""
+        if check.args == "policy":
+            decorator = (
+                '@pytest.mark.parametrize("policy", testing.MIXED_PRECISION_POLICIES)'
+            )
+        call = f"testing.{check.function}(CASE{', ' if check.args else ''}{check.args})"
+        tests.append(
+            {
+                "decorator": Code(decorator),
+                "name": Code(name),
+                "args": Code(check.args),
+                "call": Code(call),
+            }
+        )
+    return tests
+
+
+def _listed(names: list[str]) -> Code | str:
+    """A list literal for CASE, or nothing where the default (empty) holds."""
+    return lit.value(names) if names else ""
+
+
+def _random_in_training(spec: LayerSpec) -> bool:
+    return spec.uses_random or any(_is_random(s) for s in spec.sublayers)
 
 
 def _property(spec: LayerSpec, prop: Property) -> dict[str, Any]:
@@ -151,9 +216,9 @@ def _property(spec: LayerSpec, prop: Property) -> dict[str, Any]:
     known += [w.name for w in spec.weights] + [p.name for p in spec.params]
     used = ex.names_in(prop.expr.node)
     return {
-        "name": prop.name,
-        "args": ", ".join(name for name in known if name in used),
-        "code": ex.to_code(prop.expr.node),
+        "name": Code(prop.name),
+        "args": Code(", ".join(name for name in known if name in used)),
+        "code": Code(ex.to_code(prop.expr.node)),
         "training": prop.training,
     }
 
