@@ -216,8 +216,11 @@ def test_concurrent_runs_never_mix_two_specs(write_spec, tmp_path) -> None:
                 pass  # the other spec's files: its own spec path is elsewhere
             except BaseException as exc:  # noqa: BLE001 - report any other
                 errors.append(exc)
-            layer = read_header((out / "scale.py").read_text())
-            test = read_header((out / "test_scale.py").read_text())
+            # Read as a third run would: under the directory's lock, not
+            # between the other thread's two renames.
+            with writer.locked([out]):
+                layer = read_header((out / "scale.py").read_text())
+                test = read_header((out / "test_scale.py").read_text())
             if layer.spec_hash != test.spec_hash:
                 errors.append(AssertionError("layer and test of two specs"))
 
