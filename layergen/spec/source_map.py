@@ -173,6 +173,11 @@ def parse_toml(text: str, file: str) -> dict[str, Any]:
         found = re.search(r"\(at line (\d+), column (\d+)\)", message)
         line, column = (int(found[1]), int(found[2])) if found else (1, 1)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        if message.endswith(" (at end of document)"):  # where the text stops
+            message = message.removesuffix(" (at end of document)")
+            message += " at the end of the file"
+            written = text.rstrip().split("\n")
+            line, column = len(written), len(written[-1]) + 1
         message = _duplicate_message(message, text.splitlines()[line - 1 : line])
         diagnostic = Diagnostic(file, line, column, "", f"invalid TOML: {message}")
     except RecursionError:
