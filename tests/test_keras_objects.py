@@ -19,6 +19,7 @@ doc = "Scaled L2 normalization (Nguyen and Salazar, 2019)."
 [params]
 epsilon = {{ type = "float", default = 1e-5, min = 0.0 }}
 gain = {{ type = "float", default = 1.0 }}
+scale = {{ type = "float", optional = true }}
 
 [inputs]
 x = {{ min_rank = 2 }}
@@ -67,6 +68,11 @@ def test_positional_arguments_take_the_constructors_names(write_spec) -> None:
     assert f"initializer={expected}," in source
 
 
+def test_an_optional_param_is_an_argument_behind_a_condition(write_spec) -> None:
+    source = source_for(write_spec, '"Constant(1.0 if scale is None else scale)"')
+    assert "Constant(value=1.0 if self.scale is None else self.scale)" in source
+
+
 def test_arguments_may_read_params_and_input_dimensions(write_spec) -> None:
     source = source_for(write_spec, '"Constant(gain * float(x[-1]) ** 0.5)"')
     expected = "Constant(value=self.gain * float(input_shape[-1]) ** 0.5)"
@@ -99,6 +105,8 @@ def test_regularizers_and_constraints_take_arguments_too(write_spec) -> None:
         ('"VarianceScaling(mode=gain)"', "expects a string, found float param"),
         ('"Constant(ops.sqrt(2.0))"', "unknown name `ops`"),
         ('"Constant(x)"', "a check reads inputs only through their dimensions"),
+        ('"Constant(scale)"', "`value` of `Constant` expects a number, and `scale`"),
+        ('"Constant(2.0 * scale)"', "and `scale` may be None (say what then"),
         (
             '"glorot_unifrom"',
             "nor a Keras initializer - did you mean `glorot_uniform`?",

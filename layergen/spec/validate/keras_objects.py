@@ -268,11 +268,19 @@ def _argument_problem(
             return None
         return f"expects {_describe(wanted)}, found {literal!r}"
     kinds = wanted.split(" | ")
+    optional = sorted(
+        n for n in ex.names_in(node) if n in params and params[n].optional
+    )
+    if optional and "None" not in kinds and not isinstance(node, ast.IfExp):
+        return (
+            f"expects {_describe(wanted)}, and `{optional[0]}` may be None "
+            f"(say what then: `... if {optional[0]} is None else ...`)"
+        )
     if isinstance(node, ast.Name) and node.id in params:
-        ptype = params[node.id].type
-        if any(ptype in _PARAM_TYPES[k] for k in kinds):
+        param = params[node.id]
+        if any(param.type in _PARAM_TYPES[k] for k in kinds):
             return None
-        return f"expects {_describe(wanted)}, found {ptype} param `{node.id}`"
+        return f"expects {_describe(wanted)}, found {param.type} param `{node.id}`"
     if "float" in kinds or "int" in kinds:
         return None
     return f"expects {_describe(wanted)}: a literal or a param of that type"
