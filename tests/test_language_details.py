@@ -79,6 +79,7 @@ def test_the_known_dimension_message_agrees_in_number() -> None:
     ("name", "module"),
     [
         ("ChannelPReLU", "channel_prelu"),
+        ("ConvBNReLU", "conv_bn_relu"),
         ("LeakyReLU", "leaky_relu"),
         ("MyReLU", "my_relu"),
         ("GeGLU", "geglu"),

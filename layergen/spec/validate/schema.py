@@ -33,7 +33,7 @@ RESERVED = guards.GENERATED_NAMES
 # A capital, one lowercase letter and a run of capitals, with maybe one more
 # capital before (ReLU, GeLU, SiLU, GeGLU, PReLU): one word, as Keras names
 # its modules (leaky_relu.py, prelu.py).
-_SHORT_RUN = re.compile(r"(?<![A-Z])[A-Z]?[A-Z][a-z][A-Z]+(?![a-z])")
+_SHORT_RUN = re.compile(r"(?:(?<![A-Z])[A-Z])?[A-Z][a-z][A-Z]+(?![a-z])")
 
 
 def snake_case(name: str) -> str:
