@@ -99,6 +99,18 @@ def test_an_unknown_class_suggests_the_runs_layers(write_spec) -> None:
     ]
 
 
+def test_a_keras_class_name_means_keras_with_a_warning(write_spec) -> None:
+    write_spec(NORM.replace('"RMSNorm"', '"LayerNormalization"'), "norm.toml")
+    composed = write_spec(block(first="LayerNormalization"), "block.toml")
+    specs = load_specs([composed])
+    first, second = specs[0].sublayers
+    assert first.constructor == "keras.layers.LayerNormalization"
+    assert second.constructor == "LayerNormalization"  # by its file: the spec's
+    warning = specs[0].warnings[0]
+    assert warning.key == "sublayers.first.layer"
+    assert "this run's own LayerNormalization is used with `spec" in warning.message
+
+
 def test_a_cycle_is_refused(write_spec) -> None:
     inner = write_spec(
         NORM.replace('"RMSNorm"', '"Inner"') + '[sublayers.outer]\nlayer = "Block"\n',
@@ -337,6 +349,57 @@ def test_explain_runs_the_modules_of_the_layers_a_spec_uses() -> None:
     layers = {s["name"]: s["layer"] for s in explained["sublayers"]}
     assert layers["feed_forward_norm"] == "RMSNorm"
     assert layers["feed_forward"] == "SwiGLUFeedForward"
+
+
+def test_transformer_block_computes_its_sublayers_composition() -> None:
+    """The example against numpy: RMSNorm, multi-head attention and SwiGLU
+    written out with the weights of the built block's sublayers."""
+    import keras
+    import numpy as np
+
+    from layergen import testing
+
+    cls = testing.load_layer(
+        str(EXAMPLES / "test_transformer_block.py"),
+        "transformer_block.py",
+        "TransformerBlock",
+    )
+    block = cls(embed_dim=8, num_heads=2, hidden_dim=12, epsilon=1e-3)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 5, 8)).astype("float32")
+    block.build(x.shape)
+    block.set_weights([w + rng.normal(size=w.shape) for w in block.get_weights()])
+    got = keras.ops.convert_to_numpy(block(x))
+
+    def weights(layer):
+        return [keras.ops.convert_to_numpy(w).astype(np.float64) for w in layer.weights]
+
+    def norm(layer, h):
+        (scale,) = weights(layer)
+        return h / np.sqrt(np.mean(h**2, axis=-1, keepdims=True) + 1e-3) * scale
+
+    def attention(layer, h):
+        def heads(dense, bias=True):
+            w = weights(dense)
+            projected = h @ w[0] + (w[1] if bias else 0)
+            return projected.reshape(2, 5, 2, 4).transpose(0, 2, 1, 3)
+
+        q, k, v = heads(layer.query), heads(layer.key, False), heads(layer.value)
+        scores = q @ k.transpose(0, 1, 3, 2) / 2.0
+        probs = np.exp(scores - scores.max(-1, keepdims=True))
+        probs /= probs.sum(-1, keepdims=True)
+        mixed = (probs @ v).transpose(0, 2, 1, 3).reshape(2, 5, 8)
+        kernel, bias = weights(layer.combine)
+        return mixed @ kernel + bias
+
+    def swiglu(layer, h):
+        w1, w3, w2 = weights(layer)
+        gate = h @ w1
+        return (gate / (1 + np.exp(-gate)) * (h @ w3)) @ w2
+
+    h = x + attention(block.attention, norm(block.attention_norm, x))
+    expected = h + swiglu(block.feed_forward, norm(block.feed_forward_norm, h))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
 SAVE = """
