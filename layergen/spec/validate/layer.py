@@ -62,7 +62,10 @@ def validate_layer(
     kind = report.typed(layer, "kind", ("layer",), (str,), "a string") or "layer"
     if kind not in LAYER_KINDS:
         expected = " or ".join(f'"{k}"' for k in LAYER_KINDS)
-        report.error(("layer", "kind"), f'expected {expected}, found "{kind}"')
+        report.error(
+            ("layer", "kind"),
+            f'expected {expected}, found "{kind}"{report.hint(kind, LAYER_KINDS)}',
+        )
     doc = report.typed(layer, "doc", ("layer",), (str,), "a string")
     autocast = report.typed(layer, "autocast", ("layer",), (bool,), "true or false")
     return LayerSpec(

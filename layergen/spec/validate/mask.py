@@ -17,8 +17,8 @@ def validate_mask_mode(report: Report, table: dict[str, Any]) -> MaskMode:
     if mode not in MASK_MODES:
         report.error(
             ("mask", "mode"),
-            f"unknown mask mode `{mode}`; expected one of "
-            + ", ".join(f'"{m}"' for m in MASK_MODES),
+            f"unknown mask mode `{mode}`{report.hint(mode, MASK_MODES)} (expected "
+            "one of " + ", ".join(f'"{m}"' for m in MASK_MODES) + ")",
         )
         return MaskMode.NONE
     return MaskMode(mode)

@@ -12,7 +12,7 @@ from layergen.spec.evaluation import TooLargeError, evaluate
 from layergen.spec.model import LayerSpec, Property, TestConfig
 from layergen.spec.tables import PROPERTY_WHEN
 from layergen.spec.validate.params import param_value_problem
-from layergen.spec.validate.reporting import Report
+from layergen.spec.validate.reporting import Report, kind
 from layergen.spec.validate.schema import (
     DEFAULT_TEST_DIMS,
     IDENTIFIER,
@@ -103,7 +103,12 @@ def _properties(report: Report, spec: LayerSpec, raw: Any) -> tuple[Property, ..
             source, when, path_expr = entry, "inference", path
         if when not in PROPERTY_WHEN:
             expected = " or ".join(f'"{w}"' for w in PROPERTY_WHEN)
-            report.error((*path, "when"), f"expected {expected}")
+            found = (
+                f'"{when}"{report.hint(when, PROPERTY_WHEN)}'
+                if isinstance(when, str)
+                else kind(when)
+            )
+            report.error((*path, "when"), f"expected {expected}, found {found}")
             continue
         if when == "training" and not spec.training:
             report.error(
