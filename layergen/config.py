@@ -42,6 +42,8 @@ from layergen.spec.validate.reporting import kind
 PYPROJECT = "pyproject.toml"
 TABLE = ("tool", "layergen")
 BACKENDS = ("tensorflow", "jax", "torch", "all")
+# What people also call the backends: a did-you-mean difflib cannot find.
+BACKEND_ALIASES = {"tf": "tensorflow", "pytorch": "torch"}
 KEYS = (
     "specs",
     "output",
@@ -232,6 +234,7 @@ class _Reader:
                 "backend",
                 lambda v: v in BACKENDS,
                 "one of " + ", ".join(f'"{b}"' for b in BACKENDS),
+                suggest=_backend,
             ),
             templates=self.directory(table, "templates", must_exist=True),
             allow_imports=self.modules(table),
@@ -330,6 +333,7 @@ class _Reader:
         key: str,
         valid: Callable[[str], object],
         expected: str,
+        suggest: Callable[[str], str | None] = lambda value: None,
     ) -> str | None:
         value = table.get(key)
         if value is None:
@@ -338,9 +342,17 @@ class _Reader:
             self.error((key,), f"expected {expected}, found {kind(value)}")
             return None
         if not valid(value):
-            self.error((key,), f'expected {expected}, found "{value}"')
+            close = suggest(value)
+            hint = f" - did you mean `{close}`?" if close else ""
+            self.error((key,), f'expected {expected}, found "{value}"{hint}')
             return None
         return value
+
+
+def _backend(value: str) -> str | None:
+    """The backend a misspelled or nicknamed ``value`` most likely means."""
+    close = difflib.get_close_matches(value, BACKENDS, n=1)
+    return BACKEND_ALIASES.get(value.lower()) or (close[0] if close else None)
 
 
 def template_overrides(

@@ -147,7 +147,7 @@ BAD_CONFIGS = [
             'pyproject.toml:2:1: error: tool.layergen.specs: expected a list of globs, found a string: use ["specs/*.toml"]',
             "pyproject.toml:3:1: error: tool.layergen.ouput: unknown key - did you mean `output`? (expected one of specs, output, tests-dir, package, backend, templates, allow-imports)",
             "pyproject.toml:4:1: error: tool.layergen.tests-dir: expected a directory (a string), found an integer",
-            'pyproject.toml:5:1: error: tool.layergen.backend: expected one of "tensorflow", "jax", "torch", "all", found "tf"',
+            'pyproject.toml:5:1: error: tool.layergen.backend: expected one of "tensorflow", "jax", "torch", "all", found "tf" - did you mean `tensorflow`?',
             'pyproject.toml:6:1: error: tool.layergen.package: expected a dotted Python package name, found "my-proj"',
             "pyproject.toml:7:1: error: tool.layergen.templates: `nope` is not a directory",
             "6 errors; nothing was written",
