@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from layergen.errors import SpecError
 from layergen.spec.model import Expr, LayerSpec, Param
 from layergen.spec.validate.params import param_value_problem
-from layergen.spec.validate.reporting import Report
+from layergen.spec.validate.reporting import Report, article
 from layergen.spec.validate.schema import RESERVED, KeyPath
 
 if TYPE_CHECKING:
@@ -182,14 +182,13 @@ def _value_problem(spec: LayerSpec, param: Param, node: ast.AST) -> str | None:
     if isinstance(node, ast.Name) and (given := spec.param(node.id)) is not None:
         if given.type == param.type or (given.type, param.type) in WIDENING:
             return None
-        return f"`{node.id}` is {_a(given.type)} param, expected {_a(param.type)}"
+        return (
+            f"`{node.id}` is {article(given.type)} {given.type} param, expected "
+            f"{article(param.type)} {param.type}"
+        )
     try:
         value = ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
     value = list(value) if isinstance(value, tuple) else value
     return param_value_problem(param, value)
-
-
-def _a(kind: str) -> str:
-    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
