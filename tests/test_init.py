@@ -171,6 +171,12 @@ def test_unwritable_directory_is_one_line(cli, tmp_path: Path) -> None:
     assert result.output.startswith(f"error: {locked / 'mine.toml'}: cannot write")
 
 
+def test_each_starter_says_how_to_read_the_reference_once_installed() -> None:
+    # docs/spec.md is not in the wheel; the command that prints it is.
+    for kind in KINDS:
+        assert "`layergen schema --format markdown`" in starters.render(kind, "Mine")
+
+
 def test_starters_ship_as_package_data() -> None:
     for kind in KINDS:
         assert starters.template(kind).count("__NAME__") >= 2
