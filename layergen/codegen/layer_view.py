@@ -11,9 +11,10 @@ import ast
 from typing import Any
 
 from layergen.codegen import literals as lit
+from layergen.codegen.checks_view import ChecksView, shape_var
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.literals import Code
-from layergen.codegen.params_view import param_entry, received
+from layergen.codegen.params_view import param_entry
 from layergen.codegen.sublayer_imports import layer_imports, sublayer_imports
 from layergen.codegen.sublayers_view import constructor, sublayer_plan
 from layergen.spec import expressions as ex
@@ -27,11 +28,6 @@ from layergen.spec.model import (
     Weight,
 )
 from layergen.spec.validate import mask_names
-
-
-def shape_var(spec: LayerSpec, input_name: str) -> Code:
-    """The ``build`` argument holding an input's shape."""
-    return Code("input_shape" if len(spec.inputs) == 1 else f"{input_name}_shape")
 
 
 def _tuple_code(items: list[str]) -> Code:
@@ -49,6 +45,7 @@ class LayerView:
         self.self_names = {name: f"self.{name}" for name in attributes}
         self.build_names = dict(self.self_names)
         self.build_names.update({i.name: shape_var(spec, i.name) for i in spec.inputs})
+        self.checks = ChecksView(spec, self.build_names)
         self.shared_initializers = _shared_initializers(spec)
         self.input_names = frozenset(i.name for i in spec.inputs)
         self.input_vars = {i.name: shape_var(spec, i.name) for i in spec.inputs}
@@ -71,8 +68,8 @@ class LayerView:
             spec.weights
             or self.sublayer_builds
             or self.untraceable
-            or self.rank_checks()
-            or self.known_dim_checks()
+            or self.checks.rank_checks()
+            or self.checks.known_dim_checks()
             or any(
                 ex.input_axes(e.node, self.input_names) for e in spec.checks.values()
             )
@@ -95,12 +92,12 @@ class LayerView:
             "layer_imports": layer_imports(spec, self.in_package),
             "params": params,
             "checks": [
-                self.check(name, expr)
+                self.checks.check(name, expr)
                 for name, expr in spec.checks.items()
                 if not ex.input_axes(expr.node, self.input_names)
             ],
             "build_checks": [
-                self.build_check(name, expr)
+                self.checks.build_check(name, expr)
                 for name, expr in spec.checks.items()
                 if ex.input_axes(expr.node, self.input_names)
             ],
@@ -109,10 +106,10 @@ class LayerView:
             "state_sizes": [self.state_size(s.shape) for s in spec.states],
             "mask_mode": str(spec.mask_mode),
             "shape_args": [shape_var(spec, i.name) for i in spec.inputs],
-            "rank_checks": self.rank_checks(),
-            "input_spec": self.input_spec(built=False),
-            "built_input_spec": self.input_spec(built=True),
-            "known_dim_checks": self.known_dim_checks(),
+            "rank_checks": self.checks.rank_checks(),
+            "input_spec": self.checks.input_spec(built=False),
+            "built_input_spec": self.checks.input_spec(built=True),
+            "known_dim_checks": self.checks.known_dim_checks(),
             "weights": [self.weight(w) for w in spec.weights],
             "sublayer_builds": self.sublayer_builds,
             # Keras's default build() takes one shape: a layer of one input
@@ -161,43 +158,6 @@ class LayerView:
         """One param's pieces of __init__ (:func:`.params_view.param_entry`)."""
         return param_entry(p)
 
-    def check(self, name: str, expr: Expr) -> dict[str, str]:
-        """A cross-param check for __init__, over the constructor's locals."""
-        used = sorted(ex.names_in(expr.node) & {p.name for p in self.spec.params})
-        message = [
-            f"{self.spec.name} requires `{ast.unparse(expr.node)}` "
-            f"(check `{name}`). Received: ",
-            *received(used),
-        ]
-        return {
-            "condition": Code(ex.to_code(ex.negated(expr.node))),
-            "error": lit.message(message),
-        }
-
-    def build_check(self, name: str, expr: Expr) -> dict[str, str]:
-        """A check over input dimensions for build(), skipped while a
-        dimension it reads is unknown (None)."""
-        axes = ex.input_axes(expr.node, self.input_names)
-        known: list[ast.expr] = [
-            ast.Compare(
-                ast.Subscript(ast.Name(n, ast.Load()), ast.Constant(axis)),
-                [ast.IsNot()],
-                [ast.Constant(None)],
-            )
-            for n, axis in axes
-        ]
-        condition = ast.BoolOp(ast.And(), [*known, ex.negated(expr.node)])
-        shapes = list(dict.fromkeys(shape_var(self.spec, n) for n, _ in axes))
-        message = [
-            f"{self.spec.name} requires `{ast.unparse(expr.node)}` "
-            f"(check `{name}`). Received: ",
-            *received(shapes, ""),
-        ]
-        return {
-            "condition": self.code(condition, self.build_names),
-            "error": lit.message(message),
-        }
-
     def initializer(self, name: str) -> Code:
         """An initializer param as a weight or sublayer argument: cloned where
         several weights use it, as Keras's layers do, since an unseeded
@@ -229,76 +189,6 @@ class LayerView:
     def state_size(self, shape: tuple[Expr, ...]) -> str:
         dims = [self.code(d) for d in shape]
         return dims[0] if len(dims) == 1 else _tuple_code(dims)
-
-    def input_spec(self, built: bool) -> Code | str:
-        """``keras.InputSpec`` of the first input, which Keras checks on each
-        call: its rank (set in __init__) and, once built, the dims its weights
-        were sized by (as Dense fixes its last axis). A cell has none: its RNN
-        checks the sequence."""
-        first = self.spec.inputs[0]
-        if self.spec.is_cell:
-            return ""
-        args = []
-        if first.rank is not None:
-            args.append(f"ndim={first.rank}")
-        elif first.min_rank is not None:
-            args.append(f"min_ndim={first.min_rank}")
-        if built:
-            var = shape_var(self.spec, first.name)
-            axes = [axis for name, axis in self.weight_axes() if name == first.name]
-            if not axes:
-                return ""
-            pairs = ", ".join(f"{axis}: {var}[{axis}]" for axis in axes)
-            args.append(f"axes={{{pairs}}}")
-        return Code(f"keras.InputSpec({', '.join(args)})") if args else ""
-
-    def rank_checks(self) -> list[dict[str, str]]:
-        """Rank checks in build() where no InputSpec checks the rank: inputs
-        after the first (Keras checks the first only) and a cell's input (its
-        RNN builds it directly)."""
-        checks = []
-        for item in self.spec.inputs[0 if self.spec.is_cell else 1 :]:
-            var = shape_var(self.spec, item.name)
-            if item.rank is not None:
-                condition, wanted = f"len({var}) != {item.rank}", f"rank {item.rank}"
-            elif item.min_rank is not None:
-                condition = f"len({var}) < {item.min_rank}"
-                wanted = f"rank >= {item.min_rank}"
-            else:
-                continue
-            message = lit.message(
-                [
-                    f"{self.spec.name} expects input `{item.name}` of {wanted}. "
-                    "Received: ",
-                    *received([var], ""),
-                ]
-            )
-            checks.append({"condition": Code(condition), "message": message})
-        return checks
-
-    def weight_axes(self) -> dict[tuple[str, int], list[str]]:
-        """The input dims weights are sized by, with the weights."""
-        needed: dict[tuple[str, int], list[str]] = {}
-        for weight in self.spec.weights:
-            for expr in weight.build_exprs:
-                for ref in ex.input_axes(expr.node, self.input_names):
-                    needed.setdefault(ref, []).append(weight.name)
-        return needed
-
-    def known_dim_checks(self) -> list[dict[str, str]]:
-        checks = []
-        for (name, axis), weights in self.weight_axes().items():
-            var = shape_var(self.spec, name)
-            message = lit.message(
-                [
-                    f"{self.spec.name} needs dimension {name}[{axis}] of its input "
-                    f"to be known when it is built ({_depend(weights)} on it). "
-                    "Received: ",
-                    *received([var], ""),
-                ]
-            )
-            checks.append({"condition": Code(f"{var}[{axis}]"), "message": message})
-        return checks
 
     def weight(self, w: Weight) -> dict[str, Any]:
         shape = _tuple_code([self.code(d, self.build_names) for d in w.shape])
@@ -453,14 +343,6 @@ class LayerView:
         if self.spec.uses_random:
             items.append(("seed", Code("self.seed")))
         return items
-
-
-def _depend(weights: list[str]) -> str:
-    """``weight `kernel` depends``, ``weights `kernel` and `bias` depend``."""
-    names = [f"`{w}`" for w in dict.fromkeys(weights)]
-    if len(names) == 1:
-        return f"weight {names[0]} depends"
-    return f"weights {', '.join(names[:-1])} and {names[-1]} depend"
 
 
 def _cast_weights(spec: LayerSpec, traced: bool) -> list[Weight]:

@@ -41,7 +41,7 @@ from layergen.codegen.shape_values import (
 from layergen.spec import expressions as ex
 from layergen.spec.model import LayerSpec
 
-__all__ = ["Underivable", "build_lines", "output_shape_lines"]
+__all__ = ["ShapeWalk", "Underivable"]
 
 
 class ShapeWalk:
@@ -381,40 +381,3 @@ class ShapeWalk:
     @staticmethod
     def _calls(node: ast.expr) -> bool:
         return any(isinstance(n, ast.Call) for n in ast.walk(node))
-
-
-def build_lines(spec: LayerSpec, input_vars: dict[str, str]) -> list[str]:
-    """build()'s statements that build every sublayer in call order; raises
-    :class:`Underivable` where a sublayer's input shape does not follow."""
-    walk = ShapeWalk(spec, input_vars, building=True)
-    walk.run()
-    return _source(walk.lines, set())
-
-
-def output_shape_lines(
-    spec: LayerSpec, input_vars: dict[str, str]
-) -> tuple[list[str], str]:
-    """compute_output_shape()'s statements and returned shape, following the
-    sublayers' compute_output_shape; raises :class:`Underivable`."""
-    walk = ShapeWalk(spec, input_vars, building=False)
-    out = walk.run()
-    if isinstance(out, Unknown):
-        raise Underivable(out.reason)
-    if not isinstance(out, Shape) or not out.exact:
-        raise Underivable("the output's shape has dims only call() knows")
-    returned = out.code()
-    return _source(walk.lines, ex.names_in(returned)), ast.unparse(returned)
-
-
-def _source(lines: list[ast.stmt], read_after: set[str]) -> list[str]:
-    """The statements as code, without the assignments nothing reads."""
-    kept: list[ast.stmt] = []
-    live = set(read_after)
-    for stmt in reversed(lines):
-        if isinstance(stmt, ast.Assign):
-            (target,) = stmt.targets
-            if isinstance(target, ast.Name) and target.id not in live:
-                continue
-        kept.append(stmt)
-        live |= ex.names_in(stmt)
-    return [ast.unparse(ast.fix_missing_locations(s)) for s in reversed(kept)]

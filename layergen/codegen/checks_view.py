@@ -1,0 +1,146 @@
+"""What ``__init__`` and ``build`` check, decided in Python for the layer
+template: cross-param checks (``if embed_dim % num_heads != 0``), the first
+input's ``keras.InputSpec`` (its rank, and once built the dims its weights
+were sized by), and the checks ``build`` makes itself where no InputSpec
+reaches: other inputs' ranks, dimensions a weight needs known, ``[checks]``
+over input dimensions."""
+
+from __future__ import annotations
+
+import ast
+
+from layergen.codegen import literals as lit
+from layergen.codegen.literals import Code
+from layergen.codegen.params_view import received
+from layergen.spec import expressions as ex
+from layergen.spec.model import Expr, LayerSpec
+
+
+def shape_var(spec: LayerSpec, input_name: str) -> Code:
+    """The ``build`` argument holding an input's shape."""
+    return Code("input_shape" if len(spec.inputs) == 1 else f"{input_name}_shape")
+
+
+class ChecksView:
+    """The layer's checks as code; ``build_names`` renames what a check over
+    input dimensions reads (``units`` -> ``self.units``, ``x`` -> its shape)."""
+
+    def __init__(self, spec: LayerSpec, build_names: dict[str, str]) -> None:
+        self.spec = spec
+        self.build_names = build_names
+        self.input_names = frozenset(i.name for i in spec.inputs)
+
+    def check(self, name: str, expr: Expr) -> dict[str, str]:
+        """A cross-param check for __init__, over the constructor's locals."""
+        used = sorted(ex.names_in(expr.node) & {p.name for p in self.spec.params})
+        message = [
+            f"{self.spec.name} requires `{ast.unparse(expr.node)}` "
+            f"(check `{name}`). Received: ",
+            *received(used),
+        ]
+        return {
+            "condition": Code(ex.to_code(ex.negated(expr.node))),
+            "error": lit.message(message),
+        }
+
+    def build_check(self, name: str, expr: Expr) -> dict[str, str]:
+        """A check over input dimensions for build(), skipped while a
+        dimension it reads is unknown (None)."""
+        axes = ex.input_axes(expr.node, self.input_names)
+        known: list[ast.expr] = [
+            ast.Compare(
+                ast.Subscript(ast.Name(n, ast.Load()), ast.Constant(axis)),
+                [ast.IsNot()],
+                [ast.Constant(None)],
+            )
+            for n, axis in axes
+        ]
+        condition = ast.BoolOp(ast.And(), [*known, ex.negated(expr.node)])
+        shapes = list(dict.fromkeys(shape_var(self.spec, n) for n, _ in axes))
+        message = [
+            f"{self.spec.name} requires `{ast.unparse(expr.node)}` "
+            f"(check `{name}`). Received: ",
+            *received(shapes, ""),
+        ]
+        return {
+            "condition": Code(ex.to_code(condition, self.build_names)),
+            "error": lit.message(message),
+        }
+
+    def input_spec(self, built: bool) -> Code | str:
+        """``keras.InputSpec`` of the first input, which Keras checks on each
+        call: its rank (set in __init__) and, once built, the dims its weights
+        were sized by (as Dense fixes its last axis). A cell has none: its RNN
+        checks the sequence."""
+        first = self.spec.inputs[0]
+        if self.spec.is_cell:
+            return ""
+        args = []
+        if first.rank is not None:
+            args.append(f"ndim={first.rank}")
+        elif first.min_rank is not None:
+            args.append(f"min_ndim={first.min_rank}")
+        if built:
+            var = shape_var(self.spec, first.name)
+            axes = [axis for name, axis in self.weight_axes() if name == first.name]
+            if not axes:
+                return ""
+            pairs = ", ".join(f"{axis}: {var}[{axis}]" for axis in axes)
+            args.append(f"axes={{{pairs}}}")
+        return Code(f"keras.InputSpec({', '.join(args)})") if args else ""
+
+    def rank_checks(self) -> list[dict[str, str]]:
+        """Rank checks in build() where no InputSpec checks the rank: inputs
+        after the first (Keras checks the first only) and a cell's input (its
+        RNN builds it directly)."""
+        checks = []
+        for item in self.spec.inputs[0 if self.spec.is_cell else 1 :]:
+            var = shape_var(self.spec, item.name)
+            if item.rank is not None:
+                condition, wanted = f"len({var}) != {item.rank}", f"rank {item.rank}"
+            elif item.min_rank is not None:
+                condition = f"len({var}) < {item.min_rank}"
+                wanted = f"rank >= {item.min_rank}"
+            else:
+                continue
+            message = lit.message(
+                [
+                    f"{self.spec.name} expects input `{item.name}` of {wanted}. "
+                    "Received: ",
+                    *received([var], ""),
+                ]
+            )
+            checks.append({"condition": Code(condition), "message": message})
+        return checks
+
+    def weight_axes(self) -> dict[tuple[str, int], list[str]]:
+        """The input dims weights are sized by, with the weights."""
+        needed: dict[tuple[str, int], list[str]] = {}
+        for weight in self.spec.weights:
+            for expr in weight.build_exprs:
+                for ref in ex.input_axes(expr.node, self.input_names):
+                    needed.setdefault(ref, []).append(weight.name)
+        return needed
+
+    def known_dim_checks(self) -> list[dict[str, str]]:
+        checks = []
+        for (name, axis), weights in self.weight_axes().items():
+            var = shape_var(self.spec, name)
+            message = lit.message(
+                [
+                    f"{self.spec.name} needs dimension {name}[{axis}] of its input "
+                    f"to be known when it is built ({_depend(weights)} on it). "
+                    "Received: ",
+                    *received([var], ""),
+                ]
+            )
+            checks.append({"condition": Code(f"{var}[{axis}]"), "message": message})
+        return checks
+
+
+def _depend(weights: list[str]) -> str:
+    """``weight `kernel` depends``, ``weights `kernel` and `bias` depend``."""
+    names = [f"`{w}`" for w in dict.fromkeys(weights)]
+    if len(names) == 1:
+        return f"weight {names[0]} depends"
+    return f"weights {', '.join(names[:-1])} and {names[-1]} depend"
