@@ -226,6 +226,20 @@ def test_compute_output_shape_follows_the_sublayers_without_building(
     assert ".build(" not in method and "from_config" not in method
 
 
+def test_a_sublayer_fed_a_split_is_built_on_a_piece(write_spec) -> None:
+    spec = SUBLAYERS.replace(
+        'expr = "norm(ops.reshape(h, (batch, -1, units)))"', 'expr = "norm(b)"'
+    ).replace('"batch = ops.shape(x)[0]",', '"a, b = ops.split(x, 2, axis=-1)",')
+    build = generated(write_spec, spec)
+    build = build[build.index("def build(") : build.index("def call(")]
+    # `b` is half of x's last axis, which may be unknown (None).
+    half = "None if input_shape[-1] is None else input_shape[-1] // 2"
+    assert f"self.norm.build((*input_shape[:-1],{half},))".replace(" ", "") in (
+        build.replace(" ", "").replace("\n", "")
+    )
+    assert "compute_output_spec" not in build
+
+
 def test_doc_cannot_break_out_of_the_docstring(write_spec) -> None:
     code = generated(write_spec, DENSE)
     module = ast.parse(code)

@@ -150,3 +150,21 @@ def reshape_shape(target: Value) -> Shape | None:
         else:
             dims.append(dim.code)
     return Shape(None, tuple(dims), exact)
+
+
+def split_shape(tensor: Shape, count: int) -> Shape:
+    """Each of ``count`` equal pieces of ``tensor`` along its last axis."""
+    star, dims = tensor.star, tensor.dims
+    if not dims:  # `(*t[:-1], t[-1])` for a shape of unknown rank
+        assert star is not None
+        dims = (ast.Subscript(star, ast.Constant(-1), ast.Load()),)
+        star = ast.Subscript(star, ast.Slice(None, ast.Constant(-1)), ast.Load())
+    last = dims[-1]
+    part: ast.expr = ast.BinOp(last, ast.FloorDiv(), ast.Constant(count))
+    if isinstance(last, ast.Subscript):
+        # An input's dimension may be unknown (None); a weight's is known.
+        unknown = ast.Compare(last, [ast.Is()], [ast.Constant(None)])
+        part = ast.IfExp(unknown, ast.Constant(None), part)
+    elif isinstance(last, ast.Constant) and last.value is None:
+        part = last
+    return Shape(star, (*dims[:-1], part), tensor.exact)

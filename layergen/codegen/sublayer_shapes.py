@@ -9,8 +9,9 @@ of its inputs' shapes, a weight is its declared shape. Only what follows
 plainly from the spec is derived: elementwise ops (a tensor and a scalar, or a
 trailing weight such as a bias, keep the tensor's shape; other pairs broadcast
 as Keras does, on symbolic tensors), activations,
-``ops.reshape`` to a literal shape, ``ops.matmul`` by a 2D weight, and loops
-over sublayer lists. Anything else (a slice, ``ops.split``, ``ops.concatenate``...)
+``ops.reshape`` to a literal shape, ``ops.matmul`` by a 2D weight,
+``ops.split`` into equal pieces along the last axis, and loops over sublayer
+lists. Anything else (a slice, ``ops.concatenate``, ``ops.transpose``...)
 raises :class:`Underivable`, and the layer falls back to building its
 sublayers by tracing call().
 """
@@ -35,6 +36,7 @@ from layergen.codegen.shape_values import (
     known_broadcast,
     matmul_shape,
     reshape_shape,
+    split_shape,
     symbolic_broadcast,
     unknown,
 )
@@ -114,10 +116,29 @@ class ShapeWalk:
             target = stmt.targets[0]
             if len(stmt.targets) == 1 and isinstance(target, ast.Name):
                 self.bind(target.id, self.value(stmt.value, lines), lines)
-            else:
-                for name in ex.assigned_names(stmt):
-                    source = ast.unparse(stmt)
-                    self.env[name] = Unknown(f"`{name}`, unpacked in `{source}`")
+                return
+            names = ex.assigned_names(stmt)
+            piece = self.split(stmt.value, len(names), lines)
+            for name in names:
+                source = ast.unparse(stmt)
+                self.env[name] = piece or Unknown(f"`{name}`, unpacked in `{source}`")
+
+    def split(self, node: ast.AST, count: int, lines: list[ast.stmt]) -> Shape | None:
+        """The shape of each of ``count`` equal pieces of
+        ``ops.split(t, count, axis=-1)``, or None."""
+        chain = ex.dotted_chain(node.func) if isinstance(node, ast.Call) else None
+        axis = [k.value for k in node.keywords if k.arg == "axis"]  # type: ignore[union-attr]
+        if (
+            chain != ["ops", "split"]
+            or len(node.args) != 2  # type: ignore[union-attr]
+            or not (len(axis) == 1 and ast.unparse(axis[0]) == "-1")
+            or ast.unparse(node.args[1]) != str(count)  # type: ignore[union-attr]
+        ):
+            return None
+        tensor = self.value(node.args[0], lines)  # type: ignore[union-attr]
+        if not isinstance(tensor, Shape):
+            return None
+        return split_shape(self.named(tensor, lines), count)
 
     def bind(self, name: str, value: Value, lines: list[ast.stmt]) -> None:
         """A local: a shape that calls a sublayer gets a variable of its own."""
