@@ -108,11 +108,19 @@ def known_broadcast(a: Shape, b: Shape) -> Shape | None:
         return Shape(a.star, a.dims, exact)
     for big, small in ((a, b), (b, a)):
         n = len(small.dims)
-        if small.star is None and n and len(big.dims) >= n:
-            trailing = [ast.dump(d) for d in big.dims[len(big.dims) - n :]]
-            if trailing == [ast.dump(d) for d in small.dims]:
+        dims = big.dims or _last(big)
+        if small.star is None and n and len(dims) >= n:
+            trailing = [ast.unparse(d) for d in dims[len(dims) - n :]]
+            if trailing == [ast.unparse(d) for d in small.dims]:
                 return Shape(big.star, big.dims, exact)
     return None
+
+
+def _last(shape: Shape) -> tuple[ast.expr, ...]:
+    """``(s[-1],)``: the last dim of a shape known only as ``s``."""
+    if shape.star is None:
+        return ()
+    return (ast.Subscript(shape.star, ast.Constant(-1), ast.Load()),)
 
 
 def symbolic_broadcast(a: Shape, b: Shape) -> Shape:
@@ -128,7 +136,7 @@ def matmul_shape(a: Shape, b: Shape) -> Shape | None:
     if b.star is not None or len(b.dims) != 2 or (a.star is None and not a.dims):
         return None
     if a.dims:
-        return Shape(a.star, (*a.dims[:-1], b.dims[1]), a.exact)
+        return _whole(Shape(a.star, (*a.dims[:-1], b.dims[1]), a.exact))
     assert a.star is not None
     head = ast.Subscript(a.star, ast.Slice(None, ast.Constant(-1)), ast.Load())
     return Shape(head, (b.dims[1],), a.exact)
@@ -168,3 +176,17 @@ def split_shape(tensor: Shape, count: int) -> Shape:
     elif isinstance(last, ast.Constant) and last.value is None:
         part = last
     return Shape(star, (*dims[:-1], part), tensor.exact)
+
+
+def _whole(shape: Shape) -> Shape:
+    """``(*s[:-1], s[-1])`` is ``s``."""
+    star = shape.star
+    if (
+        len(shape.dims) == 1
+        and isinstance(star, ast.Subscript)
+        and isinstance(star.slice, ast.Slice)
+        and ast.unparse(star.slice) == ":-1"
+        and ast.unparse(shape.dims[0]) == f"{ast.unparse(star.value)}[-1]"
+    ):
+        return Shape(star.value, exact=shape.exact)
+    return shape
