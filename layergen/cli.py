@@ -30,7 +30,7 @@ from layergen.config import (
     template_overrides,
 )
 from layergen.config import shown as config_shown
-from layergen.errors import Interrupted, LayergenError
+from layergen.errors import Interrupted, LayergenError, SpecError
 from layergen.files.plan import Overwrite
 from layergen.files.writer import write_text
 from layergen.reporters import (
@@ -62,6 +62,11 @@ SPECS = click.argument(
 )
 
 
+# Commands that never write: their errors do not say that nothing was written
+# (validate keeps saying it: it is a dry run of new).
+READ_ONLY_COMMANDS = frozenset({"explain"})
+
+
 class _Group(click.Group):
     """Turns layergen's errors and signals into one-line messages and exit codes."""
 
@@ -70,7 +75,12 @@ class _Group(click.Group):
             with _terminate_raises():
                 code = super().invoke(ctx)
         except LayergenError as exc:
-            for line in exc.report():
+            reads_only = ctx.invoked_subcommand in READ_ONLY_COMMANDS
+            if isinstance(exc, SpecError) and reads_only:
+                lines = exc.report(writes=False)
+            else:
+                lines = exc.report()
+            for line in lines:
                 click.echo(line, err=True)
             code = exc.exit_code
         except KeyboardInterrupt:

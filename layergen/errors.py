@@ -47,9 +47,12 @@ class SpecError(LayergenError):
         self.diagnostics = diagnostics
         super().__init__("\n".join(str(d) for d in diagnostics))
 
-    def report(self) -> list[str]:
+    def report(self, writes: bool = True) -> list[str]:
+        """Each diagnostic, then a count (and, for a command that writes files,
+        that it wrote none)."""
         count = len(self.diagnostics)
-        summary = f"{count} error{'s' * (count != 1)}; nothing was written"
+        summary = f"{count} error{'s' * (count != 1)}"
+        summary += "; nothing was written" if writes else ""
         return [*map(str, self.diagnostics), summary]
 
 

@@ -153,6 +153,8 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
     )
     out = json.loads(result.stdout)
     assert out["tensorflow imported"] is False
+    # The [test] values as the spec gives them, not their reprs.
+    assert out["self_attention"]["params"] == {"embed_dim": 8, "num_heads": 2}
     # The README shows SimpleDense's table as it is.
     readme = (ROOT / "README.md").read_text()
     shown = readme.split(f"$ {README_COMMAND}\n", 1)[1].split("```", 1)[0]
@@ -380,3 +382,13 @@ def test_a_layer_that_cannot_be_built_is_one_line(tmp_path: Path) -> None:
         "running.toml:24:1: error: test.input_shapes: building on (4, 3) fails: "
         "ValueError: no"
     ]
+
+
+def test_an_invalid_spec_is_diagnosed_and_explain_claims_no_writes(
+    cli, write_spec
+) -> None:
+    path = write_spec('[layer]\nname = "bad name"\n[call]\nexpr = "x"\n')
+    result = cli("explain", path)
+    assert result.exit_code == 2
+    assert f"{path}:2:1: error: layer.name: " in result.stderr
+    assert result.stderr.splitlines()[-1] == "2 errors"

@@ -239,8 +239,16 @@ def test_bare_new_and_check_run_with_overrides(project: Path) -> None:
         ),
         (
             "{% block preamble %}\n# {{ layer.nope }}\n{% endblock %}\n",
-            "error: layer.py.j2: template error: UndefinedError: 'dict object' "
+            "layer.py.j2:3: template error: UndefinedError: 'dict object' "
             "has no attribute 'nope'",
+        ),
+        (
+            "{% block preamble %}\n# {{ 1 / 0 }}\n{% endblock %}\n",
+            "layer.py.j2:3: template error: ZeroDivisionError: division by zero",
+        ),
+        (
+            "{% block preamble %}\n# {{ range(10**9) | list }}\n{% endblock %}\n",
+            "layer.py.j2:3: template error: OverflowError: Range too big.",
         ),
     ],
 )
@@ -254,6 +262,18 @@ def test_a_broken_override_is_one_line_and_writes_nothing(
     (line,) = result.stderr.splitlines()
     assert expected in line
     assert not (project / "src" / "myproj" / "layers" / "scale.py").exists()
+
+
+def test_an_override_extending_itself_is_one_line(cli, project: Path) -> None:
+    override = project / "layergen-templates" / "layer.py.j2"
+    override.write_text('{% extends "layer.py.j2" %}\n')
+    result = cli("new", "--no-test")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: layer.py.j2: template error: templates extend or include each "
+        "other in a loop (an override extends `layergen/layer.py.j2`, not "
+        "`layer.py.j2`)\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ decide only where it goes.
 
 from __future__ import annotations
 
+import traceback
 from functools import cache
 from pathlib import Path
 
@@ -30,14 +31,51 @@ def _environment(overrides: Path | None = None) -> jinja2.Environment:
 
 
 def _render(name: str, overrides: Path | None, **context: object) -> str:
+    """Render template ``name``; a mistake in a template (the user's override
+    most likely) is one line at its file and line, not a traceback."""
     try:
         template = _environment(overrides).get_template(name)
         return template.render(**context)
+    except RecursionError:
+        raise LayergenError(
+            f"{name}: template error: templates extend or include each other in "
+            f"a loop (an override extends `layergen/{name}`, not `{name}`)"
+        ) from None
     except jinja2.TemplateError as exc:
-        where = f"{exc.filename}:{exc.lineno}" if hasattr(exc, "lineno") else name
+        where = _template_line(exc, strict=False) or name
+        if getattr(exc, "lineno", None):
+            where = f"{exc.filename or name}:{exc.lineno}"
         raise LayergenError(
             f"{where}: template error: {type(exc).__name__}: {exc.message}"
         ) from None
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        where = _template_line(exc)
+        if where is None:
+            raise  # raised by layergen's own code: a bug, not a template's
+        raise LayergenError(
+            f"{where}: template error: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _template_line(exc: BaseException, strict: bool = True) -> str | None:
+    """``file:line`` of the innermost template statement in ``exc``'s traceback
+    (Jinja2 rewrites it to show template lines). ``strict``: None unless the
+    template raised it itself, through Jinja2's code only (a builtin, a filter),
+    since an error raised in layergen's code is layergen's bug."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for index in range(len(frames) - 1, -1, -1):
+        frame = frames[index]
+        if frame.filename.endswith(".j2"):
+            below = frames[index + 1 :]
+            if not strict or all(
+                Path(f.filename).is_relative_to(_JINJA) for f in below
+            ):
+                return f"{frame.filename}:{frame.lineno}"
+            return None
+    return None
+
+
+_JINJA = Path(jinja2.__file__).parent
 
 
 def render_layer(

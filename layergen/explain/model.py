@@ -110,7 +110,7 @@ class Explanation:
     layer: str
     spec: str
     backend: str
-    params: dict[str, str]
+    params: dict[str, Any]  # the [test] values, as the spec gives them
     mask_mode: str
     inputs: list[Named] = field(default_factory=list)
     weights: list[WeightInfo] = field(default_factory=list)

@@ -34,7 +34,7 @@ def render(result: Explanation) -> str:
         f"{result.layer} from {result.spec}, traced on {result.backend} with "
         "symbolic tensors (no data)",
         "params: "
-        + (", ".join(f"{k}={v}" for k, v in result.params.items()) or "(none)"),
+        + (", ".join(f"{k}={v!r}" for k, v in result.params.items()) or "(none)"),
     ]
     if result.weights:
         made = [str(w.value) if w.value else "not created" for w in result.weights]

@@ -60,7 +60,7 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
         layer=spec.name,
         spec=shown(spec),
         backend=keras.backend.backend(),
-        params={k: repr(v) for k, v in test.params.items()},
+        params=dict(test.params),
         mask_mode=str(spec.mask_mode),
         weights=structure.weights(keras, spec, layer),
     )
@@ -153,7 +153,9 @@ def shown(spec: LayerSpec) -> str:
         relative = os.path.relpath(spec.spec_path)
     except ValueError:
         return str(spec.spec_path)
-    return str(spec.spec_path.absolute()) if relative.startswith("..") else relative
+    if relative.startswith(".."):
+        return os.path.abspath(spec.spec_path)
+    return relative
 
 
 def _symbols(spec: LayerSpec, layer: Any, keras: Any, unknown: bool) -> dict[str, Any]:
