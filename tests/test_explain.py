@@ -184,8 +184,8 @@ def test_explain_traces_shapes_without_tensorflow() -> None:
         "mask@mask": [[2, 5], [None, None]],
     }
     attention = bound("self_attention")
-    assert attention["q"] == [[2, 2, 5, 4], [None, 2, None, 4]]
-    assert attention["scores"] == [[2, 2, 5, 5], [None, 2, None, None]]
+    assert attention["q"] == [[2, 5, 2, 4], [None, None, 2, 4]]
+    assert attention["h"] == [[2, 5, 2, 4], [None, None, 2, 4]]
     assert attention["output@output"] == [[2, 5, 8], [None, None, 8]]
     query = out["self_attention"]["sublayers"][0]
     assert (query["name"], query["layer"]) == ("query", "Dense")

@@ -35,6 +35,7 @@ from layergen.spec.validate.weights import validate_weights
 from layergen.spec.validate.whole_spec import (
     check_sizes,
     warn_float32_constants,
+    warn_fused_ops,
     warn_unread_mask,
     warn_unused_weights,
 )
@@ -111,6 +112,7 @@ def validate_document(
     warn_unused_weights(report, spec)
     warn_unread_mask(report, spec)
     warn_float32_constants(report, spec)
+    warn_fused_ops(report, spec)
     if report.errors:
         raise SpecError(report.errors[:MAX_ERRORS])
     spec.warnings = report.warnings

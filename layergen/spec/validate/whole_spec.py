@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from layergen.spec import expressions as ex
 from layergen.spec import limits
+from layergen.spec.hints import fused_op_hints
 from layergen.spec.model import LayerSpec, MaskMode
 from layergen.spec.source_map import format_path
 from layergen.spec.validate.call import all_call_exprs
@@ -81,3 +82,10 @@ def warn_float32_constants(report: Report, spec: LayerSpec) -> None:
                 "`dtype=x.dtype`, or `ops.cast(..., x.dtype)`",
                 warning=True,
             )
+
+
+def warn_fused_ops(report: Report, spec: LayerSpec) -> None:
+    """Attention and normalizations written out where ``keras.ops`` has one
+    fused op for them (:mod:`layergen.spec.hints`)."""
+    for hint in fused_op_hints(spec):
+        report.error(report.key_paths[hint.expr.key], hint.message, warning=True)
