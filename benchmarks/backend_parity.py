@@ -285,15 +285,25 @@ def machine(backends: list[str]) -> str:
     )
 
 
+def command(args: argparse.Namespace) -> str:
+    """The options a run was given, as its command line shows them."""
+    words = [*args.cases, "--size", args.size, "--rounds", str(args.rounds)]
+    words += ["--calls", str(args.calls)]
+    words += ["--threads", str(args.threads)] if args.threads else []
+    words += [f"--backend {b}" for b in args.backend or []]
+    return " ".join([*words, "--write"])
+
+
 def write(rows: list[Row], args: argparse.Namespace, backends: list[str]) -> None:
     from benchmarks.builtin_cases import write_section
 
     text = "\n".join(
         [
-            "## Every backend, through a model: float32 and mixed_bfloat16",
+            f"## {', '.join(backends)} through a model, float32 and "
+            f"mixed_bfloat16 ({args.size} size)",
             "",
-            f"Written by `python benchmarks/backend_parity.py --size {args.size} "
-            f"--write` (ratio generated / built-in of the median time per call, "
+            f"Written by `python benchmarks/backend_parity.py {command(args)}` "
+            f"(ratio generated / built-in of the median time per call, "
             f"{args.rounds} interleaved rounds of {args.calls} calls; outputs "
             "asserted equal in the same dtype first). JAX under `jax.jit`, "
             "TensorFlow under `tf.function`, PyTorch eager.",
@@ -304,7 +314,8 @@ def write(rows: list[Row], args: argparse.Namespace, backends: list[str]) -> Non
             *(f"- {line}" for line in summary(rows)),
         ]
     )
-    write_section(HERE / "results.md", f"backend_parity {args.size}", text)
+    name = f"backend_parity {args.size} {' '.join(backends)}"
+    write_section(HERE / "results.md", name, text)
 
 
 def main() -> None:

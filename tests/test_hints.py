@@ -119,6 +119,14 @@ WRITTEN_OUT = {
             "(x - mean) * ops.rsqrt(variance + epsilon) * gamma + beta",
         ),
     ],
+    "bias_add": [
+        ([], "ops.conv(x, w[None], padding='same') + beta + ops.sum(gamma)"),
+        (["h = ops.conv(x, w[None])"], "beta + h + ops.sum(gamma)"),
+        (
+            ["h = ops.depthwise_conv(x, w[None, :, :1])"],
+            "ops.add(beta, h) if epsilon > 0 else h + ops.sum(gamma)",
+        ),
+    ],
 }
 
 
@@ -140,6 +148,10 @@ FUSED = [
     (
         ["mean, variance = ops.moments(x, axes=[0, 1])"],
         "ops.batch_normalization(x, mean, variance, axis=-1, offset=beta, scale=gamma)",
+    ),
+    (
+        ["h = ops.conv(x, w[None], padding='same')"],
+        "ops.add(h, beta) + ops.sum(gamma)",
     ),
     # near misses: a softmax over one tensor, centered without scaling, an L2 norm
     (PROJECT, "ops.matmul(ops.softmax(q), v) + gamma + beta"),
@@ -173,6 +185,7 @@ def test_hint_is_a_warning_at_the_step_with_the_fused_form(write_spec) -> None:
 WRITTEN_OUT_IN_CORPUS = {
     "causal_self_attention.toml": ["attention"],
     "cross_attention.toml": ["attention"],
+    "depthwise_conv1d.toml": ["bias_add"],
     "rms_norm.toml": ["rms"],
 }
 
