@@ -402,6 +402,30 @@ def test_transformer_block_computes_its_sublayers_composition() -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
 
 
+def test_check_names_the_spec_a_stale_composed_layer_uses(
+    write_spec, tmp_path, cli
+) -> None:
+    norm = write_spec(
+        NORM.replace("[layer]\n", '[layer]\nmodule = "rms_norm"\n'), "norm.toml"
+    )
+    composed = write_spec(
+        '[layer]\nname = "Wrapped"\n[inputs]\nx = { rank = 3 }\n'
+        '[sublayers.norm]\nspec = "norm.toml"\n[call]\nexpr = "norm(x)"\n'
+        '[output]\nshape = ["*x[:]"]\n[test]\ninput_shapes = { x = [2, 3, 4] }\n',
+        "wrapped.toml",
+    )
+    out = tmp_path / "out"
+    assert cli("new", composed, "-o", out, "--no-test").exit_code == 0
+    norm.write_text(norm.read_text().replace('"RMSNorm"', '"RootMeanSquareNorm"'))
+    result = cli("check", "--no-run", "--format", "json", out)
+    drifts = {r["class"]: (r["drift"], r["detail"]) for r in json.loads(result.output)}
+    assert drifts["RootMeanSquareNorm"][0] == "spec changed"
+    drift, detail = drifts["Wrapped"]
+    assert drift == "stale templates"
+    assert detail.startswith("this layergen generates other code, or a spec its")
+    assert detail.endswith(f"use changed ({norm})")
+
+
 SAVE = """
 import sys
 
