@@ -41,7 +41,9 @@ CONSTRAINED_LAYERS = {"GLU", "RotaryEmbedding"}
 # Layers of current models that show a part of the spec language (issue 13):
 # Highway's gate bias starts at an initializer with arguments; Conv1D's output
 # shape depends on its padding and strides, and its activation may be None.
-LANGUAGE_LAYERS = {"Highway", "Conv1D"}
+# MultiHeadAttention has call arguments that are not its inputs (an optional
+# tensor, flags) and several outputs.
+LANGUAGE_LAYERS = {"Highway", "Conv1D", "MultiHeadAttention"}
 # A TransformerBlock composed of the layers of three other example specs.
 COMPOSED_LAYERS = {"TransformerBlock", "RMSNorm", "SwiGLUFeedForward"}
 
@@ -150,6 +152,43 @@ MUTANTS = [
         "minimal_rnn_cell",
         ("return output, [output]", "return output, [h]"),
         "test_fit_step_trains_every_trainable_weight",
+    ),
+    # Only the other calls pass the mask or set the flags: each is checked.
+    (
+        "multi_head_attention",
+        ("if not use_causal_mask", "if True"),
+        "test_matches_numpy_reference",
+    ),
+    (
+        "multi_head_attention",
+        ("logits\n            if allowed is None", "logits\n            if True"),
+        "test_matches_numpy_reference",
+    ),
+    (  # right when the mask is given, wrong for the causal mask alone
+        "multi_head_attention",
+        (
+            "ops.expand_dims(allowed, -3), logits",
+            "ops.expand_dims(allowed, 1), logits",
+        ),
+        "test_matches_numpy_reference",
+    ),
+    (  # the scores' shape, symbolic only when the flag asks for them
+        "multi_head_attention",
+        (
+            "            query_shape[1],\n            value_shape[1],\n",
+            "            query_shape[1],\n            query_shape[1],\n",
+        ),
+        "test_symbolic_and_eager_output_shapes_agree",
+    ),
+    (
+        "multi_head_attention",
+        (
+            "return (\n                keras.KerasTensor(attention_output_shape, "
+            "dtype=self.compute_dtype),\n",
+            "return (\n                keras.KerasTensor(attention_output_shape, "
+            'dtype="float32"),\n',
+        ),
+        "test_mixed_precision",
     ),
 ]
 

@@ -115,6 +115,8 @@ def _spec_names(spec: LayerSpec) -> set[str]:
     # The classes of other specs' layers, and the modules of imported ones.
     names |= {s.constructor.split(".")[0] for s in spec.sublayers}
     names |= {s.spec.module for s in spec.sublayers if s.spec is not None}
+    names |= {a.name for a in spec.call_args}
+    names |= {f"{o.name}_shape" for o in spec.outputs}
     for step in spec.steps:
         names |= ex.names_in(step.node)
     # build() and compute_output_shape() hold the shapes of inputs, locals and

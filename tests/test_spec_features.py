@@ -150,9 +150,11 @@ def test_shape_polymorphism_grows_a_constrained_axis_by_its_multiple(
     assert "axis_multiples={'x': {2: 2}}" in test_source
 
 
-def test_several_outputs_are_rejected_with_a_reason(write_spec) -> None:
+def test_a_tuple_needs_its_outputs_declared(write_spec) -> None:
     text = GLU.replace('expr = "a * ops.sigmoid(b)"', 'expr = "(a, b)"')
-    assert "`expr` must be one tensor" in errors_of(write_spec, text)
+    assert "`expr` returns 2 values: declare each output in an `[output.NAME]`" in (
+        errors_of(write_spec, text)
+    )
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from layergen.spec.model import Expr, LayerSpec
 
 def shape_var(spec: LayerSpec, input_name: str) -> Code:
     """The ``build`` argument holding an input's shape."""
-    return Code("input_shape" if len(spec.inputs) == 1 else f"{input_name}_shape")
+    return Code("input_shape" if len(spec.main_inputs) == 1 else f"{input_name}_shape")
 
 
 class ChecksView:
@@ -28,7 +28,7 @@ class ChecksView:
     def __init__(self, spec: LayerSpec, build_names: dict[str, str]) -> None:
         self.spec = spec
         self.build_names = build_names
-        self.input_names = frozenset(i.name for i in spec.inputs)
+        self.input_names = frozenset(i.name for i in spec.main_inputs)
 
     def check(self, name: str, expr: Expr) -> dict[str, str]:
         """A cross-param check for __init__, over the constructor's locals."""
@@ -94,7 +94,7 @@ class ChecksView:
         after the first (Keras checks the first only) and a cell's input (its
         RNN builds it directly)."""
         checks = []
-        for item in self.spec.inputs[0 if self.spec.is_cell else 1 :]:
+        for item in self.spec.main_inputs[0 if self.spec.is_cell else 1 :]:
             var = shape_var(self.spec, item.name)
             if item.rank is not None:
                 condition, wanted = f"len({var}) != {item.rank}", f"rank {item.rank}"

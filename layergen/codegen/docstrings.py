@@ -16,7 +16,7 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.codegen.shape_words import ELLIPSIS, AxisWords
 from layergen.spec.evaluation import test_output_shape
-from layergen.spec.model import LayerSpec, MaskMode, Param
+from layergen.spec.model import Expr, LayerSpec, MaskMode, Param
 from layergen.spec.validate.schema import mask_names
 
 # Docstring lines sit 4 (class body) + 4 (section) deep: 80 more make 88.
@@ -77,8 +77,7 @@ def param_doc(p: Param, expected: str | None = None) -> str:
     used: :func:`expected_text` says the same with the docstring's quotes."""
     sentences = []
     if p.doc is not None:
-        text = " ".join(p.doc.split())
-        sentences.append(text if text.endswith((".", "!", "?")) else text + ".")
+        sentences.append(_sentence(p.doc))
     sentences.append(expected_text(p) + ".")
     if p.has_default:
         sentences.append(f"Defaults to `{shown(p.default)}`.")
@@ -161,8 +160,16 @@ def call_doc(spec: LayerSpec) -> list[str]:
         what = "The input at one time step" if spec.is_cell else "Input tensor"
         if len(spec.inputs) > 1 and not spec.is_cell:
             what = f"The `{item.name}` input tensor"
+        if item.optional:
+            what = f"Optional `{item.name}` tensor"
         dtype = f", of dtype `{item.dtype}`" if item.dtype else ""
-        lines.append(f"{item.name}: {what}{dtype}.")
+        text = f"{item.name}: {what}{dtype}."
+        if item.doc is not None:
+            text = f"{item.name}: {_sentence(item.doc)}"
+            text += f" Of dtype `{item.dtype}`." if item.dtype else ""
+        if item.optional:
+            text += " Defaults to `None`."
+        lines.append(inert(wrapped(text)))
     if spec.is_cell:
         states = ", ".join(f"`{s.name}`" for s in spec.states)
         lines.append(
@@ -178,7 +185,7 @@ def call_doc(spec: LayerSpec) -> list[str]:
             text += f" Only in training mode does it update {updated}."
         lines.append(wrapped(text))
     if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
-        for item, name in zip(spec.inputs, mask_names(spec), strict=True):
+        for item, name in zip(spec.main_inputs, mask_names(spec), strict=True):
             lines.append(
                 wrapped(
                     f"{name}: Optional boolean mask of `{item.name}`, `True` "
@@ -187,7 +194,13 @@ def call_doc(spec: LayerSpec) -> list[str]:
                     "to `None`."
                 )
             )
+    lines += [f"{a.name}: {param_doc(a)}" for a in spec.call_args]
     return lines
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def wrapped(text: str) -> str:
@@ -230,12 +243,24 @@ def input_doc(spec: LayerSpec, axes: AxisWords) -> list[str]:
 def output_doc(spec: LayerSpec, axes: AxisWords | None = None) -> str:
     if spec.is_cell:
         return "A step's output and the list of new states."
+    axes = axes or AxisWords(spec)
+    if spec.outputs:
+        lines = []
+        for output in spec.outputs:
+            text = f"{output.name}: {_shape_doc(output.shape, axes)}"
+            if output.when:
+                text += f" Returned only when `{output.when}` is true."
+            lines.append(wrapped(text))
+        return "\n".join(lines)
     if spec.output_shape is None:
         return "As computed by `call` (inferred by Keras)."
-    axes = axes or AxisWords(spec)
-    words = [word for d in spec.output_shape for word in axes.dim(d.node)]
+    return wrapped(_shape_doc(spec.output_shape, axes))
+
+
+def _shape_doc(shape: tuple[Expr, ...], axes: AxisWords) -> str:
+    words = [word for d in shape for word in axes.dim(d.node)]
     article = "An" if _tensor(words)[0] == "8" else "A"
-    return wrapped(f"{article} {_tensor(words)} with shape {_shape_text(words)}.")
+    return f"{article} {_tensor(words)} with shape {_shape_text(words)}."
 
 
 # --- Example --------------------------------------------------------------------
@@ -250,7 +275,7 @@ def example_doc(spec: LayerSpec) -> list[str]:
     test = spec.test
     if test is None or spec.is_cell or not spec.inputs:
         return []
-    if any(i.dtype and "float" not in i.dtype for i in spec.inputs):
+    if any(i.dtype and "float" not in i.dtype for i in spec.main_inputs):
         return []
     kwargs = [
         f"{p.name}={shown(test.params[p.name])}"
@@ -259,7 +284,7 @@ def example_doc(spec: LayerSpec) -> list[str]:
         and (not p.has_default or test.params[p.name] != p.default)
     ]
     tensors = []
-    for item in spec.inputs:
+    for item in spec.main_inputs:
         dtype = f", dtype={shown(item.dtype)}" if item.dtype else ""
         tensors.append(f"keras.ops.ones({shown(test.input_shapes[item.name])}{dtype})")
     lines = _call_lines(f"layer = {spec.name}", kwargs)

@@ -14,6 +14,7 @@ from layergen.codegen import literals as lit
 from layergen.codegen.checks_view import ChecksView, shape_var
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.literals import Code
+from layergen.codegen.outputs_view import method_params, outputs_view, tuple_code
 from layergen.codegen.params_view import param_entry
 from layergen.codegen.sublayer_imports import layer_imports, sublayer_imports
 from layergen.codegen.sublayers_view import constructor, sublayer_plan
@@ -30,10 +31,6 @@ from layergen.spec.model import (
 from layergen.spec.validate import mask_names
 
 
-def _tuple_code(items: list[str]) -> Code:
-    return Code(f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})")
-
-
 class LayerView:
     """Everything the layer template prints, as ready-made code strings."""
 
@@ -44,11 +41,13 @@ class LayerView:
         attributes += [s.name for s in spec.sublayers]
         self.self_names = {name: f"self.{name}" for name in attributes}
         self.build_names = dict(self.self_names)
-        self.build_names.update({i.name: shape_var(spec, i.name) for i in spec.inputs})
+        self.build_names.update(
+            {i.name: shape_var(spec, i.name) for i in spec.main_inputs}
+        )
         self.checks = ChecksView(spec, self.build_names)
         self.shared_initializers = _shared_initializers(spec)
-        self.input_names = frozenset(i.name for i in spec.inputs)
-        self.input_vars = {i.name: shape_var(spec, i.name) for i in spec.inputs}
+        self.input_names = frozenset(i.name for i in spec.main_inputs)
+        self.input_vars = {i.name: shape_var(spec, i.name) for i in spec.main_inputs}
         built = sublayer_plan(spec, self.input_vars)
         self.sublayer_builds, self.untraceable, self.derived_output = built
         self.cast_weights = _cast_weights(spec, self.traces_call())
@@ -105,7 +104,7 @@ class LayerView:
             "is_cell": spec.is_cell,
             "state_sizes": [self.state_size(s.shape) for s in spec.states],
             "mask_mode": str(spec.mask_mode),
-            "shape_args": [shape_var(spec, i.name) for i in spec.inputs],
+            "shape_args": [shape_var(spec, i.name) for i in spec.main_inputs],
             "rank_checks": self.checks.rank_checks(),
             "input_spec": self.checks.input_spec(built=False),
             "built_input_spec": self.checks.input_spec(built=True),
@@ -114,12 +113,12 @@ class LayerView:
             "sublayer_builds": self.sublayer_builds,
             # Keras's default build() takes one shape: a layer of one input
             # with nothing to build needs none.
-            "defines_build": len(spec.inputs) > 1 or not build_is_empty,
+            "defines_build": len(spec.main_inputs) > 1 or not build_is_empty,
             "build_is_empty": build_is_empty,
             # The sublayer whose input shape does not follow from the spec.
             "build_trace": Code(f"`{self.untraceable}`") if self.untraceable else "",
             "trace_args": self.trace_args(),
-            "call_args": self.call_args(),
+            "call_params": method_params("call", self.call_args()),
             "weight_casts": self.weight_casts(),
             "state_unpack": [
                 Code(f"{s.name} = states[{i}]") for i, s in enumerate(spec.states)
@@ -138,7 +137,8 @@ class LayerView:
             "output_shape": self.output_shape(),
             "output_shape_steps": self.derived_output[0] if self.derived_output else [],
             "output_spec": self.output_spec(),
-            "traces_output": not spec.is_cell and spec.output_shape is None,
+            "outputs": self.outputs(),
+            "traces_output": _traces_output(spec),
             "config_items": self.config_items(params),
         }
 
@@ -182,16 +182,14 @@ class LayerView:
     def traces_call(self) -> bool:
         """Whether build(), compute_output_shape() or compute_output_spec()
         runs call() on symbolic inputs (see :func:`_cast_weights`)."""
-        return bool(self.untraceable) or (
-            not self.spec.is_cell and self.spec.output_shape is None
-        )
+        return bool(self.untraceable) or _traces_output(self.spec)
 
     def state_size(self, shape: tuple[Expr, ...]) -> str:
         dims = [self.code(d) for d in shape]
-        return dims[0] if len(dims) == 1 else _tuple_code(dims)
+        return dims[0] if len(dims) == 1 else tuple_code(dims)
 
     def weight(self, w: Weight) -> dict[str, Any]:
-        shape = _tuple_code([self.code(d, self.build_names) for d in w.shape])
+        shape = tuple_code([self.code(d, self.build_names) for d in w.shape])
         initializer = (
             self.initializer(w.initializer)
             if isinstance(w.initializer, str) and self.spec.param(w.initializer)
@@ -244,7 +242,7 @@ class LayerView:
         weights keep, whatever dtype the previous layer gave them."""
         lines = [
             f"{i.name} = ops.cast({i.name}, self.variable_dtype)"
-            for i in self.spec.inputs
+            for i in self.spec.main_inputs
             if not self.spec.autocast and (i.dtype is None or "float" in i.dtype)
         ]
         for w in self.cast_weights:
@@ -258,7 +256,7 @@ class LayerView:
         """The symbolic inputs call() is traced on: float inputs in the compute
         dtype, which call() reads the layer's float weights in."""
         args = []
-        for item in self.spec.inputs:
+        for item in self.spec.main_inputs:
             dtype = lit.value(item.dtype) if item.dtype else "self.compute_dtype"
             args.append(
                 f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})"
@@ -269,13 +267,15 @@ class LayerView:
 
     def call_args(self) -> list[Code]:
         spec = self.spec
-        args = [i.name for i in spec.inputs]
+        args = [i.name for i in spec.main_inputs]
+        args += [f"{i.name}=None" for i in spec.optional_inputs]
         if spec.is_cell:
             args.append("states")
         if spec.training:
             args.append("training=None")
         if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
             args += [f"{name}=None" for name in mask_names(spec)]
+        args += [f"{a.name}={lit.value(a.default)}" for a in spec.call_args]
         return [Code(arg) for arg in args]
 
     def returned(self) -> Code:
@@ -299,12 +299,16 @@ class LayerView:
         flag): the declared shape with that dtype."""
         if self.spec.output_dtype is None:
             return None
-        names = [i.name for i in self.spec.inputs]
+        names = [i.name for i in self.spec.main_inputs]
         return {
             "args": Code(", ".join(names)),
             "shapes": Code(", ".join(f"{name}.shape" for name in names)),
             "dtype": lit.value(self.spec.output_dtype),
         }
+
+    def outputs(self) -> dict[str, Any] | None:
+        """compute_output_shape/compute_output_spec for several outputs."""
+        return outputs_view(self.spec, self.output_dim, self.call_args())
 
     def output_shape(self) -> Code | str:
         if self.derived_output is not None:
@@ -314,7 +318,7 @@ class LayerView:
         dims = [self.output_dim(d.node) for d in self.spec.output_shape]
         if len(dims) == 1 and dims[0].startswith("*"):
             return Code(dims[0][1:])  # the input's whole shape: `return input_shape`
-        return _tuple_code(dims)
+        return tuple_code(dims)
 
     def output_dim(self, node: ast.AST) -> str:
         if isinstance(node, ast.Starred) and ex.star_slice(node)[1:] == (None, None):
@@ -364,6 +368,12 @@ def _cast_weights(spec: LayerSpec, traced: bool) -> list[Weight]:
         for w in spec.weights
         if w.name in used and (w.dtype is None or "float" in w.dtype)
     ]
+
+
+def _traces_output(spec: LayerSpec) -> bool:
+    """Whether the output's shape and dtype come from tracing call(): none
+    are declared in ``[output]``."""
+    return not spec.is_cell and spec.output_shape is None and not spec.outputs
 
 
 def _float_output(spec: LayerSpec) -> bool:

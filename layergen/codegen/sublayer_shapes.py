@@ -63,8 +63,14 @@ class ShapeWalk:
         # Variables assigned while the current statement is walked.
         self.fresh: set[str] = set()
         self.env: dict[str, Value] = {}
-        for item in spec.inputs:
+        for item in spec.main_inputs:
             self.env[item.name] = Shape(code_of(input_vars[item.name]))
+        # build() and compute_output_shape() see neither an optional input
+        # nor a call argument.
+        for item in spec.optional_inputs:
+            self.env[item.name] = Unknown(f"optional input `{item.name}`")
+        for arg in spec.call_args:
+            self.env[arg.name] = Unknown(f"call argument `{arg.name}`")
         for p in spec.params:
             if p.type in ("int", "float", "bool"):
                 # An optional param may be None: no arithmetic on it.

@@ -39,7 +39,7 @@ def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
         except Underivable as exc:
             traced = exc.sublayer
     output = None
-    if spec.output_shape is None and not spec.is_cell:
+    if spec.output_shape is None and not spec.outputs and not spec.is_cell:
         with contextlib.suppress(Underivable):
             lines, returned = output_shape_lines(spec, input_vars)
             output = [Code(line) for line in lines], Code(returned)

@@ -13,7 +13,7 @@ from layergen.checklist import applicable
 from layergen.codegen import literals as lit
 from layergen.codegen.literals import Code
 from layergen.spec import expressions as ex
-from layergen.spec.evaluation import evaluate, test_output_shape
+from layergen.spec.evaluation import evaluate, output_shape, test_output_shape
 from layergen.spec.model import LayerSpec, Property, Sublayer, Weight
 from layergen.spec.validate import mask_names
 
@@ -96,7 +96,20 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         for w in present
     }
     dtypes = {i.name: i.dtype or "float32" for i in spec.inputs}
-    bindings = [f"{i.name} = built.inputs[{n}]" for n, i in enumerate(spec.inputs)]
+    main = {i.name: test.input_shapes[i.name] for i in spec.main_inputs}
+    given = {i.name: test.input_shapes[i.name] for i in spec.optional_inputs}
+    variants = bool(given or spec.call_args)
+    case = "case" if variants else "CASE"
+    bindings = [f"{i.name} = built.inputs[{n}]" for n, i in enumerate(spec.main_inputs)]
+    bindings += [
+        f"{i.name} = case.input_named(built.inputs, {lit.value(i.name)})"
+        for i in spec.optional_inputs
+    ]
+    bindings += [
+        f"{a.name} = case.call_arguments.get({lit.value(a.name)}, "
+        f"{lit.value(a.default)})"
+        for a in spec.call_args
+    ]
     bindings += [
         (
             f"{w.name} = testing.to_numpy(built.layer.{w.name})"
@@ -105,7 +118,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         )
         for w in spec.weights
     ]
-    bindings += [f'{p.name} = CASE.init_kwargs["{p.name}"]' for p in spec.params]
+    bindings += [f'{p.name} = {case}.init_kwargs["{p.name}"]' for p in spec.params]
     reference_names = ex.names_in(test.reference.node) if test.reference else set()
     facts = CaseFacts(
         is_cell=spec.is_cell,
@@ -130,11 +143,15 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "layer_file": layer_import.file,
         "init_kwargs": lit.value(test.params),
         "is_cell": spec.is_cell,
-        "input_shapes": lit.value(test.input_shapes),
+        "input_shapes": lit.value(main),
         "input_dtypes": lit.value(dtypes),
         "expected_weights": lit.value(expected_weights),
         "absent_weights": _listed([w.name for w in spec.weights if w not in present]),
-        "expected_output_shape": _expected_output_shape(spec),
+        "expected_output_shape": _expected_output_shape(spec, {}),
+        "variants": variants,
+        "given_inputs": lit.value(given) if given else "",
+        "given_arguments": lit.value(test.call_args) if test.call_args else "",
+        "given_output_shape": _expected_output_shape(spec, test.call_args),
         "updated_weights": _listed(list(spec.updates)),
         "training": spec.training,
         "training_changes_output": test.training_changes_output,
@@ -144,8 +161,8 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "mask_arguments": _consumed_masks(spec),
         "differentiable": test.differentiable,
         "autocast": spec.autocast,
-        "variable_axes": lit.value(variable_axes(spec, test.input_shapes)),
-        "axis_multiples": lit.value(_axis_multiples(spec, test.input_shapes, env)),
+        "variable_axes": lit.value(variable_axes(spec, main)),
+        "axis_multiples": lit.value(_axis_multiples(spec, main, env)),
         "reference": Code(ex.to_code(test.reference.node)) if test.reference else "",
         "uses_numpy": any(
             "np" in ex.names_in(e.node)
@@ -212,12 +229,15 @@ def _random_in_training(spec: LayerSpec) -> bool:
 
 def _property(spec: LayerSpec, prop: Property) -> dict[str, Any]:
     """A stated property as a predicate over the names it reads."""
-    known = [i.name for i in spec.inputs] + ["output"]
+    known = [i.name for i in spec.main_inputs] + ["output"]
     known += [w.name for w in spec.weights] + [p.name for p in spec.params]
+    # Arguments a call may leave out get their defaults.
+    known += [f"{i.name}=None" for i in spec.optional_inputs]
+    known += [f"{a.name}={lit.value(a.default)}" for a in spec.call_args]
     used = ex.names_in(prop.expr.node)
     return {
         "name": Code(prop.name),
-        "args": Code(", ".join(name for name in known if name in used)),
+        "args": Code(", ".join(name for name in known if name.split("=")[0] in used)),
         "code": Code(ex.to_code(prop.expr.node)),
         "training": prop.training,
     }
@@ -296,6 +316,17 @@ def _axis_multiples(
     return multiples
 
 
-def _expected_output_shape(spec: LayerSpec) -> str:
+def _expected_output_shape(spec: LayerSpec, call_args: dict[str, Any]) -> Code | str:
+    """The output shape for the test's values (a tuple of shapes for several
+    outputs, those a flag adds only where ``call_args`` sets it)."""
+    if spec.outputs:
+        shapes = [
+            output_shape(spec, o.shape)
+            for o in spec.outputs
+            if o.when is None or call_args.get(o.when, False)
+        ]
+        if any(shape is None for shape in shapes):
+            return ""
+        return lit.value(tuple(shapes) if len(shapes) > 1 else shapes[0])
     shape = test_output_shape(spec)
     return "" if shape is None else lit.value(shape)

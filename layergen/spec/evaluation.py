@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from layergen.spec.expressions import ExpressionError, star_slice
-from layergen.spec.model import LayerSpec
+from layergen.spec.model import Expr, LayerSpec
 
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -184,11 +184,19 @@ def _items(value: Any, seen: dict[int, int]) -> int:
 def test_output_shape(spec: LayerSpec) -> tuple[int, ...] | None:
     """The output shape ``[output]`` gives for the ``[test]`` values, or None
     where it is not known before the layer runs (no ``[output]``, ``None``)."""
-    if spec.output_shape is None or spec.test is None:
+    if spec.output_shape is None:
+        return None
+    return output_shape(spec, spec.output_shape)
+
+
+def output_shape(spec: LayerSpec, shape: tuple[Expr, ...]) -> tuple[int, ...] | None:
+    """A declared output shape for the ``[test]`` values, or None where it is
+    not known before the layer runs (``None`` dims)."""
+    if spec.test is None:
         return None
     env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
     dims: list[Any] = []
-    for dim in spec.output_shape:
+    for dim in shape:
         if isinstance(dim.node, ast.Starred):
             name, lower, upper = star_slice(dim.node)
             dims.extend(env[name][lower:upper])

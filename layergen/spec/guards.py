@@ -25,7 +25,7 @@ GENERATED_NAMES = frozenset(
     | {"list", "tuple", "int", "float", "bool", "str", "len", "ValueError"}
     | {"states", "training", "mask", "seed", "seed_generator", "item"}
     | {"random", "activations", "np", "pytest", "testing", "CASE", "built"}
-    | {"expected", "holds", "output"}
+    | {"expected", "holds", "output", "case"}
     # __init__ makes a sublayer list with enumerate(), where params are locals.
     | {"enumerate"}
     # A float param is checked against numbers.Real in __init__.
@@ -187,7 +187,7 @@ def mask_clashes(spec: LayerSpec, masks: list[str]) -> Iterator[tuple[KeyPath, s
     declared.update({w.name: "weights" for w in spec.weights})
     declared.update({s.name: "sublayers" for s in spec.sublayers})
     declared.update({s.name: "states" for s in spec.states})
-    for item, mask in zip(spec.inputs, masks, strict=False):
+    for item, mask in zip(spec.main_inputs, masks, strict=False):
         if mask in declared:
             yield (declared[mask], mask), (
                 f"`{mask}` is also the mask argument of input `{item.name}` in "

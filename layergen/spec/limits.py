@@ -90,15 +90,23 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
                     f"`rank` or `min_rank` for `{item}`, or give `[test] "
                     "input_shapes` with that axis)"
                 )
-    dims = []
-    for index, dim in enumerate(spec.output_shape or ()):
-        node = dim.node
-        if isinstance(node, ast.Starred):
-            name, lower, upper = ex.star_slice(node)
-            dims.extend(env[name][lower:upper])
-        elif not (isinstance(node, ast.Constant) and node.value is None):
-            dims.append((yield from _size(node, env, ("output", "shape", index))))
-    yield from _elements(dims, "the output", ("output", "shape"))
+    shapes: list[tuple[KeyPath, str, tuple[Any, ...]]] = [
+        (("output",), "the output", spec.output_shape or ())
+    ]
+    shapes += [
+        (("output", o.name), f"output `{o.name}`", o.shape) for o in spec.outputs
+    ]
+    for where, what, shape in shapes:
+        path = (*where, "shape")
+        dims = []
+        for index, dim in enumerate(shape):
+            node = dim.node
+            if isinstance(node, ast.Starred):
+                name, lower, upper = ex.star_slice(node)
+                dims.extend(env[name][lower:upper])
+            elif not (isinstance(node, ast.Constant) and node.value is None):
+                dims.append((yield from _size(node, env, (*path, index))))
+        yield from _elements(dims, what, path)
 
 
 def _sublayer_size(sub: Any, params: dict[str, Any]) -> Iterator[tuple[KeyPath, str]]:

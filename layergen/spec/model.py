@@ -80,6 +80,10 @@ class Input:
     rank: int | None = None
     min_rank: int | None = None
     dtype: str | None = None
+    # An optional tensor argument (``attention_mask=None``): call() may get
+    # None, build() never sees its shape.
+    optional: bool = False
+    doc: str | None = None
 
     @property
     def least_rank(self) -> int:
@@ -151,6 +155,17 @@ class State:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One of several outputs (``[output.NAME]``): its shape, its dtype when not
+    the compute dtype, and the call flag without which it is not returned."""
+
+    name: str
+    shape: tuple[Expr, ...]
+    dtype: str | None = None
+    when: str | None = None
+
+
+@dataclass(frozen=True)
 class Property:
     """A stated property of the output (numpy over inputs, output, weights and
     params), checked at inference or on many training calls."""
@@ -169,6 +184,9 @@ class TestConfig:
     training_changes_output: bool = True
     differentiable: bool = True
     unbiased_in_training: bool = True
+    # The call arguments' values in the tests' "given" call (optional inputs
+    # passed, flags flipped); empty when call() takes none.
+    call_args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,6 +206,8 @@ class LayerSpec:
     params: list[Param] = field(default_factory=list)
     checks: dict[str, Expr] = field(default_factory=dict)
     inputs: list[Input] = field(default_factory=list)
+    # Non-tensor call arguments with defaults (``use_causal_mask=False``).
+    call_args: list[Param] = field(default_factory=list)
     weights: list[Weight] = field(default_factory=list)
     sublayers: list[Sublayer] = field(default_factory=list)
     states: list[State] = field(default_factory=list)
@@ -200,6 +220,8 @@ class LayerSpec:
     mask_expr: Expr | None = None
     output_shape: tuple[Expr, ...] | None = None
     output_dtype: str | None = None  # when call() returns no float
+    # Several outputs (``[output.NAME]``), in the order call() returns them.
+    outputs: list[Output] = field(default_factory=list)
     test: TestConfig | None = None
     uses_random: bool = False
     uses_mask: bool = False
@@ -214,6 +236,18 @@ class LayerSpec:
     def weight(self, name: str) -> Weight | None:
         return next((w for w in self.weights if w.name == name), None)
 
+    def call_arg(self, name: str) -> Param | None:
+        return next((a for a in self.call_args if a.name == name), None)
+
     @property
     def is_cell(self) -> bool:
         return self.kind == "cell"
+
+    @property
+    def main_inputs(self) -> list[Input]:
+        """The inputs call() always gets (build() and masks see these)."""
+        return [i for i in self.inputs if not i.optional]
+
+    @property
+    def optional_inputs(self) -> list[Input]:
+        return [i for i in self.inputs if i.optional]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from collections.abc import Mapping, Sequence
@@ -51,8 +52,14 @@ class LayerCase:
     """A layer class with the arguments and input shapes to test it on.
 
     ``input_shapes`` maps call arguments, in order, to concrete shapes with the
-    batch first (for a cell: the shape of one step). The other fields say what
-    to expect; ``None`` skips the corresponding assertion.
+    batch first (for a cell: the shape of one step); those named in
+    ``keyword_inputs`` (optional tensors, such as an attention mask) are
+    passed by keyword, and ``call_arguments`` (flags) with every call. The
+    other fields say what to expect; ``None`` skips the corresponding
+    assertion. ``given_inputs`` and ``given_arguments`` describe a second
+    call, with the optional tensors passed and other flag values, that every
+    check runs too (:meth:`variants`). An expected output shape is a tuple of
+    shapes for a layer that returns several tensors.
     """
 
     cls: type
@@ -61,7 +68,7 @@ class LayerCase:
     input_dtypes: dict[str, str] = field(default_factory=dict)
     expected_weights: dict[str, tuple[tuple[int, ...], bool]] | None = None
     absent_weights: Sequence[str] = ()
-    expected_output_shape: tuple[int, ...] | None = None
+    expected_output_shape: tuple[Any, ...] | None = None
     updated_weights: Sequence[str] = ()
     uses_training: bool = False
     training_changes_output: bool = True
@@ -83,6 +90,66 @@ class LayerCase:
     tied_weights: Sequence[Sequence[str]] = ()
     # Variable axes that must stay a multiple of a number (``x[-1] % 2 == 0``).
     axis_multiples: dict[str, Mapping[int, int]] = field(default_factory=dict)
+    keyword_inputs: Sequence[str] = ()
+    call_arguments: dict[str, Any] = field(default_factory=dict)
+    given_inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    given_arguments: dict[str, Any] = field(default_factory=dict)
+    given_output_shape: tuple[Any, ...] | None = None
+
+    def variants(self, every: bool = True) -> list[LayerCase]:
+        """The ways to call the layer that the checks try: this case (the
+        default call), and, when a second call is described, that call with
+        the optional tensors passed by keyword and ``given_arguments``; with
+        ``every``, also each half alone (the flags without the optional
+        tensors, and the other way round), where both are described. Where
+        optional tensors are passed, dimensions vary with the batch only (an
+        attention mask's axes are the other inputs')."""
+        inputs, arguments = self.given_inputs, self.given_arguments
+        if not (inputs or arguments):
+            return [self]
+        calls = [(inputs, arguments)]
+        if every and inputs and arguments:
+            calls = [({}, arguments), (inputs, {}), *calls]
+        return [self, *(self._called(i, a) for i, a in calls)]
+
+    def _called(
+        self, inputs: dict[str, tuple[int, ...]], arguments: dict[str, Any]
+    ) -> LayerCase:
+        return dataclasses.replace(
+            self,
+            input_shapes={**self.input_shapes, **inputs},
+            keyword_inputs=tuple(inputs),
+            call_arguments=dict(arguments),
+            expected_output_shape=(
+                self.given_output_shape if arguments else self.expected_output_shape
+            ),
+            variable_axes={} if inputs else self.variable_axes,
+            axis_multiples={} if inputs else self.axis_multiples,
+            given_inputs={},
+            given_arguments={},
+            given_output_shape=None,
+        )
+
+    def describe_call(self) -> str:
+        """How this case calls the layer, beyond its positional inputs."""
+        parts = [*self.keyword_inputs]
+        parts += [f"{k}={v!r}" for k, v in self.call_arguments.items()]
+        return ", ".join(parts) or "the default arguments"
+
+    def positional_shapes(self) -> list[tuple[int, ...]]:
+        """The shapes of the inputs passed by position: what build() and
+        compute_output_shape() get."""
+        return [
+            shape
+            for name, shape in self.input_shapes.items()
+            if name not in self.keyword_inputs
+        ]
+
+    def input_named(self, inputs: Sequence[Any], name: str) -> Any:
+        """The value of input ``name`` among ``inputs`` (in input_shapes'
+        order), or None where this call does not pass it."""
+        names = list(self.input_shapes)
+        return inputs[names.index(name)] if name in names else None
 
     def make_layer(self, **overrides: Any) -> Any:
         return self.cls(**{**self.init_kwargs, **overrides})
@@ -106,21 +173,46 @@ class LayerCase:
         return list(random_inputs(shapes, self.input_dtypes, seed).values())
 
     def make_model(
-        self, layer: Any, shapes: Mapping[str, Sequence] | None = None
+        self,
+        layer: Any,
+        shapes: Mapping[str, Sequence] | None = None,
+        *,
+        feed_bool_as: str | None = None,
     ) -> Any:
         """A functional model around the layer (inside ``keras.layers.RNN`` for a
-        cell); ``shapes`` may hold ``None`` for variable dimensions."""
+        cell); ``shapes`` may hold ``None`` for variable dimensions. With
+        ``feed_bool_as``, a bool input (a mask) is fed in that dtype and cast
+        back to bool inside the model."""
         shapes = shapes or self.call_shapes()
-        inputs = [
-            keras.Input(shape=tuple(shape[1:]), dtype=self.dtype(name), name=name)
-            for name, shape in shapes.items()
-        ]
-        return keras.Model(inputs, self.run(layer, inputs))
+        inputs, fed = [], []
+        for name, shape in shapes.items():
+            dtype = self.dtype(name)
+            cast = feed_bool_as is not None and dtype == "bool"
+            item = keras.Input(
+                shape=tuple(shape[1:]), dtype=feed_bool_as if cast else dtype, name=name
+            )
+            inputs.append(item)
+            fed.append(keras.ops.cast(item, "bool") if cast else item)
+        return keras.Model(inputs, self.run(layer, fed))
 
     def run(self, layer: Any, inputs: Sequence[Any], **kwargs: Any) -> Any:
         if self.is_cell:
             return keras.layers.RNN(layer, dtype=layer.dtype_policy)(*inputs, **kwargs)
-        return layer(*inputs, **kwargs)
+        return self.call(layer, inputs, **kwargs)
+
+    def call(self, layer: Any, inputs: Sequence[Any], **kwargs: Any) -> Any:
+        """``layer`` itself called on ``inputs`` as this case calls it: the
+        keyword inputs by name, with the call arguments."""
+        names = list(self.input_shapes)
+        positional = [
+            x
+            for n, x in zip(names, inputs, strict=True)
+            if n not in self.keyword_inputs
+        ]
+        by_name = {
+            n: x for n, x in zip(names, inputs, strict=True) if n in self.keyword_inputs
+        }
+        return layer(*positional, **by_name, **self.call_arguments, **kwargs)
 
     def inference(self) -> dict[str, Any]:
         """Call arguments that select inference mode."""
@@ -156,4 +248,5 @@ def build_model(case: LayerCase) -> BuiltModel:
     layer = case.make_layer()
     model = case.make_model(layer)
     inputs = case.make_inputs()
-    return BuiltModel(layer, model, inputs, to_numpy(model(inputs, training=False)))
+    output = to_numpy(model(inputs, training=False))
+    return BuiltModel(layer, model, inputs, output)

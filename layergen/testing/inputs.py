@@ -48,9 +48,36 @@ def apply_mask(inputs: np.ndarray, mask: np.ndarray) -> Any:
     return keras.layers.Masking(mask_value=0.0)(zeroed)
 
 
-def to_numpy(value: Any) -> np.ndarray:
-    """A tensor, variable or array as a numpy array, on any backend."""
+def to_numpy(value: Any) -> Any:
+    """A tensor, variable or array as a numpy array, on any backend; the tuple
+    or list a layer with several outputs returns as a tuple of arrays."""
+    if isinstance(value, tuple | list):
+        return tuple(to_numpy(item) for item in value)
     return keras.ops.convert_to_numpy(value)
+
+
+def outputs_of(value: Any) -> list[Any]:
+    """A layer's outputs as a list: its one tensor, or each of several."""
+    return list(value) if isinstance(value, tuple | list) else [value]
+
+
+def assert_close(
+    actual: Any, expected: Any, err_msg: str = "", **tolerance: Any
+) -> None:
+    """``np.testing.assert_allclose`` for one output or each of several."""
+    actual, expected = outputs_of(actual), outputs_of(expected)
+    assert len(actual) == len(
+        expected
+    ), f"{len(actual)} outputs, expected {len(expected)}. {err_msg}".strip()
+    for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        where = f" (output {index})" if len(actual) > 1 else ""
+        np.testing.assert_allclose(a, e, err_msg=err_msg + where, **tolerance)
+
+
+def all_close(first: Any, second: Any) -> bool:
+    """``np.allclose`` for one output or each of several (same structure)."""
+    pairs = list(zip(outputs_of(first), outputs_of(second), strict=True))
+    return all(np.allclose(a, b) for a, b in pairs)
 
 
 def reset_keras_state(seed: int = 1234) -> None:

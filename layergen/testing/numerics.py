@@ -53,20 +53,29 @@ def assert_outputs_close(
     what: str,
 ) -> None:
     """Fail, saying what was compared, in which precision and with which
-    tolerance, unless ``actual`` matches ``expected``; ``atol`` scales with
-    the size of the expected values (at least 1)."""
+    tolerance, unless ``actual`` matches ``expected`` (one output, or each of
+    several); ``atol`` scales with the size of the expected values (at least
+    1)."""
     tolerance = comparison_tolerance(precision, reduction)
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(
-        actual,
-        expected,
-        rtol=tolerance["rtol"],
-        atol=tolerance["atol"] * scale,
-        err_msg=(
-            f"{what}, products computed in {precision}, sums of ~{reduction} "
-            f"terms: tolerance {tolerance['rtol']:.1e}"
-        ),
+    several = isinstance(expected, tuple | list)
+    pairs = zip(
+        actual if several else [actual],
+        expected if several else [expected],
+        strict=True,
     )
+    for index, (one, wanted) in enumerate(pairs):
+        scale = max(1.0, float(np.max(np.abs(wanted), initial=0.0)))
+        np.testing.assert_allclose(
+            one,
+            wanted,
+            rtol=tolerance["rtol"],
+            atol=tolerance["atol"] * scale,
+            err_msg=(
+                f"{what}{f' (output {index})' if several else ''}, products "
+                f"computed in {precision}, sums of ~{reduction} terms: "
+                f"tolerance {tolerance['rtol']:.1e}"
+            ),
+        )
 
 
 def reduction_length(shapes: Sequence[Sequence[int]], weights: Sequence[Any]) -> int:

@@ -13,9 +13,18 @@ into its validator.
 from __future__ import annotations
 
 from layergen.spec.tables.build import KERAS_OBJECT_TABLE, STATE, SUBLAYER, WEIGHT
-from layergen.spec.tables.call import CALL, MASK, OUTPUT, PROPERTY, TEST
+from layergen.spec.tables.call import (
+    CALL,
+    CALL_ARG,
+    MASK,
+    NAMED_OUTPUT,
+    OUTPUT,
+    PROPERTY,
+    TEST,
+)
 from layergen.spec.tables.layer import DOCUMENT, INPUT, LAYER, PARAM, PARAM_VALUES
 from layergen.spec.tables.vocabulary import (
+    CALL_ARG_TYPES,
     DEFAULT_TEST_DIMS,
     DTYPES,
     LAYER_KINDS,
@@ -26,6 +35,7 @@ from layergen.spec.tables.vocabulary import (
 from layergen.spec.value_types import Table
 
 __all__ = [
+    "CALL_ARG_TYPES",
     "DEFAULT_TEST_DIMS",
     "DTYPES",
     "LAYER_KINDS",
@@ -49,8 +59,10 @@ TABLES: dict[str, Table] = {
         SUBLAYER,
         STATE,
         CALL,
+        CALL_ARG,
         MASK,
         OUTPUT,
+        NAMED_OUTPUT,
         TEST,
         PROPERTY,
     )

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from layergen.spec.model import MASK_MODES
 from layergen.spec.tables.vocabulary import (
+    CALL_ARG_TYPES,
     CALL_EXPR,
     DTYPE,
+    MAX_PARAM_DOC_LENGTH,
     NUMPY_EXPR,
+    OF_ARG_TYPE,
     OF_PARAM_TYPE,
     PROPERTY_WHEN,
 )
 from layergen.spec.value_types import (
+    IDENTIFIER_PATTERN,
     Anything,
     ArrayOf,
     Boolean,
@@ -20,9 +24,12 @@ from layergen.spec.value_types import (
     Expression,
     Integer,
     Key,
+    Number,
     OneOf,
     Table,
     TableRef,
+    Text,
+    TypedBy,
 )
 
 CALL = Table(
@@ -51,6 +58,54 @@ CALL = Table(
             "a cell's new value of each state",
             '{ h = "output" }',
         ),
+        Key(
+            "args",
+            Entries(TableRef("call_arg")),
+            "call arguments that are not tensors: flags and numbers with "
+            "defaults, after the inputs in `call`'s signature",
+            '{ use_causal_mask = { type = "bool", default = false } }',
+        ),
+    ),
+)
+
+CALL_ARG = Table(
+    "call_arg",
+    "[call.args.NAME]",
+    (
+        Key(
+            "type",
+            Choice(CALL_ARG_TYPES),
+            "the argument's type",
+            '"bool"',
+            required=True,
+        ),
+        Key(
+            "default",
+            Anything(OF_ARG_TYPE),
+            "the value `call` uses when the argument is not passed, of its type",
+            "false",
+            required=True,
+        ),
+        Key("min", Number(), "the least value (int and float arguments)", "0"),
+        Key("max", Number(), "the greatest value (int and float arguments)", "1.0"),
+        Key(
+            "choices",
+            ArrayOf(Anything(OF_ARG_TYPE), min_items=1),
+            "the values allowed, each of the argument's type",
+            '["left", "right"]',
+        ),
+        Key(
+            "doc",
+            Text(max_length=MAX_PARAM_DOC_LENGTH),
+            "what the argument does, for `Call arguments:` in the class docstring",
+            '"Whether to apply a causal mask."',
+        ),
+    ),
+    typed_by=TypedBy(
+        "type",
+        {"int": Integer(), "float": Number(), "bool": Boolean(), "str": Text()},
+        value_keys=("default",),
+        item_keys=("choices",),
     ),
 )
 
@@ -98,6 +153,33 @@ OUTPUT = Table(
     ),
 )
 
+NAMED_OUTPUT = Table(
+    "named_output",
+    "[output.NAME]",
+    (
+        Key(
+            "shape",
+            ArrayOf(OneOf((Integer(), Expression("as weight shapes, `*x[a:b]`")))),
+            "this output's shape, entries as `[output] shape`",
+            '["query[0]", "num_heads", "query[1]", "value[1]"]',
+            required=True,
+        ),
+        Key(
+            "dtype",
+            DTYPE,
+            "this output's dtype, when not the compute dtype",
+            '"int32"',
+        ),
+        Key(
+            "when",
+            Text(IDENTIFIER_PATTERN),
+            "a bool `[call.args]` flag: the output is returned only when it is "
+            "true (not for the first output)",
+            '"return_attention_scores"',
+        ),
+    ),
+)
+
 TEST = Table(
     "test",
     "[test]",
@@ -118,9 +200,18 @@ TEST = Table(
         ),
         Key(
             "reference",
-            Expression("inputs, weights, params, `np` (numpy)"),
+            OneOf(
+                (
+                    Expression("inputs, weights, params, call arguments, `np` (numpy)"),
+                    Entries(
+                        Expression("inputs, weights, params, call arguments, `np`")
+                    ),
+                )
+            ),
             "a numpy expression the output must match at inference; inputs, "
-            "weights and params by name, `np` for numpy",
+            "weights, params and call arguments by name (an optional input not "
+            "passed is `None`), `np` for numpy; for several outputs, a table "
+            "with one per output",
             '"np.maximum(x @ kernel + bias, 0)"',
         ),
         Key(
@@ -154,6 +245,13 @@ TEST = Table(
             "meant to be biased (an augmentation)",
             "false",
             default=True,
+        ),
+        Key(
+            "call_args",
+            Entries(Anything(OF_ARG_TYPE)),
+            "call arguments of the tests' second call, which also passes every "
+            "optional input (default: each bool flag flipped)",
+            "{ start_index = 2 }",
         ),
     ),
 )

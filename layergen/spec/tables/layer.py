@@ -24,6 +24,7 @@ from layergen.spec.value_types import (
     Integer,
     Key,
     Number,
+    OneOf,
     Table,
     TableRef,
     Text,
@@ -99,8 +100,9 @@ DOCUMENT = Table(
         ),
         Key(
             "output",
-            TableRef("output"),
-            "the output's shape (and dtype), for `compute_output_shape`",
+            OneOf((TableRef("output"), Entries(TableRef("named_output")))),
+            "the output's shape (and dtype), for `compute_output_shape`; or "
+            "several outputs, one `[output.NAME]` table each",
             '{ shape = ["*x[:-1]", "units"] }',
         ),
         Key(
@@ -247,5 +249,19 @@ INPUT = Table(
             "2",
         ),
         Key("dtype", DTYPE, "for integer or boolean inputs (token ids)", '"int32"'),
+        Key(
+            "optional",
+            Boolean(),
+            "a tensor `call` may go without (`attention_mask=None`); after the "
+            "required inputs, and never read by shapes or `[checks]`",
+            "true",
+            default=False,
+        ),
+        Key(
+            "doc",
+            Text(max_length=MAX_PARAM_DOC_LENGTH),
+            "what the input is, for `Call arguments:` in the class docstring",
+            '"Boolean mask of shape `(batch_size, target_length, source_length)`."',
+        ),
     ),
 )

@@ -27,6 +27,8 @@ DTYPES = (
 )
 LAYER_KINDS = ("layer", "cell")
 PROPERTY_WHEN = ("inference", "training")
+# The types of `[call.args]`: flags and numbers, never objects or lists.
+CALL_ARG_TYPES = ("bool", "int", "float", "str")
 # The test input's dims where [test] gives none (the first least_rank), and the
 # highest rank an input may declare or a test shape have.
 DEFAULT_TEST_DIMS = (2, 3, 4, 5, 6, 7, 2, 3)
@@ -35,6 +37,7 @@ MAX_PARAM_DOC_LENGTH = 1000
 
 PARAMS_EXPR = Expression("params")
 OF_PARAM_TYPE = "the param's type"
+OF_ARG_TYPE = "the argument's type"
 CALL_EXPR = Expression("inputs, weights, params, sublayers, earlier steps")
 NUMPY_EXPR = Expression("inputs, output, weights, params, `np` (numpy)")
 # A shape entry: an int, or an expression of int params and input dimensions.

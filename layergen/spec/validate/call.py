@@ -47,14 +47,6 @@ def validate_call(
         report.error(("call",), "missing required key `expr` (the returned value)")
     else:
         spec.expr = report.expression(table["expr"], ("call", "expr"), scope)
-        if spec.expr is not None and isinstance(spec.expr.node, ast.Tuple | ast.List):
-            report.error(
-                ("call", "expr"),
-                "`expr` must be one tensor: a layer with several outputs "
-                "cannot be declared yet (stack or concatenate them, or "
-                "split the layer)",
-            )
-            spec.expr = None
     next_states = report.table(
         table.get("next_states", {}), ("call", "next_states"), None
     )

@@ -15,7 +15,7 @@ from layergen.spec.validate.scopes import checks_scope
 def validate_checks(report: Report, spec: LayerSpec, raw: Any) -> dict[str, Expr]:
     checks = {}
     scope = checks_scope(spec)
-    ranks = {i.name: (i.rank, i.min_rank) for i in spec.inputs}
+    ranks = {i.name: (i.rank, i.min_rank) for i in spec.main_inputs}
     for name, source in report.table(raw, ("checks",), None).items():
         path: KeyPath = ("checks", name)
         if not IDENTIFIER.match(name):

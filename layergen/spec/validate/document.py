@@ -15,6 +15,7 @@ from layergen.files.reading import read_spec
 from layergen.spec.model import LayerSpec
 from layergen.spec.source_map import parse_toml
 from layergen.spec.validate.call import validate_call, validate_updates
+from layergen.spec.validate.call_args import validate_call_args
 from layergen.spec.validate.checks import validate_checks
 from layergen.spec.validate.inputs import validate_inputs
 from layergen.spec.validate.layer import check_autocast, validate_layer
@@ -23,7 +24,12 @@ from layergen.spec.validate.mask import (
     validate_mask_expr,
     validate_mask_mode,
 )
-from layergen.spec.validate.output import validate_output, validate_output_dtype
+from layergen.spec.validate.output import (
+    check_returned,
+    validate_output,
+    validate_output_dtype,
+    validate_outputs,
+)
 from layergen.spec.validate.params import validate_params
 from layergen.spec.validate.reporting import MAX_ERRORS, Declarations, Report
 from layergen.spec.validate.schema import DEFAULT_PACKAGE
@@ -82,6 +88,9 @@ def validate_document(
     params = report.table(doc.get("params", {}), ("params",), None)
     spec.params = validate_params(report, params, declared)
     spec.inputs = validate_inputs(report, doc.get("inputs"), spec.is_cell, declared)
+    call_table = doc.get("call")
+    call_args = call_table.get("args") if isinstance(call_table, dict) else None
+    spec.call_args = validate_call_args(report, call_args, spec.is_cell, declared)
     spec.checks = validate_checks(report, spec, doc.get("checks", {}))
     shape_names = shape_scope(spec)  # weights, states and output shapes share it
     weights = doc.get("weights", {})
@@ -104,9 +113,16 @@ def validate_document(
     updates = report.table(doc.get("updates", {}), ("updates",), None)
     validate_updates(report, spec, updates, scope_after_steps)
     spec.mask_expr = validate_mask_expr(report, spec, mask)
-    output = report.table(doc.get("output", {}), ("output",), "output")
-    spec.output_shape = validate_output(report, spec, output, shape_names)
-    spec.output_dtype = validate_output_dtype(report, spec, output)
+    output = report.table(doc.get("output", {}), ("output",), None)
+    if any(isinstance(value, dict) for value in output.values()):
+        spec.outputs = validate_outputs(report, spec, output, shape_names)
+        if len(spec.outputs) == len(output):  # else reported at the output
+            check_returned(report, spec)
+    else:
+        output = report.table(output, ("output",), "output")
+        spec.output_shape = validate_output(report, spec, output, shape_names)
+        spec.output_dtype = validate_output_dtype(report, spec, output)
+        check_returned(report, spec)
     spec.test = validate_test(report, spec, doc)
     check_sizes(report, spec)
     warn_unused_weights(report, spec)

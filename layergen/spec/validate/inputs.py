@@ -1,10 +1,12 @@
-"""``[inputs]``: the tensors call() takes, their ranks and dtypes."""
+"""``[inputs]``: the tensors call() takes, their ranks and dtypes, and which
+are optional (``attention_mask=None``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from layergen.spec.model import Input
+from layergen.spec.validate.params import argument_doc
 from layergen.spec.validate.reporting import Declarations, Report, hint
 from layergen.spec.validate.schema import DTYPES, MAX_RANK, KeyPath
 
@@ -45,5 +47,24 @@ def validate_inputs(
             )
         if is_cell and rank not in (None, 2):
             report.error((*path, "rank"), "a cell's input is one step: rank 2")
-        inputs.append(Input(name, rank if not is_cell else 2, min_rank, dtype))
+        optional = bool(report.typed(entry, "optional", path, (bool,), "true or false"))
+        if optional and is_cell:
+            report.error((*path, "optional"), "a cell's one input is not optional")
+            optional = False
+        elif optional and not inputs:
+            report.error(
+                (*path, "optional"),
+                "the first input is the layer's main input and cannot be optional",
+            )
+            optional = False
+        elif not optional and any(i.optional for i in inputs):
+            report.error(
+                path,
+                f"required input `{name}` must come before the optional inputs "
+                "(in call() they have the default None)",
+            )
+        doc = argument_doc(report, entry, path)
+        inputs.append(
+            Input(name, rank if not is_cell else 2, min_rank, dtype, optional, doc)
+        )
     return inputs

@@ -24,80 +24,95 @@ def validate_params(
         entry = report.table(raw, path, "param")
         if not declared.claim(name, path, "param") or not entry:
             continue
-        ptype = entry.get("type")
-        if ptype not in PARAM_TYPES:
-            expected = ", ".join(f'"{t}"' for t in PARAM_TYPES)
-            if ptype is None:
-                problem = f"missing param type; expected one of {expected}"
-            else:
-                suggestion = (
-                    report.hint(ptype, PARAM_TYPES) if isinstance(ptype, str) else ""
-                )
-                problem = (
-                    f"`{ptype}` is not a param type{suggestion} "
-                    f"(expected one of {expected})"
-                )
-            report.error((*path, "type"), problem)
-            continue
-        ptype = ParamType(ptype)
-        bounds = {}
-        for bound in ("min", "max"):
-            value = entry.get(bound)
-            if value is not None and (
-                ptype not in (ParamType.INT, ParamType.FLOAT) or not is_number(value)
-            ):
-                report.error(
-                    (*path, bound),
-                    f"`{bound}` needs an int or float param and a finite number",
-                )
-                value = None
-            bounds[bound] = value
-        choices = entry.get("choices")
-        if choices is not None:
-            if not isinstance(choices, list) or not choices:
-                report.error((*path, "choices"), "expected a non-empty array")
-                choices = None
-            else:
-                for i, choice in enumerate(choices):
-                    if not fits_type(choice, ptype):
-                        report.error(
-                            (*path, "choices", i),
-                            f"choice {choice!r} is not a {ptype}",
-                        )
-        optional = report.typed(entry, "optional", path, (bool,), "true or false")
-        has_default = "default" in entry or bool(optional)
-        if not has_default and any(p.has_default for p in params):
-            report.error(
-                path,
-                f"required param `{name}` (no `default`) must come before "
-                "the params that have defaults",
-            )
-        param = Param(
-            name,
-            ptype,
-            entry.get("default"),
-            has_default,
-            bounds["min"],
-            bounds["max"],
-            tuple(choices) if choices else None,
-            _param_doc(report, entry, path),
-            bool(optional),
-        )
-        if "default" in entry:
-            problem = param_value_problem(param, param.default)
-            if problem and param.default == "None" and ptype != ParamType.STR:
-                problem += (
-                    "; TOML has no None: `optional = true` lets the argument "
-                    "be None and makes None its default"
-                )
-            if problem:
-                report.error((*path, "default"), f"default {problem}")
-        params.append(param)
+        param = argument(report, name, entry, path, PARAM_TYPES, params)
+        if param is not None:
+            params.append(param)
     return params
 
 
-def _param_doc(report: Report, entry: dict[str, Any], path: KeyPath) -> str | None:
-    """The param's ``doc``: any text (it reaches the docstring as text only),
+def argument(
+    report: Report,
+    name: str,
+    entry: dict[str, Any],
+    path: KeyPath,
+    types: tuple[ParamType, ...],
+    earlier: list[Param],
+) -> Param | None:
+    """One argument entry, a constructor param or (``types`` the plain ones)
+    a call argument: its type, bounds, choices, default and doc; one without
+    a default must come before the ``earlier`` ones that have one."""
+    what = "param" if types == PARAM_TYPES else "argument"
+    ptype = entry.get("type")
+    if ptype not in types:
+        expected = ", ".join(f'"{t}"' for t in types)
+        if ptype is None:
+            problem = f"missing {what} type; expected one of {expected}"
+        else:
+            suggestion = report.hint(ptype, types) if isinstance(ptype, str) else ""
+            problem = (
+                f"`{ptype}` is not {article(what)} {what} type{suggestion} "
+                f"(expected one of {expected})"
+            )
+        report.error((*path, "type"), problem)
+        return None
+    ptype = ParamType(ptype)
+    bounds = {}
+    for bound in ("min", "max"):
+        value = entry.get(bound)
+        if value is not None and (
+            ptype not in (ParamType.INT, ParamType.FLOAT) or not is_number(value)
+        ):
+            report.error(
+                (*path, bound),
+                f"`{bound}` needs an int or float {what} and a finite number",
+            )
+            value = None
+        bounds[bound] = value
+    choices = entry.get("choices")
+    if choices is not None:
+        if not isinstance(choices, list) or not choices:
+            report.error((*path, "choices"), "expected a non-empty array")
+            choices = None
+        else:
+            for i, choice in enumerate(choices):
+                if not fits_type(choice, ptype):
+                    report.error(
+                        (*path, "choices", i),
+                        f"choice {choice!r} is not a {ptype}",
+                    )
+    optional = report.typed(entry, "optional", path, (bool,), "true or false")
+    has_default = "default" in entry or bool(optional)
+    if not has_default and any(p.has_default for p in earlier):
+        report.error(
+            path,
+            f"required {what} `{name}` (no `default`) must come before "
+            f"the {what}s that have defaults",
+        )
+    param = Param(
+        name,
+        ptype,
+        entry.get("default"),
+        has_default,
+        bounds["min"],
+        bounds["max"],
+        tuple(choices) if choices else None,
+        argument_doc(report, entry, path),
+        bool(optional),
+    )
+    if "default" in entry:
+        problem = param_value_problem(param, param.default)
+        if problem and param.default == "None" and ptype != ParamType.STR:
+            problem += (
+                "; TOML has no None: `optional = true` lets the argument "
+                "be None and makes None its default"
+            )
+        if problem:
+            report.error((*path, "default"), f"default {problem}")
+    return param
+
+
+def argument_doc(report: Report, entry: dict[str, Any], path: KeyPath) -> str | None:
+    """An argument's ``doc``: any text (it reaches the docstring as text only),
     but a string, not blank, and at most MAX_PARAM_DOC_LENGTH characters."""
     doc = report.typed(entry, "doc", path, (str,), "a string")
     if doc is None:

@@ -152,7 +152,7 @@ class Declarations:
         """Names claimed by an entry that then failed validation."""
         kept = {p.name for p in spec.params} | {i.name for i in spec.inputs}
         kept |= {w.name for w in spec.weights} | {s.name for s in spec.sublayers}
-        kept |= {s.name for s in spec.states}
+        kept |= {s.name for s in spec.states} | {a.name for a in spec.call_args}
         return frozenset(self.kinds) - kept
 
 

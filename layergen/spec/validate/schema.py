@@ -48,7 +48,8 @@ def snake_case(name: str) -> str:
 
 
 def mask_names(spec: LayerSpec) -> list[str]:
-    """``mask`` for one input, ``<input>_mask`` for each of several."""
-    if len(spec.inputs) == 1:
+    """``mask`` for one input, ``<input>_mask`` for each of several (optional
+    inputs, such as an attention mask, get no Keras mask)."""
+    if len(spec.main_inputs) == 1:
         return ["mask"]
-    return [f"{i.name}_mask" for i in spec.inputs]
+    return [f"{i.name}_mask" for i in spec.main_inputs]

@@ -29,12 +29,14 @@ class ShapeScope(NamedTuple):
     """What a shape dimension may read: int params, and input dimensions
     (each input's rank and min_rank bound the axes); a conditional dimension's
     condition, any param. An optional int param is a dimension only where the
-    condition rules None out."""
+    condition rules None out. The inputs are those call() always gets: an
+    optional input's dimensions may be absent."""
 
     int_params: frozenset[str]
     ranks: dict[str, tuple[int | None, int | None]]
     params: frozenset[str] = frozenset()
     optional: frozenset[str] = frozenset()
+    optional_inputs: frozenset[str] = frozenset()
 
 
 def shape_scope(spec: LayerSpec) -> ShapeScope:
@@ -43,16 +45,17 @@ def shape_scope(spec: LayerSpec) -> ShapeScope:
     ints = [p for p in spec.params if p.type == "int"]
     return ShapeScope(
         frozenset(p.name for p in ints if not p.optional),
-        {i.name: (i.rank, i.min_rank) for i in spec.inputs},
+        {i.name: (i.rank, i.min_rank) for i in spec.main_inputs},
         frozenset(p.name for p in spec.params),
         frozenset(p.name for p in ints if p.optional),
+        frozenset(i.name for i in spec.optional_inputs),
     )
 
 
 def checks_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     """``[checks]``: params, and the inputs (whose dims a check may read)."""
     scope = dict(param_scope(spec))
-    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
+    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.main_inputs})
     return scope
 
 
@@ -76,6 +79,7 @@ def call_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     """What ``call()`` sees before its first step (steps add their locals)."""
     scope = dict(param_scope(spec))
     scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
+    scope.update({a.name: ex.Symbol(ex.FLAG) for a in spec.call_args})
     scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
     scope.update({s.name: ex.Symbol(ex.LOCAL) for s in spec.states})
     scope.update({n: ex.Symbol(ex.LOCAL) for n in spec.failed_names})
@@ -92,9 +96,13 @@ def call_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
 
 
 def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
-    """What a ``[test]`` reference or property sees: inputs, weights and
-    plain params as numpy values, and ``np``."""
+    """What a ``[test]`` reference or property sees: inputs (an optional one
+    None when not passed), weights, plain params and call arguments as numpy
+    and Python values, and ``np``."""
     scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
+    scope.update(
+        {a.name: ex.Symbol(ex.PARAM, param_type=a.type) for a in spec.call_args}
+    )
     scope.update({w.name: ex.Symbol(ex.WEIGHT) for w in spec.weights})
     scope.update({n: ex.Symbol(ex.LOCAL) for n in spec.failed_names})
     scope.update(

@@ -25,7 +25,7 @@ def validate_shape(
     if not isinstance(raw, list):
         report.error(path, f"expected an array of dimensions, found {kind(raw)}")
         return None
-    int_params, ranks, params, optional = names
+    int_params, ranks, params, optional, optional_inputs = names
     dims: list[Expr] = []
     for index, dim in enumerate(raw):
         source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
@@ -39,6 +39,12 @@ def validate_shape(
                 node = ex.parse_expression(f"({source},)").elts[0]
             else:
                 node = ex.parse_expression(source)
+            absent = sorted(ex.names_in(node) & optional_inputs)
+            if absent:
+                raise ex.ExpressionError(
+                    f"optional input `{absent[0]}` may be absent (None): a "
+                    "shape reads the dimensions of the required inputs only"
+                )
             ex.check_shape_dim(
                 node,
                 int_params,

@@ -3,13 +3,14 @@ pass the spec's checks), the numpy reference, properties and test flags."""
 
 from __future__ import annotations
 
+import ast
 import keyword
 from typing import Any
 
 from layergen.spec import expressions as ex
 from layergen.spec import limits
 from layergen.spec.evaluation import TooLargeError, evaluate
-from layergen.spec.model import LayerSpec, Property, TestConfig
+from layergen.spec.model import Expr, LayerSpec, ParamType, Property, TestConfig
 from layergen.spec.tables import PROPERTY_WHEN
 from layergen.spec.validate.params import param_value_problem
 from layergen.spec.validate.reporting import Report, kind
@@ -50,12 +51,21 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
                 ("test", "params", name), f"`{name}` is not a declared param{found}"
             )
     shapes = _test_shapes(report, spec, table.get("input_shapes", {}))
+    call_args = _given_call_args(report, spec, table.get("call_args", {}))
     _checks_hold(report, spec, {**values, **shapes}, doc)
     reference = None
-    if "reference" in table:
+    if isinstance(table.get("reference"), dict):
+        reference = _output_references(report, spec, table["reference"])
+    elif "reference" in table:
         reference = report.expression(
             table["reference"], ("test", "reference"), numpy_scope(spec)
         )
+        if spec.outputs:
+            report.error(
+                ("test", "reference"),
+                "the layer has several outputs: give each its reference, "
+                '`[test.reference]` with `NAME = "numpy expression"`',
+            )
     properties = _properties(report, spec, table.get("properties", {}))
     if reference is None and not properties and "reference" not in table:
         report.error(
@@ -73,16 +83,93 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
             "unbiased_in_training",
         )
     }
-    if flags["differentiable"] is None and spec.output_dtype is not None:
+    dtypes = [o.dtype for o in spec.outputs] or [spec.output_dtype]
+    if flags["differentiable"] is None and all(
+        d is not None and "float" not in d for d in dtypes
+    ):
         # No gradient flows to an index or a flag.
-        flags["differentiable"] = "float" in spec.output_dtype
+        flags["differentiable"] = False
     return TestConfig(
         values,
         shapes,
         reference,
         properties,
         **{key: value for key, value in flags.items() if value is not None},
+        call_args=call_args,
     )
+
+
+def _given_call_args(report: Report, spec: LayerSpec, raw: Any) -> dict[str, Any]:
+    """The call arguments of the tests' second call, where every optional
+    input is passed: ``[test] call_args``, else each flag flipped and every
+    other argument at its default."""
+    given = report.table(raw, ("test", "call_args"), None)
+    for name in given:
+        if spec.call_arg(name) is None:
+            report.error(
+                ("test", "call_args", name),
+                f"`{name}` is not an argument of `[call.args]`"
+                + report.hint(name, [a.name for a in spec.call_args]),
+            )
+    values = {}
+    for arg in spec.call_args:
+        if arg.name in given:
+            problem = param_value_problem(arg, given[arg.name])
+            if problem:
+                report.error(("test", "call_args", arg.name), problem)
+            values[arg.name] = given[arg.name]
+        elif arg.type == ParamType.BOOL:
+            values[arg.name] = not arg.default
+        else:
+            values[arg.name] = arg.default
+    return values
+
+
+def _output_references(
+    report: Report, spec: LayerSpec, raw: dict[str, Any]
+) -> Expr | None:
+    """``[test.reference]``: one numpy expression per output, combined into
+    what call() returns (``(a, b) if flag else a``)."""
+    if not spec.outputs:
+        report.error(
+            ("test", "reference"),
+            "a table of references needs several outputs (`[output.NAME]`); "
+            "give one numpy expression",
+        )
+        return None
+    nodes = {}
+    for name, source in raw.items():
+        path: KeyPath = ("test", "reference", name)
+        if name not in {o.name for o in spec.outputs}:
+            report.error(
+                path,
+                f"`{name}` is not an output"
+                + report.hint(name, [o.name for o in spec.outputs]),
+            )
+            continue
+        expr = report.expression(source, path, numpy_scope(spec))
+        if expr is not None:
+            nodes[name] = expr.node
+    missing = [o.name for o in spec.outputs if o.name not in raw]
+    if missing:
+        report.error(
+            ("test", "reference"),
+            f"no reference for output `{missing[0]}`; give one per output",
+        )
+    if len(nodes) != len(spec.outputs):
+        return None
+    flag = next((o.when for o in spec.outputs if o.when), None)
+    every = _packed([nodes[o.name] for o in spec.outputs])
+    node = every
+    if flag is not None:
+        always = _packed([nodes[o.name] for o in spec.outputs if o.when is None])
+        node = ast.IfExp(ast.Name(flag, ast.Load()), every, always)
+    node = ast.fix_missing_locations(ast.Expression(node)).body
+    return report.expr(ast.unparse(node), node, ("test", "reference"))
+
+
+def _packed(nodes: list[ast.expr]) -> ast.expr:
+    return nodes[0] if len(nodes) == 1 else ast.Tuple(nodes, ast.Load())
 
 
 def _properties(report: Report, spec: LayerSpec, raw: Any) -> tuple[Property, ...]:

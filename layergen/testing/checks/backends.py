@@ -20,9 +20,10 @@ import pytest
 
 from layergen.run.runner import CROSS_BACKEND_ENV
 from layergen.testing.case import LayerCase
-from layergen.testing.checks.gradients import input_gradient
-from layergen.testing.inputs import to_numpy
+from layergen.testing.checks.gradients import input_gradient, projected
+from layergen.testing.inputs import outputs_of, to_numpy
 from layergen.testing.numerics import full_float32_matmuls
+from layergen.testing.variants import for_each_call
 
 # float32 on two backends: kernels may order sums differently (oneDNN, XLA,
 # ATen), so results agree to a few units of float32 roundoff per step.
@@ -50,6 +51,7 @@ def fixed_weights(layer: Any) -> None:
         weight.assign(draw.astype(current.dtype))
 
 
+@for_each_call
 def check_same_numbers_across_backends(case: LayerCase) -> None:
     """The layer's inference output for fixed weights and inputs, and the
     gradient of a fixed projection of it with respect to the first (float)
@@ -65,11 +67,20 @@ def check_same_numbers_across_backends(case: LayerCase) -> None:
     case.run(layer, inputs, **case.inference())  # builds the layer
     fixed_weights(layer)
     with full_float32_matmuls():  # a GPU's TF32 is not another backend's number
-        numbers = {"output": to_numpy(case.run(layer, inputs, **case.inference()))}
+        outputs = outputs_of(to_numpy(case.run(layer, inputs, **case.inference())))
+        numbers = {
+            "output" if len(outputs) == 1 else f"output {index}": output
+            for index, output in enumerate(outputs)
+        }
         if case.differentiable and inputs[0].dtype.kind == "f":
             numbers["input gradient"] = _input_gradient(case, layer, inputs)
     backend = keras.backend.backend()
-    record = Path(directory) / f"{case.cls.__module__}.{case.cls.__qualname__}.npz"
+    call = ""
+    if case.keyword_inputs or case.call_arguments:  # a second call, recorded apart
+        call = "." + hashlib.sha256(case.describe_call().encode()).hexdigest()[:12]
+    record = (
+        Path(directory) / f"{case.cls.__module__}.{case.cls.__qualname__}{call}.npz"
+    )
     if not record.exists():
         np.savez(record, backend=np.array(backend), **numbers)
         return
@@ -95,13 +106,13 @@ def check_same_numbers_across_backends(case: LayerCase) -> None:
 def _input_gradient(case: LayerCase, layer: Any, inputs: list) -> np.ndarray:
     """d sum(output * P) / d first input, for a fixed random P (zeros where no
     gradient flows, so that "none" compares too)."""
-    shape = to_numpy(case.run(layer, inputs, **case.inference())).shape
-    projection = np.random.default_rng(5).standard_normal(shape).astype("float32")
+    outputs = outputs_of(to_numpy(case.run(layer, inputs, **case.inference())))
+    rng = np.random.default_rng(5)
+    projections = [rng.standard_normal(o.shape).astype("float32") for o in outputs]
 
     def objective(first: Any) -> Any:
         output = case.run(layer, [first, *inputs[1:]], **case.inference())
-        weights = keras.ops.convert_to_tensor(projection, dtype=output.dtype)
-        return keras.ops.sum(keras.ops.multiply(output, weights))
+        return projected(output, projections)
 
     gradient = input_gradient(objective, inputs[0])
     return np.zeros_like(inputs[0]) if gradient is None else np.asarray(gradient)

@@ -9,15 +9,17 @@ import pytest
 
 from layergen.testing.case import LayerCase
 from layergen.testing.devices import is_gpu_device, no_gpu_reason, tensor_device
-from layergen.testing.inputs import to_numpy
+from layergen.testing.inputs import outputs_of, to_numpy
 from layergen.testing.numerics import (
     assert_outputs_close,
     full_float32_matmuls,
     matmul_precision,
     reduction_length,
 )
+from layergen.testing.variants import for_each_call
 
 
+@for_each_call(every=False)
 def check_runs_on_gpu(case: LayerCase) -> None:
     """On a visible GPU the output is computed there and matches a CPU twin:
     a second layer built on the CPU with the GPU layer's weights copied in
@@ -33,7 +35,8 @@ def check_runs_on_gpu(case: LayerCase) -> None:
         with keras.device("gpu:0"):
             layer = case.make_layer()
             on_gpu = case.run(layer, inputs, **case.inference())
-        assert is_gpu_device(tensor_device(on_gpu)), tensor_device(on_gpu)
+        device = tensor_device(outputs_of(on_gpu)[0])
+        assert is_gpu_device(device), device
         on_cpu = run_twin_on_cpu(case, layer, inputs)
     assert_outputs_close(
         to_numpy(on_gpu),
@@ -57,6 +60,6 @@ def run_twin_on_cpu(case: LayerCase, layer: Any, inputs: list) -> Any:
         assert len(twin.weights) == len(weights), "the twin has other weights"
         twin.set_weights(weights)
         output = case.run(twin, inputs, **case.inference())
-        device = tensor_device(output)
+        device = tensor_device(outputs_of(output)[0])
     assert not is_gpu_device(device), f"the CPU twin ran on {device}"
     return to_numpy(output)

@@ -17,6 +17,7 @@ from layergen.testing.numerics import (
     matmul_precision,
     reduction_length,
 )
+from layergen.testing.variants import for_each_call
 
 NOT_CHECKED = (
     "not checked: that one training step spread over two replicas matches the "
@@ -24,6 +25,7 @@ NOT_CHECKED = (
 )
 
 
+@for_each_call(every=False)
 def check_distribution(case: LayerCase) -> None:
     """One training step spread over two devices matches the same step on one.
 
@@ -61,9 +63,11 @@ def check_distribution(case: LayerCase) -> None:
 
 
 def _even_batch(case: LayerCase) -> list[np.ndarray]:
-    """Inputs with a batch of 4, so that two replicas get equal halves."""
+    """Inputs with a batch of 4, so that two replicas get equal halves (a
+    bool one, a mask, as uint8: see :func:`_compiled_model`)."""
     shapes = {name: (4, *shape[1:]) for name, shape in case.call_shapes().items()}
-    return case.make_inputs(shapes=shapes)
+    inputs = case.make_inputs(shapes=shapes)
+    return [x.astype("uint8") if x.dtype == bool else x for x in inputs]
 
 
 def _one_step(model: Any, inputs: list, targets: np.ndarray, weights: list) -> list:
@@ -74,7 +78,9 @@ def _one_step(model: Any, inputs: list, targets: np.ndarray, weights: list) -> l
 
 def _compiled_model(case: LayerCase) -> tuple[Any, Any]:
     layer = case.make_layer()
-    model = case.make_model(layer)
+    # tf.distribute cannot feed a bool input (it sums its replicas' copies,
+    # and AddN has no bool kernel): a mask is fed as uint8 and cast back.
+    model = case.make_model(layer, feed_bool_as="uint8")
     model.compile(
         optimizer=keras.optimizers.SGD(learning_rate=0.1),
         loss="mse",
@@ -100,7 +106,7 @@ def _single_device_steps(
         return initial, targets, (paths, _one_step(model, inputs, targets, initial))
     half = len(inputs[0]) // 2
     first, second = (
-        _one_step(model, [x[part] for x in inputs], targets[part], initial)
+        _one_step(model, [x[part] for x in inputs], _part(targets, part), initial)
         for part in (slice(0, half), slice(half, None))
     )
     combined = []
@@ -112,6 +118,13 @@ def _single_device_steps(
         else:
             combined.append(a)
     return initial, targets, (paths, combined)
+
+
+def _part(targets: Any, part: slice) -> Any:
+    """The targets of part of the batch (of each output, for several)."""
+    if isinstance(targets, list):
+        return [t[part] for t in targets]
+    return targets[part]
 
 
 def _train_mirrored(case: LayerCase) -> tuple[list, tuple]:

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from layergen.testing.case import LayerCase
-from layergen.testing.inputs import to_numpy
+from layergen.testing.inputs import outputs_of, to_numpy
 from layergen.testing.numerics import MANTISSA_BITS
+from layergen.testing.variants import for_each_call
 
 # Central-difference step and relative tolerance by the lowest float dtype
 # that took part: truncation error ~step**2, rounding error ~roundoff/step.
@@ -28,6 +29,7 @@ KINK = 0.05
 KINK_RETRIES = 4
 
 
+@for_each_call(every=False)
 def check_input_gradient(case: LayerCase, points: int = 6) -> None:
     """The gradient w.r.t. the first input matches central finite differences
     at a few points (catches non-differentiable outputs and wrong gradients).
@@ -64,14 +66,14 @@ def _float64_enabled() -> Iterator[None]:
 def _check_input_gradient(case: LayerCase, points: int, dtype: str) -> None:
     layer = case.make_layer(dtype=dtype)
     inputs = [x.astype(dtype) if x.dtype.kind == "f" else x for x in case.make_inputs()]
-    output = case.run(layer, inputs, **case.inference())
-    projection = np.random.default_rng(2).standard_normal(tuple(output.shape))
+    outputs = outputs_of(case.run(layer, inputs, **case.inference()))
+    rng = np.random.default_rng(2)
+    projections = [rng.standard_normal(tuple(output.shape)) for output in outputs]
 
     def objective(first: Any) -> Any:
         first = keras.ops.convert_to_tensor(first, dtype=dtype)  # not floatx
         result = case.run(layer, [first, *inputs[1:]], **case.inference())
-        weights = keras.ops.convert_to_tensor(projection, dtype=result.dtype)
-        return keras.ops.sum(keras.ops.multiply(result, weights))
+        return projected(result, projections)
 
     gradient = input_gradient(objective, inputs[0])
     assert gradient is not None, (
@@ -81,7 +83,8 @@ def _check_input_gradient(case: LayerCase, points: int, dtype: str) -> None:
     with _restoring(layer.variables):  # a trace may leave tracers in them
         traced = dtypes_that_ran(objective, inputs[0])
     ran = lowest_float_dtype(
-        {keras.backend.standardize_dtype(output.dtype), str(gradient.dtype), *traced}
+        {keras.backend.standardize_dtype(o.dtype) for o in outputs}
+        | {str(gradient.dtype), *traced}
     )
     eps, rtol = GRADIENT_STEPS[ran]
     at_input = _value(objective(inputs[0]))
@@ -110,6 +113,17 @@ def _check_input_gradient(case: LayerCase, points: int, dtype: str) -> None:
         f"each of {len(candidates)} probed inputs lies within a step ({eps:g}) "
         "of a kink: the one-sided differences disagree everywhere"
     )
+
+
+def projected(result: Any, projections: list[np.ndarray]) -> Any:
+    """sum(output * P) over a layer's float outputs (one, or each of several),
+    for fixed random projections P: a scalar whose gradient is checked."""
+    total = 0.0
+    for output, projection in zip(outputs_of(result), projections, strict=True):
+        if keras.backend.is_float_dtype(keras.backend.standardize_dtype(output.dtype)):
+            weights = keras.ops.convert_to_tensor(projection, dtype=output.dtype)
+            total = total + keras.ops.sum(keras.ops.multiply(output, weights))
+    return total
 
 
 def _straddles_kink(forward: float, backward: float) -> bool:

@@ -9,10 +9,19 @@ import numpy as np
 
 from layergen.testing.case import LayerCase
 from layergen.testing.checks.training import fit_targets
-from layergen.testing.inputs import apply_mask, random_mask, to_numpy
+from layergen.testing.inputs import (
+    all_close,
+    apply_mask,
+    assert_close,
+    outputs_of,
+    random_mask,
+    to_numpy,
+)
 from layergen.testing.tolerances import TOLERANCE
+from layergen.testing.variants import for_each_call
 
 
+@for_each_call
 def check_mask(case: LayerCase) -> None:
     """The mask behaves as ``mask_mode`` says: none, propagate, consume, compute."""
     layer = case.make_layer()
@@ -22,7 +31,7 @@ def check_mask(case: LayerCase) -> None:
         assert not layer.supports_masking, "supports_masking without a mask mode"
     elif case.mask_mode == "propagate":
         assert layer.supports_masking, "the mask is dropped: set supports_masking"
-        output = layer(apply_mask(inputs[0], mask), *inputs[1:])
+        output = case.call(layer, [apply_mask(inputs[0], mask), *inputs[1:]])
         _assert_mask_fits(output)
         np.testing.assert_array_equal(to_numpy(output._keras_mask), mask)
         _fit_masked_model(case, inputs, mask)
@@ -30,7 +39,7 @@ def check_mask(case: LayerCase) -> None:
         _check_mask_consumed(case, layer, inputs, mask)
     elif case.mask_mode == "compute":
         masked = apply_mask(inputs[0], mask)
-        output = layer(masked, *inputs[1:])
+        output = case.call(layer, [masked, *inputs[1:]])
         computed = layer.compute_mask(masked, masked._keras_mask)
         assert computed is not None, "compute_mask returned None"
         assert to_numpy(computed).dtype == bool
@@ -55,13 +64,14 @@ def _fit_masked_model(case: LayerCase, inputs: list, mask: np.ndarray) -> None:
     """A model whose first input goes through ``Masking`` trains one step:
     Keras applies the output's mask to the loss. (Not for an integer or
     boolean output, an index or a flag, which no model trains on.)"""
-    probe = case.make_layer()(*inputs)
+    probe = case.call(case.make_layer(), inputs)
     if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(probe.dtype)):
         return
     masked_input = keras.Input(shape=inputs[0].shape[1:], dtype=inputs[0].dtype)
     others = [keras.Input(shape=x.shape[1:], dtype=x.dtype) for x in inputs[1:]]
-    output = case.make_layer()(
-        keras.layers.Masking(mask_value=0.0)(masked_input), *others
+    output = case.call(
+        case.make_layer(),
+        [keras.layers.Masking(mask_value=0.0)(masked_input), *others],
     )
     model = keras.Model([masked_input, *others], output)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss="mse")
@@ -79,23 +89,23 @@ def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -
         index = 0 if argument == "mask" else names.index(argument[: -len("_mask")])
         target = inputs[index]
         own = mask if index == 0 else random_mask(target.shape[:-1], seed=1 + index)
-        output = layer(*inputs, **{argument: own})
-        assert (
-            getattr(output, "_keras_mask", None) is None
+        output = case.call(layer, inputs, **{argument: own})
+        assert all(
+            getattr(o, "_keras_mask", None) is None for o in outputs_of(output)
         ), f"the output keeps a mask ({argument})"
         expand = (...,) + (None,) * (target.ndim - own.ndim)
         perturbed = list(inputs)
         perturbed[index] = np.where(own[expand], target, target + 100.0).astype(
             target.dtype
         )
-        again = layer(*perturbed, **{argument: own})
-        np.testing.assert_allclose(
+        again = case.call(layer, perturbed, **{argument: own})
+        assert_close(
             to_numpy(again),
             to_numpy(output),
             **TOLERANCE,
             err_msg=f"values masked by {argument} reach the output",
         )
-        unmasked = layer(*inputs, **{argument: np.ones_like(own)})
-        assert not np.allclose(
+        unmasked = case.call(layer, inputs, **{argument: np.ones_like(own)})
+        assert not all_close(
             to_numpy(unmasked), to_numpy(output)
         ), f"{argument} does not change the output"

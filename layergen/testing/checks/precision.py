@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 import pytest
 
 from layergen.testing.case import LayerCase
 from layergen.testing.devices import visible_gpus
-from layergen.testing.inputs import to_numpy
+from layergen.testing.inputs import outputs_of, to_numpy
 from layergen.testing.numerics import (
     assert_outputs_close,
     full_float32_matmuls,
     matmul_precision,
     reduction_length,
 )
+from layergen.testing.variants import for_each_call
 
 
+@for_each_call(every=False)
 def check_xla_matches_eager(case: LayerCase) -> None:
     """``compile(jit_compile=True)`` predictions equal eager outputs, both
     computed with TF32 off and compared within the tolerance of the precision
@@ -40,6 +44,7 @@ def check_xla_matches_eager(case: LayerCase) -> None:
     )
 
 
+@for_each_call(every=False)
 def check_mixed_precision(case: LayerCase, policy: str) -> None:
     """Under a mixed policy the layer builds (called, and by ``build`` alone as
     ``load_model`` does it, outside Keras's autocast scope), keeps float32
@@ -49,18 +54,28 @@ def check_mixed_precision(case: LayerCase, policy: str) -> None:
     if keras.backend.backend() == "torch" and not visible_gpus():
         pytest.skip("torch on the CPU lacks half-precision kernels")
     inputs = case.make_inputs()
-    plain = case.run(case.make_layer(), inputs, **case.inference())
-    plain_dtype = keras.backend.standardize_dtype(plain.dtype)
+    plain = outputs_of(case.run(case.make_layer(), inputs, **case.inference()))
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:
-        case.make_layer().build(*case.input_shapes.values())
+        case.make_layer().build(*case.positional_shapes())
         layer = case.make_layer()
-        compute = layer.compute_dtype
-        output = case.run(layer, inputs, **case.inference())
-        symbolic = case.make_model(case.make_layer()).outputs[0]
+        outputs = outputs_of(case.run(layer, inputs, **case.inference()))
+        symbolics = case.make_model(case.make_layer()).outputs
     finally:
         keras.mixed_precision.set_global_policy(previous)
+    for first, output, symbolic in zip(plain, outputs, symbolics, strict=True):
+        _check_output_dtype(layer, first, output, symbolic)
+    for weight in layer.weights:
+        if keras.backend.is_float_dtype(weight.dtype):
+            assert weight.dtype == "float32", f"{weight.path} is {weight.dtype}"
+
+
+def _check_output_dtype(layer: Any, plain: Any, output: Any, symbolic: Any) -> None:
+    """One output under the policy: the compute dtype (an integer or boolean
+    output keeps its dtype), eager and symbolic, without NaN or Inf."""
+    compute = layer.compute_dtype
+    plain_dtype = keras.backend.standardize_dtype(plain.dtype)
     if not keras.backend.is_float_dtype(plain_dtype):
         compute = plain_dtype  # an index or a flag is not a float to downcast
     assert keras.backend.standardize_dtype(output.dtype) == compute, (
@@ -73,13 +88,11 @@ def check_mixed_precision(case: LayerCase, policy: str) -> None:
         "compute dtype from compute_output_shape; an integer or boolean output "
         "needs compute_output_spec (in a spec: `[output] dtype`)"
     )
-    for weight in layer.weights:
-        if keras.backend.is_float_dtype(weight.dtype):
-            assert weight.dtype == "float32", f"{weight.path} is {weight.dtype}"
     values = to_numpy(keras.ops.cast(output, "float32"))
     assert np.isfinite(values).all(), "NaN or Inf under mixed precision"
 
 
+@for_each_call(every=False)
 def check_computes_in_float32(case: LayerCase, policy: str = "mixed_bfloat16") -> None:
     """A layer with autocast off (``case.computes_in_float32``, as Keras's
     LayerNormalization) computes in float32 under a mixed policy and returns

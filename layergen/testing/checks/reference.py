@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
 from layergen.testing.case import BuiltModel
-from layergen.testing.inputs import to_numpy
+from layergen.testing.inputs import assert_close, to_numpy
 from layergen.testing.numerics import (
     comparison_tolerance,
     full_float32_matmuls,
@@ -15,7 +15,7 @@ from layergen.testing.numerics import (
 from layergen.testing.tolerances import TOLERANCE
 
 
-def check_reference(built: BuiltModel, expected: np.ndarray) -> None:
+def check_reference(built: BuiltModel, expected: Any) -> None:
     """The inference output equals ``expected`` (numpy, float64) within float32
     roundoff. The output is computed with TF32 switched off, as on a GPU
     float32 matrix products run in TF32 by default (~1e-3 off); where the
@@ -30,7 +30,7 @@ def check_reference(built: BuiltModel, expected: np.ndarray) -> None:
         tolerance = comparison_tolerance(
             precision, reduction_length(shapes, built.layer.weights)
         )
-    np.testing.assert_allclose(
+    assert_close(
         actual,
         expected,
         **tolerance,

@@ -6,11 +6,11 @@ import tempfile
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from layergen.testing.case import BuiltModel, LayerCase, build_model
-from layergen.testing.inputs import to_numpy
+from layergen.testing.inputs import assert_close, to_numpy
 from layergen.testing.tolerances import TOLERANCE
+from layergen.testing.variants import for_each_call
 
 
 def check_config_round_trip(case: LayerCase) -> None:
@@ -28,6 +28,7 @@ def check_config_round_trip(case: LayerCase) -> None:
     assert restored.get_config() == config
 
 
+@for_each_call
 def check_save_and_load(case: LayerCase, built: BuiltModel | None = None) -> None:
     """A model using the layer saved as ``.keras`` loads with equal outputs."""
     built = built or build_model(case)
@@ -37,6 +38,6 @@ def check_save_and_load(case: LayerCase, built: BuiltModel | None = None) -> Non
         loaded = keras.models.load_model(path)
     layers = [getattr(layer, "cell", layer) for layer in loaded.layers]
     assert any(isinstance(layer, case.cls) for layer in layers), "layer not restored"
-    np.testing.assert_allclose(
+    assert_close(
         to_numpy(loaded(built.inputs, training=False)), built.output, **TOLERANCE
     )

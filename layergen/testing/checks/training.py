@@ -9,14 +9,21 @@ import keras
 import numpy as np
 
 from layergen.testing.case import LayerCase, is_own_weight
-from layergen.testing.inputs import to_numpy
+from layergen.testing.inputs import all_close, outputs_of, to_numpy
+from layergen.testing.variants import for_each_call
 
 
-def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> np.ndarray:
-    shape = tuple(model.outputs[0].shape)[1:]
-    return np.random.default_rng(1).standard_normal((len(inputs[0]), *shape))
+def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> Any:
+    """Random targets for each of the model's outputs (a list for several)."""
+    rng = np.random.default_rng(1)
+    targets = [
+        rng.standard_normal((len(inputs[0]), *tuple(output.shape)[1:]))
+        for output in model.outputs
+    ]
+    return targets[0] if len(targets) == 1 else targets
 
 
+@for_each_call(every=False)
 def check_fit_step(case: LayerCase) -> None:
     """One compiled ``fit`` step changes every trainable weight of the layer's
     own (a gradient reaches it) and at least one of each sublayer's, and none
@@ -58,28 +65,33 @@ def check_fit_step(case: LayerCase) -> None:
             )
 
 
+@for_each_call
 def check_no_trainable_weights(case: LayerCase) -> None:
     layer = case.make_layer()
     case.run(layer, case.make_inputs(), **case.inference())
     assert layer.trainable_weights == []
 
 
+@for_each_call
 def check_inference_is_deterministic(case: LayerCase) -> None:
     layer = case.make_layer()
     inputs = case.make_inputs()
     first = to_numpy(case.run(layer, inputs, training=False))
     second = to_numpy(case.run(layer, inputs, training=False))
-    np.testing.assert_array_equal(first, second)
+    for a, b in zip(outputs_of(first), outputs_of(second), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
+@for_each_call
 def check_training_changes_output(case: LayerCase) -> None:
     layer = case.make_layer()
     inputs = case.make_inputs()
     inference = to_numpy(case.run(layer, inputs, training=False))
     training = to_numpy(case.run(layer, inputs, training=True))
-    assert not np.allclose(inference, training), "training=True is ignored"
+    assert not all_close(inference, training), "training=True is ignored"
 
 
+@for_each_call
 def check_updates_only_in_training(case: LayerCase) -> None:
     """Non-trainable state changes in training calls only (``None`` is inference)."""
     layer = case.make_layer()
