@@ -42,8 +42,9 @@ CONSTRAINED_LAYERS = {"GLU", "RotaryEmbedding"}
 # Highway's gate bias starts at an initializer with arguments; Conv1D's output
 # shape depends on its padding and strides, and its activation may be None.
 # MultiHeadAttention has call arguments that are not its inputs (an optional
-# tensor, flags) and several outputs.
-LANGUAGE_LAYERS = {"Highway", "Conv1D", "MultiHeadAttention"}
+# tensor, flags) and several outputs; TokenEmbedding takes integer ids and
+# computes a mask.
+LANGUAGE_LAYERS = {"Highway", "Conv1D", "MultiHeadAttention", "TokenEmbedding"}
 # A TransformerBlock composed of the layers of three other example specs.
 COMPOSED_LAYERS = {"TransformerBlock", "RMSNorm", "SwiGLUFeedForward"}
 

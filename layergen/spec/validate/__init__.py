@@ -4,7 +4,7 @@ Every problem becomes a :class:`Diagnostic` with file, line, column and key
 path; all of them (up to a cap) are raised together as one SpecError.
 
 One module per table or concern; :mod:`.document` runs them in order:
-``[layer]``, ``[params]``, ``[inputs]``, ``[checks]``, ``[weights]``,
+``[layer]``, ``[params]``, ``[inputs]``, ``[call.args]``, ``[checks]``, ``[weights]``,
 ``[sublayers]``, ``[states]``, ``[mask]`` mode, ``[call]``, ``[updates]``,
 ``[mask]`` expr, ``[output]``, ``[test]``, then the whole-spec checks.
 """

@@ -1,6 +1,7 @@
-"""The MultiHeadAttention example against Keras's own MultiHeadAttention with
-the same weights: outputs and attention scores, with and without an attention
-mask and a causal mask (the example's spec uses Keras's argument names)."""
+"""Examples against the Keras layers they mirror, with the same weights (their
+specs use Keras's argument names): MultiHeadAttention's outputs and attention
+scores, with and without an attention mask and a causal mask; TokenEmbedding's
+vectors and its `mask_zero` mask."""
 
 from __future__ import annotations
 
@@ -64,4 +65,37 @@ def test_matches_keras_multi_head_attention(masked: bool, causal: bool) -> None:
     alone = generated(query, value, **kwargs)
     np.testing.assert_allclose(
         testing.to_numpy(alone), testing.to_numpy(ours), rtol=1e-6, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_matches_keras_embedding(mask_zero: bool) -> None:
+    testing.reset_keras_state()
+    generated_class = testing.load_layer(
+        str(EXAMPLES / "test_x.py"), "token_embedding.py", "TokenEmbedding"
+    )
+    ids = np.array([[3, 0, 7, 9, 0], [0, 1, 2, 0, 5]], dtype="int32")
+    generated = generated_class(input_dim=10, output_dim=4, mask_zero=mask_zero)
+    builtin = keras.layers.Embedding(input_dim=10, output_dim=4, mask_zero=mask_zero)
+    generated(ids)
+    builtin(ids)
+    builtin.embeddings.assign(testing.to_numpy(generated.embeddings))
+    np.testing.assert_array_equal(
+        testing.to_numpy(generated(ids)), testing.to_numpy(builtin(ids))
+    )
+    ours, theirs = generated.compute_mask(ids), builtin.compute_mask(ids)
+    if not mask_zero:
+        assert ours is None and theirs is None
+        return
+    np.testing.assert_array_equal(testing.to_numpy(ours), testing.to_numpy(theirs))
+    np.testing.assert_array_equal(testing.to_numpy(ours), ids != 0)
+    # The mask reaches the next layer, as Keras's Embedding's does.
+    inputs = keras.Input((None,), dtype="int32")
+    model = keras.Model(inputs, keras.layers.LSTM(3)(generated(inputs)))
+    padded = np.array([[3, 7, 0, 0, 0]], dtype="int32")
+    np.testing.assert_allclose(
+        testing.to_numpy(model(padded)),
+        testing.to_numpy(model(padded[:, :2])),
+        rtol=1e-5,
+        atol=1e-6,
     )
