@@ -180,8 +180,8 @@ def test_hint_is_a_warning_at_the_step_with_the_fused_form(write_spec) -> None:
     assert "2.27x" in warning and not warning.endswith("...")
 
 
-# The corpus layers that are one of these, written out: each gets its hint;
-# every other example and corpus spec gets none.
+# The example and corpus layers that are one of these, written out (by their
+# authors, on purpose): each gets its hint; every other spec gets none.
 WRITTEN_OUT_IN_CORPUS = {
     "causal_self_attention.toml": ["attention"],
     "cross_attention.toml": ["attention"],
