@@ -43,8 +43,14 @@ CONSTRAINED_LAYERS = {"GLU", "RotaryEmbedding"}
 # shape depends on its padding and strides, and its activation may be None.
 # MultiHeadAttention has call arguments that are not its inputs (an optional
 # tensor, flags) and several outputs; TokenEmbedding takes integer ids and
-# computes a mask.
-LANGUAGE_LAYERS = {"Highway", "Conv1D", "MultiHeadAttention", "TokenEmbedding"}
+# computes a mask; ArgMax's output is an int32 index.
+LANGUAGE_LAYERS = {
+    "Highway",
+    "Conv1D",
+    "MultiHeadAttention",
+    "TokenEmbedding",
+    "ArgMax",
+}
 # A TransformerBlock composed of the layers of three other example specs.
 COMPOSED_LAYERS = {"TransformerBlock", "RMSNorm", "SwiGLUFeedForward"}
 
