@@ -171,6 +171,18 @@ def test_fused_forms_and_near_misses_get_none(write_spec, steps, expr) -> None:
     assert kinds(write_spec, steps, expr) == []
 
 
+def test_a_causal_mask_maps_to_is_causal(write_spec) -> None:
+    steps = PROJECT + [
+        "causal = ops.tril(ops.ones((x.shape[1], x.shape[1]), dtype='bool'))",
+        "s = ops.where(causal, ops.einsum('btd,bsd->bts', q, k), -1e4)",
+    ]
+    spec = load_spec(write_spec(spec_text(steps, "ops.softmax(s) @ v + gamma + beta")))
+    (hint,) = fused_op_hints(spec)
+    assert "is_causal=True)` (for the tril mask)" in hint.message
+    plain = load_spec(write_spec(spec_text(*WRITTEN_OUT["attention"][0])))
+    assert "is_causal=...)`" in fused_op_hints(plain)[0].message
+
+
 def test_hint_is_a_warning_at_the_step_with_the_fused_form(write_spec) -> None:
     steps, expr = WRITTEN_OUT["layer"][0]
     spec = load_spec(write_spec(spec_text(steps, expr)))

@@ -86,8 +86,8 @@ def fused_op_hints(spec: LayerSpec) -> list[Hint]:
         if not isinstance(value, ast.expr):
             continue  # a for loop over sublayers
         inlined = _inline(value, bound)
-        for kind in _kinds(inlined, inputs, biases):
-            found.setdefault(kind, Hint(item, kind, HINTS[kind]))
+        for kind, message in _kinds(inlined, inputs, biases):
+            found.setdefault(kind, Hint(item, kind, message))
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             _bind(node.targets[0], inlined, bound)
     return list(found.values())
@@ -120,15 +120,27 @@ def _copy(node: ast.expr) -> ast.expr:
 
 def _kinds(
     node: ast.expr, inputs: frozenset[str], biases: frozenset[str]
-) -> Iterator[str]:
+) -> Iterator[tuple[str, str]]:
+    """Each kind found in ``node``, with its message."""
     for sub in ast.walk(node):
         if _is_attention(sub, inputs):
-            yield "attention"
+            yield "attention", _attention_message(sub)
         if _is_unfused_bias(sub, biases):
-            yield "bias_add"
+            yield "bias_add", HINTS["bias_add"]
         kind = _normalization(sub)
         if kind:
-            yield kind
+            yield kind, HINTS[kind]
+
+
+def _attention_message(node: ast.AST) -> str:
+    """The attention hint; a causal mask (``ops.tril``/``ops.triu`` of the
+    scores) maps to ``is_causal=True``."""
+    if not any(_op(sub) in ("tril", "triu") for sub in ast.walk(node)):
+        return HINTS["attention"]
+    return HINTS["attention"].replace(
+        "scale=..., mask=..., is_causal=...)`",
+        "scale=..., is_causal=True)` (for the tril mask)",
+    )
 
 
 # --- small readers of expression trees ----------------------------------
