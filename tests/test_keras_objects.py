@@ -205,3 +205,26 @@ def test_a_wrong_default_says_what_is_accepted(
 ) -> None:
     errors = errors_of(write_spec, DENSE.format(default=default))
     assert message in errors, errors
+
+
+def test_the_argument_choices_are_those_keras_accepts() -> None:
+    """Each recorded choice builds the class; a value outside them is refused
+    by Keras too (so the table neither refuses nor lets through too much)."""
+    import keras
+
+    from layergen.spec.validate.keras_objects import ARGUMENT_CHOICES
+
+    for (namespace, name, arg), choices in ARGUMENT_CHOICES.items():
+        cls = getattr(getattr(keras, namespace), name)
+        for choice in choices:
+            cls(**{arg: choice})
+        with pytest.raises(ValueError):
+            cls(**{arg: "not_" + choices[0]})
+
+
+def test_an_argument_is_evaluated_with_the_test_values(write_spec) -> None:
+    written = spec_with(write_spec, '"Constant(1.0 / (gain - 1.0))"')
+    assert errors_of(write_spec, written).endswith(
+        "weights.g.initializer: `value` of `Constant`: `1.0 / (gain - 1.0)` fails "
+        "for the test values: ZeroDivisionError: float division by zero"
+    )

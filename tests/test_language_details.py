@@ -1,5 +1,5 @@
 """Small parts of the spec language (issue 13, item 9): numpy scalars for
-float params, did-you-mean for misspelled [test] params, no float32 warning
+int and float params, did-you-mean for misspelled [test] params, no float32 warning
 for an integer ``ops.arange``, a consumed mask that is never read, whole
 output shapes, the known-dimension message's grammar, module names."""
 
@@ -67,6 +67,24 @@ def test_a_float_param_takes_a_numpy_scalar_and_stores_a_float() -> None:
     assert layer_class.from_config(config).epsilon == pytest.approx(1e-5)
     with pytest.raises(ValueError, match="Expected `epsilon` to be a number"):
         layer_class(epsilon="1e-5")
+
+
+def test_an_int_param_takes_a_numpy_integer_and_stores_an_int() -> None:
+    import numpy as np
+
+    from layergen import testing
+
+    layer_class = testing.load_layer(
+        str(EXAMPLES / "x"), "simple_dense.py", "SimpleDense"
+    )
+    layer = layer_class(units=np.int64(4))
+    assert type(layer.units) is int
+    config = layer.get_config()
+    json.dumps(config)  # a numpy scalar would not serialise
+    assert layer_class.from_config(config).units == 4
+    for wrong in (True, 4.0, np.float32(4)):
+        with pytest.raises(ValueError, match="Expected `units` to be an int"):
+            layer_class(units=wrong)
 
 
 def test_the_known_dimension_message_agrees_in_number() -> None:

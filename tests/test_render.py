@@ -94,7 +94,7 @@ def test_layer_code_parses_and_is_black_stable(write_spec) -> None:
 def test_constructor_validates_stores_and_serializes(write_spec) -> None:
     code = generated(write_spec, DENSE)
     assert "sizes=(3, 2)," in code  # no mutable default
-    assert "self.sizes = list(sizes)" in code
+    assert "self.sizes = [int(v) for v in sizes]" in code
     assert "mode not in ('sum', 'mean')" in code.replace('"', "'")
     assert "if units % 2 != 0:" in code
     assert "self.activation = keras.activations.get(activation)" in code

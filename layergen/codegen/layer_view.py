@@ -82,9 +82,10 @@ class LayerView:
             "package": spec.package,
             "docstring": lit.docstring(class_doc(spec, params)),
             "uses_ops": self.uses_ops(),
-            # float params are checked against numbers.Real (numpy scalars too)
+            # numbers.Integral and numbers.Real: numpy scalars are accepted too
             "uses_numbers": any(
-                p.type in ("float", "list[float]") for p in spec.params
+                p.type in ("int", "float", "list[int]", "list[float]")
+                for p in spec.params
             ),
             "uses_random": spec.uses_random,
             "imports": sublayer_imports(spec),

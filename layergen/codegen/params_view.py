@@ -29,10 +29,10 @@ def param_entry(p: Param) -> dict[str, str]:
     store = p.name
     if p.object_module:
         store = f"keras.{p.object_module}.get({p.name})"
-    elif p.type == "float":
-        store = f"float({p.name})"  # a numpy scalar too: configs are JSON
-    elif p.type == "list[float]":
-        store = f"[float(v) for v in {p.name}]"
+    elif p.type in ("int", "float"):
+        store = f"{p.type}({p.name})"  # a numpy scalar too: configs are JSON
+    elif p.type in ("list[int]", "list[float]"):
+        store = f"[{p.type[5:-1]}(v) for v in {p.name}]"
     elif p.type.startswith("list["):
         store = f"list({p.name})"
     if p.optional and store != p.name and not p.object_module:
@@ -69,7 +69,10 @@ def _value_check(p: Param) -> tuple[str, str]:
     if p.object_module:
         return "", f"a Keras {p.type} identifier or object"
     kinds = {
-        "int": ("isinstance({n}, bool) or not isinstance({n}, int)", "an int"),
+        "int": (
+            "isinstance({n}, bool) or not isinstance({n}, numbers.Integral)",
+            "an int",
+        ),
         "float": (
             "isinstance({n}, bool) or not isinstance({n}, numbers.Real)",
             "a number",

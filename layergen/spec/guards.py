@@ -28,7 +28,8 @@ GENERATED_NAMES = frozenset(
     | {"expected", "holds", "output", "case"}
     # __init__ makes a sublayer list with enumerate(), where params are locals.
     | {"enumerate"}
-    # A float param is checked against numbers.Real in __init__.
+    # An int or float param is checked against numbers.Integral or
+    # numbers.Real in __init__.
     | {"numbers"}
     # What keras.layers.RNN reads from a cell: the template sets state_size
     # after the params are stored, and RNN calls the others if they exist.

@@ -7,16 +7,23 @@ against the class's constructor in Keras's catalogue:
 - a call, arguments by position or name, each an expression over params and
   input dimensions: ``"Constant(-1.0)"``, ``"TruncatedNormal(stddev=0.02)"``,
   ``"Constant(float(x[-1]) ** 0.5)"``.
+
+A string argument with a fixed set of values in Keras (VarianceScaling's
+``mode``) is checked against it (:data:`ARGUMENT_CHOICES`); an argument's
+expression is evaluated with the ``[test]`` values, as shapes are
+(:func:`argument_value_problems`).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from layergen.spec import catalog
 from layergen.spec import expressions as ex
-from layergen.spec.model import Expr, KerasObject, LayerSpec, Param
+from layergen.spec.evaluation import evaluate
+from layergen.spec.model import Expr, KerasObject, LayerSpec, Param, Weight
 from layergen.spec.validate.reporting import Report, article, hint, kind
 from layergen.spec.validate.schema import TABLE_KEYS, KeyPath
 from layergen.spec.validate.scopes import checks_scope
@@ -29,6 +36,22 @@ _PARAM_TYPES = {
     "bool": {"bool"},
     "list[int]": {"list[int]"},
     "None": set(),
+}
+# The string arguments Keras accepts only a few values for (it raises
+# ValueError on any other when the weight is built): namespace, class, argument.
+# tests/test_keras_objects.py checks them against the installed Keras.
+ARGUMENT_CHOICES: dict[tuple[str, str, str], tuple[str, ...]] = {
+    ("initializers", "VarianceScaling", "mode"): ("fan_in", "fan_out", "fan_avg"),
+    ("initializers", "VarianceScaling", "distribution"): (
+        "truncated_normal",
+        "untruncated_normal",
+        "normal",
+        "uniform",
+    ),
+    ("initializers", "STFT", "side"): ("real", "imag"),
+    ("initializers", "STFTInitializer", "side"): ("real", "imag"),
+    ("initializers", "STFT", "scaling"): ("density", "spectrum"),
+    ("initializers", "STFTInitializer", "scaling"): ("density", "spectrum"),
 }
 _WORDS = {
     "float": "a number",
@@ -138,11 +161,8 @@ def serialized_problems(
     signature = dict(catalog.signature(namespace, name))
     for arg, literal in config.items():
         problem = _argument_name_problem(name, arg, signature, suggest)
-        if problem is None and not _fits(literal, signature[arg]):
-            problem = (
-                f"`{arg}` of `{name}` expects {_describe(signature[arg])}, "
-                f"found {kind(literal)}"
-            )
+        if problem is None:
+            problem = value_problem(namespace, name, arg, literal, signature[arg])
         if problem:
             problems.append((("config", arg), problem))
     return problems
@@ -206,6 +226,10 @@ def _from_call(
         )
         if problem:
             report.error(path, f"`{arg}` of `{name}` {problem} (in `{source}`)")
+            return None
+        problem = _literal_problem(namespace, name, arg, value, signature[arg])
+        if problem:
+            report.error(path, f"{problem} (in `{source}`)")
             return None
         args[arg] = report.expr(ast.unparse(value), value, path)
     return KerasObject(namespace, name, tuple(args.items()))
@@ -284,6 +308,62 @@ def _argument_problem(
     if "float" in kinds or "int" in kinds:
         return None
     return f"expects {_describe(wanted)}: a literal or a param of that type"
+
+
+def value_problem(
+    namespace: str, name: str, arg: str, value: Any, wanted: str
+) -> str | None:
+    """Why ``value`` cannot be argument ``arg`` of class ``name``, or None: its
+    type, or a string outside the values Keras accepts."""
+    if not _fits(value, wanted):
+        found = repr(value) if isinstance(value, float) else kind(value)
+        return f"`{arg}` of `{name}` expects {_describe(wanted)}, found {found}"
+    choices = ARGUMENT_CHOICES.get((namespace, name, arg))
+    if choices and isinstance(value, str) and value not in choices:
+        expected = ", ".join(f'"{c}"' for c in choices)
+        return f'`{arg}` of `{name}` is "{value}"; Keras accepts {expected}'
+    return None
+
+
+def _literal_problem(
+    namespace: str, name: str, arg: str, node: ast.expr, wanted: str
+) -> str | None:
+    """A literal string argument outside Keras's choices (types are checked
+    by :func:`_argument_problem`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return value_problem(namespace, name, arg, node.value, wanted)
+    return None
+
+
+def argument_value_problems(
+    weights: Iterable[Weight], env: dict[str, Any]
+) -> Iterator[tuple[Expr, str]]:
+    """Each argument of a weight's initializer, regularizer or constraint,
+    evaluated with ``env`` (the ``[test]`` params and input shapes) as
+    build() will: what fails (``Constant(1.0 / 0)``), or gives a value of
+    the wrong type or outside Keras's choices, with the argument's Expr."""
+    for weight in weights:
+        if weight.condition is not None:
+            try:
+                if not evaluate(weight.condition.node, env):
+                    continue
+            except ex.ExpressionError:
+                continue  # reported with the shapes
+        for made in (weight.initializer, weight.regularizer, weight.constraint):
+            if not isinstance(made, KerasObject):
+                continue
+            signature = dict(catalog.signature(made.namespace, made.class_name))
+            for arg, expr in made.args:
+                try:
+                    value = evaluate(expr.node, env)
+                except ex.ExpressionError as exc:
+                    yield expr, f"`{arg}` of `{made.class_name}`: {exc}"
+                    continue
+                problem = value_problem(
+                    made.namespace, made.class_name, arg, value, signature[arg]
+                )
+                if problem:
+                    yield expr, f"{problem} for the test's params and input shapes"
 
 
 def _fits(value: Any, wanted: str) -> bool:

@@ -11,6 +11,7 @@ from layergen.spec.hints import fused_op_hints
 from layergen.spec.model import LayerSpec, MaskMode
 from layergen.spec.source_map import format_path
 from layergen.spec.validate.call import all_call_exprs
+from layergen.spec.validate.keras_objects import argument_value_problems
 from layergen.spec.validate.reporting import Report
 from layergen.spec.validate.schema import mask_names
 
@@ -30,6 +31,9 @@ def check_sizes(report: Report, spec: LayerSpec) -> None:
     if not report.errors:  # the values exist and have their types
         for path, message in limits.evaluation_problems(spec):
             report.error(path, message)
+        env = {**spec.test.params, **spec.test.input_shapes}
+        for expr, message in argument_value_problems(spec.weights, env):
+            report.error(report.key_paths[expr.key], message)
         for path, problem in with_params:
             if (format_path(path), problem) not in reported:
                 report.error(path, problem)
