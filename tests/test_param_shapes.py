@@ -136,3 +136,49 @@ def test_conv1d_matches_keras_with_equal_weights(
         assert tuple(ours.compute_output_shape(shape)) == tuple(
             theirs.compute_output_shape(shape)
         )
+
+
+CONV2D = """
+[layer]
+name = "ValidConv2D"
+
+[params]
+filters = { type = "int", default = 4, min = 1 }
+kernel_size = { type = "list[int]", default = [3, 3] }
+
+[inputs]
+x = { rank = 4 }
+
+[weights.kernel]
+shape = ["kernel_size[0]", "kernel_size[1]", "x[-1]", "filters"]
+
+[call]
+expr = "ops.conv(x, kernel)"
+
+[output]
+shape = ["x[0]", "x[1] - kernel_size[0] + 1", "x[2] - kernel_size[1] + 1", "filters"]
+
+[test]
+input_shapes = { x = [2, 6, 6, 3] }
+properties = { channels = "output.shape[-1] == filters" }
+"""
+
+
+def test_a_shape_reads_the_items_of_a_list_param(tmp_path, write_spec) -> None:
+    from .test_spec_features import load_layer
+
+    source = render_layer(load_spec(write_spec(CONV2D)))
+    assert "shape=(self.kernel_size[0], self.kernel_size[1], input_shape[-1]" in source
+    assert "input_shape[1] - self.kernel_size[0] + 1" in source
+    layer = load_layer(tmp_path, write_spec, CONV2D)(kernel_size=(2, 3))
+    assert layer.compute_output_shape((2, 6, 7, 3)) == (2, 5, 5, 4)
+    layer.build((2, 6, 7, 3))
+    assert tuple(layer.kernel.shape) == (2, 3, 3, 4)
+
+
+def test_a_list_item_out_of_range_is_reported_at_the_dimension(write_spec) -> None:
+    text = CONV2D.replace('"kernel_size[1]", "x[-1]"', '"kernel_size[2]", "x[-1]"')
+    assert errors_of(write_spec, text).endswith(
+        "weights.kernel.shape[1]: `kernel_size[2]`: index 2 is out of range for "
+        "the default of `kernel_size`, which has 2 items (in `kernel_size[2]`)"
+    )

@@ -98,7 +98,18 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
             parts = (node.slice.lower, node.slice.upper, node.slice.step)
             bounds = [None if p is None else _evaluate(p, env) for p in parts]
             return value[slice(*bounds)]
-        return value[_evaluate(node.slice, env)]
+        index = _evaluate(node.slice, env)
+        if (
+            isinstance(value, list | tuple)
+            and isinstance(index, int)
+            and not -len(value) <= index < len(value)
+        ):
+            raise ExpressionError(
+                f"`{ast.unparse(node)}`: index {index} is out of range for "
+                f"`{ast.unparse(node.value)}` = {list(value)!r} in the test "
+                f"values ({len(value)} item{'s' * (len(value) != 1)})"
+            )
+        return value[index]
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         left, right = _evaluate(node.left, env), _evaluate(node.right, env)
         _check_size(node, left, right)

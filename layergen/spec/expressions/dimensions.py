@@ -21,9 +21,12 @@ def check_shape_dim(
     suggest: bool = True,
     params: Collection[str] = (),
     optional: Collection[str] = (),
+    int_lists: Mapping[str, int | None] | None = None,
 ) -> None:
-    """Check a weight/state/output shape entry: integer arithmetic over params and
-    input dimensions (``x[-1]``), or ``a if condition else b`` of those with a
+    """Check a weight/state/output shape entry: integer arithmetic over params,
+    items of ``int_lists`` (``kernel_size[0]``; each maps to its default's
+    length, None without one) and input dimensions (``x[-1]``), or ``a if
+    condition else b`` of those with a
     condition over ``params`` and input dimensions; ``*x[:-1]`` and ``None``
     only when ``allow_star``. An ``optional`` int param (it may be None) is a
     dimension only where a condition rules None out: ``x[-1] if d is None else d``."""
@@ -41,6 +44,7 @@ def check_shape_dim(
                 suggest=suggest,
                 params=params,
                 optional=optional,
+                int_lists=int_lists,
             )
         return
     if allow_star and isinstance(node, ast.Starred):
@@ -93,6 +97,13 @@ def check_shape_dim(
                 + did_you_mean(node.id, int_params | set(input_ranks), suggest)
             )
         return
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in (int_lists or {})
+    ):
+        _check_list_item(node, node.value.id, (int_lists or {})[node.value.id])
+        return
     if isinstance(node, ast.Subscript):
         _check_input_axis(node, input_ranks)
         return
@@ -105,6 +116,7 @@ def check_shape_dim(
                 suggest=suggest,
                 params=params,
                 optional=optional,
+                int_lists=int_lists,
             )
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
@@ -199,6 +211,22 @@ def _int_literal(node: ast.AST) -> bool:
         and isinstance(node.value, int)
         and not isinstance(node.value, bool)
     )
+
+
+def _check_list_item(node: ast.Subscript, name: str, length: int | None) -> None:
+    """``kernel_size[0]``: an int literal index, within the default's length
+    where there is one (the ``[test]`` values are checked when evaluated)."""
+    if not _int_literal(node.slice):
+        raise ExpressionError(
+            f"`{ast.unparse(node)}`: the index of a list param must be an int "
+            f"literal, like `{name}[0]`"
+        )
+    index = ast.literal_eval(node.slice)
+    if length is not None and not -length <= index < length:
+        raise ExpressionError(
+            f"`{ast.unparse(node)}`: index {index} is out of range for the "
+            f"default of `{name}`, which has {length} item{'s' * (length != 1)}"
+        )
 
 
 def _check_input_axis(

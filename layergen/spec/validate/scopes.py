@@ -30,13 +30,16 @@ class ShapeScope(NamedTuple):
     (each input's rank and min_rank bound the axes); a conditional dimension's
     condition, any param. An optional int param is a dimension only where the
     condition rules None out. The inputs are those call() always gets: an
-    optional input's dimensions may be absent."""
+    optional input's dimensions may be absent. A ``list[int]`` param's item
+    is a dimension too (``kernel_size[0]``): ``int_lists`` maps each to its
+    default's length (None without one)."""
 
     int_params: frozenset[str]
     ranks: dict[str, tuple[int | None, int | None]]
     params: frozenset[str] = frozenset()
     optional: frozenset[str] = frozenset()
     optional_inputs: frozenset[str] = frozenset()
+    int_lists: dict[str, int | None] = {}
 
 
 def shape_scope(spec: LayerSpec) -> ShapeScope:
@@ -49,6 +52,11 @@ def shape_scope(spec: LayerSpec) -> ShapeScope:
         frozenset(p.name for p in spec.params),
         frozenset(p.name for p in ints if p.optional),
         frozenset(i.name for i in spec.optional_inputs),
+        {
+            p.name: len(p.default) if isinstance(p.default, list) else None
+            for p in spec.params
+            if p.type == "list[int]" and not p.optional
+        },
     )
 
 

@@ -1,6 +1,6 @@
 """Shape arrays (``[weights]``, ``[states]``, ``[output]``): each dimension an
-int, an expression of int params and input dimensions, or ``a if condition
-else b`` of those."""
+int, an expression of int params, items of ``list[int]`` params and input
+dimensions, or ``a if condition else b`` of those."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def validate_shape(
     if not isinstance(raw, list):
         report.error(path, f"expected an array of dimensions, found {kind(raw)}")
         return None
-    int_params, ranks, params, optional, optional_inputs = names
+    int_params, ranks, params, optional, optional_inputs, int_lists = names
     dims: list[Expr] = []
     for index, dim in enumerate(raw):
         source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
@@ -53,6 +53,7 @@ def validate_shape(
                 suggest=report.suggesting,
                 params=params,
                 optional=optional,
+                int_lists=int_lists,
             )
         except ex.ExpressionError as exc:
             report.error((*path, index), f"{exc} (in `{source}`)")
