@@ -1,29 +1,49 @@
 """Compare generated layers with keras-hub's, run as a script on one backend.
 
 ``python compare.py GENERATED_DIR CASES_JSON`` imports each generated layer from
-GENERATED_DIR and its keras-hub counterpart, builds both with the same
-constructor arguments, copies keras-hub's weights into the generated layer (by
-name), and checks that outputs (and masks) agree on random inputs, also after
-the generated layer goes through a ``.keras`` file in a model. It prints one
-JSON record per case: ``{"case": ..., "ok": bool, "error": str}``.
+GENERATED_DIR and its keras-hub counterpart and checks, for each case:
+
+- the signatures: ``__init__`` takes the same arguments in the same order with
+  the same defaults, and ``call`` the same arguments with the same defaults;
+- the weights: both layers, built with the same constructor arguments, hold
+  weights of the same paths below the layer (a sublayer's weights under the
+  sublayer's name) and shapes; keras-hub's values are copied into ours;
+- each call of ``case["calls"]`` (default: one call with the inputs alone):
+  equal outputs (each of a tuple), equal output masks (``_keras_mask``) and
+  equal symbolic output shapes, on random inputs;
+- a ``.keras`` round trip: a model of the generated layer for each call is
+  saved, reloaded, and still gives keras-hub's outputs.
+
+A tensor is described as a shape (random normal float32) or as
+``{"shape": [...], "dtype": "int32", "high": N}`` (integers in ``[0, N)``),
+``"low"`` too, or ``"dtype": "bool"``; ``"mask"`` on a main input gives it a
+Keras mask (``[True] * k + [False] * rest`` per row, a padded batch) with its
+shape. A call may give a main input another description (ReversibleEmbedding's
+``reverse=True`` takes vectors, not ids); its other arguments are literals (``{"start_index": 2}``) or
+tensors. It prints one JSON record per case:
+``{"case": ..., "ok": bool, "error": str}``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import sys
 import tempfile
 import traceback
 from pathlib import Path
+from typing import Any
 
 import keras
 import keras_hub
 import numpy as np
-
+from keras.src.backend import get_keras_mask, set_keras_mask
 
 def load_class(directory: Path, module: str, name: str) -> type:
     """The class ``name`` of the generated module ``directory/module.py``."""
+    if str(directory) not in sys.path:
+        sys.path.insert(0, str(directory))  # for sublayers' modules
     spec = importlib.util.spec_from_file_location(module, directory / f"{module}.py")
     assert spec is not None and spec.loader is not None
     loaded = importlib.util.module_from_spec(spec)
@@ -32,47 +52,193 @@ def load_class(directory: Path, module: str, name: str) -> type:
     return getattr(loaded, name)
 
 
+def parameters(function: Any) -> list[tuple[str, Any]]:
+    """``(name, default)`` of each argument but ``self`` and ``**kwargs``."""
+    return [
+        (p.name, p.default)
+        for p in inspect.signature(function).parameters.values()
+        if p.name != "self" and p.kind != p.VAR_KEYWORD
+    ]
+
+
+def compare_signatures(ours: type, theirs: type) -> None:
+    """The same constructor (in order) and the same call arguments."""
+    if parameters(ours.__init__) != parameters(theirs.__init__):
+        raise AssertionError(
+            f"constructors differ: {parameters(ours.__init__)} vs "
+            f"{parameters(theirs.__init__)}"
+        )
+    if dict(parameters(ours.call)) != dict(parameters(theirs.call)):
+        raise AssertionError(
+            f"call signatures differ: {parameters(ours.call)} vs "
+            f"{parameters(theirs.call)}"
+        )
+
+
+def weight_paths(layer: keras.layers.Layer) -> dict[str, Any]:
+    """The layer's weights by path, with the layer's own name left out."""
+    paths = {w.path.removeprefix(f"{layer.name}/"): w for w in layer.weights}
+    assert len(paths) == len(layer.weights), f"two weights share a path: {paths}"
+    return paths
+
+
 def copy_weights(source: keras.layers.Layer, target: keras.layers.Layer) -> None:
-    """Give ``target`` the values of ``source``'s weights, matched by name."""
-    theirs = {w.name: w for w in source.weights}
-    ours = {w.name: w for w in target.weights}
+    """Give ``target`` the values of ``source``'s weights, matched by path."""
+    theirs, ours = weight_paths(source), weight_paths(target)
     if sorted(theirs) != sorted(ours):
         raise AssertionError(f"weights differ: {sorted(theirs)} vs {sorted(ours)}")
-    for name, weight in ours.items():
-        weight.assign(keras.ops.convert_to_numpy(theirs[name]))
+    for path, weight in ours.items():
+        if tuple(weight.shape) != tuple(theirs[path].shape):
+            raise AssertionError(
+                f"weight {path}: shape {weight.shape} vs {theirs[path].shape}"
+            )
+        weight.assign(keras.ops.convert_to_numpy(theirs[path]))
 
 
-def assert_close(actual, expected, what: str) -> None:
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(actual),
-        keras.ops.convert_to_numpy(expected),
-        rtol=1e-5,
-        atol=1e-5,
-        err_msg=what,
-    )
+def tensor(description: Any, rng: np.random.Generator) -> Any:
+    """A random array as ``description`` says (see the module docstring)."""
+    if isinstance(description, list):
+        description = {"shape": description}
+    shape, dtype = description["shape"], description.get("dtype", "float32")
+    if dtype == "bool":
+        return rng.random(shape) < 0.7
+    if dtype.startswith("int"):
+        low, high = description.get("low", 0), description["high"]
+        return rng.integers(low, high, shape).astype(dtype)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def padding_mask(shape: list[int], rng: np.random.Generator) -> np.ndarray:
+    """A batch of padded rows: each keeps a random number (>= 1) of steps."""
+    kept = rng.integers(1, shape[1] + 1, shape[0])
+    return np.arange(shape[1])[None, :] < kept[:, None]
+
+
+def is_tensor_description(value: Any) -> bool:
+    return isinstance(value, list) or (isinstance(value, dict) and "shape" in value)
+
+
+def arguments(case: dict, call: dict, seed: int) -> tuple[dict, dict]:
+    """The main inputs (numpy, masks apart) and the call's other arguments."""
+    rng = np.random.default_rng(seed)
+    described = {**case["inputs"], **{n: call[n] for n in case["inputs"] if n in call}}
+    inputs = {name: tensor(d, rng) for name, d in described.items()}
+    masks = {
+        name: padding_mask(d["mask"], rng)
+        for name, d in described.items()
+        if isinstance(d, dict) and "mask" in d
+    }
+    others = {
+        name: tensor(value, rng) if is_tensor_description(value) else value
+        for name, value in call.items()
+        if name not in case["inputs"]
+    }
+    return {**inputs, "__masks__": masks}, others
+
+
+def with_masks(inputs: dict) -> dict:
+    """Tensors of the inputs, each carrying its Keras mask if it has one."""
+    masks = inputs["__masks__"]
+    tensors = {}
+    for name, value in inputs.items():
+        if name == "__masks__":
+            continue
+        tensors[name] = keras.ops.convert_to_tensor(value)
+        if name in masks:
+            set_keras_mask(tensors[name], keras.ops.convert_to_tensor(masks[name]))
+    return tensors
+
+
+def as_tuple(outputs: Any) -> tuple:
+    return tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+
+
+def assert_close(actual: Any, expected: Any, what: str) -> None:
+    actual, expected = as_tuple(actual), as_tuple(expected)
+    if len(actual) != len(expected):
+        raise AssertionError(f"{what}: {len(actual)} outputs vs {len(expected)}")
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(a),
+            keras.ops.convert_to_numpy(e),
+            rtol=1e-5,
+            atol=1e-5,
+            err_msg=f"{what} (output {i})",
+        )
+
+
+def assert_same_masks(actual: Any, expected: Any, what: str) -> None:
+    for i, (a, e) in enumerate(zip(as_tuple(actual), as_tuple(expected))):
+        ours, theirs = get_keras_mask(a), get_keras_mask(e)
+        if (ours is None) != (theirs is None):
+            raise AssertionError(f"{what} (output {i}): mask {ours} vs {theirs}")
+        if ours is not None:
+            np.testing.assert_array_equal(
+                keras.ops.convert_to_numpy(ours),
+                keras.ops.convert_to_numpy(theirs),
+                err_msg=f"{what} (output {i}): masks",
+            )
+
+
+def symbolic(inputs: dict, others: dict) -> tuple[dict, dict]:
+    """``keras.Input``s of the inputs' full shapes, and of tensor arguments."""
+    model_inputs = {
+        n: keras.Input(batch_shape=v.shape, dtype=str(v.dtype), name=n)
+        for n, v in inputs.items()
+        if n != "__masks__"
+    }
+    model_others = {
+        n: keras.Input(batch_shape=v.shape, dtype=str(v.dtype), name=n)
+        for n, v in others.items()
+        if isinstance(v, np.ndarray)
+    }
+    return model_inputs, model_others
+
+
+def shapes(outputs: Any) -> list[tuple]:
+    return [tuple(o.shape) for o in as_tuple(outputs)]
+
+
+def round_trip(model: keras.Model) -> keras.Model:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        return keras.saving.load_model(path)
 
 
 def compare(directory: Path, case: dict) -> None:
     """Raise AssertionError where the generated layer and keras-hub's differ."""
     ours_class = load_class(directory, case["module"], case["class"])
     theirs_class = getattr(keras_hub.layers, case["class"])
+    compare_signatures(ours_class, theirs_class)
     ours, theirs = ours_class(**case["args"]), theirs_class(**case["args"])
-    rng = np.random.default_rng(0)
-    inputs = {
-        name: rng.standard_normal(shape).astype("float32")
-        for name, shape in case["inputs"].items()
-    }
-    theirs_out = theirs(**inputs)
-    ours(**inputs)
-    copy_weights(theirs, ours)
-    assert_close(ours(**inputs), theirs_out, "outputs")
-    model_inputs = {n: keras.Input(v.shape[1:], name=n) for n, v in inputs.items()}
-    model = keras.Model(model_inputs, ours(**model_inputs))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "model.keras"
-        model.save(path)
-        reloaded = keras.saving.load_model(path)
-    assert_close(reloaded(inputs), theirs_out, "outputs after a .keras round trip")
+    calls = case.get("calls", [{}])
+    for number, call in enumerate(calls):
+        what = f"call {number} {sorted(call)}"
+        inputs, others = arguments(case, call, seed=number)
+        theirs_out = theirs(**with_masks(inputs), **others)
+        if number == 0:
+            ours(**with_masks(inputs), **others)
+            copy_weights(theirs, ours)
+        ours_out = ours(**with_masks(inputs), **others)
+        assert_close(ours_out, theirs_out, f"{what}: outputs")
+        assert_same_masks(ours_out, theirs_out, what)
+        model_inputs, model_others = symbolic(inputs, others)
+        literals = {n: v for n, v in others.items() if n not in model_others}
+        symbolic_theirs = theirs(**model_inputs, **model_others, **literals)
+        symbolic_ours = ours(**model_inputs, **model_others, **literals)
+        if shapes(symbolic_ours) != shapes(symbolic_theirs):
+            raise AssertionError(
+                f"{what}: symbolic output shapes {shapes(symbolic_ours)} vs "
+                f"{shapes(symbolic_theirs)}"
+            )
+        model = keras.Model({**model_inputs, **model_others}, symbolic_ours)
+        feed = {
+            **{n: v for n, v in inputs.items() if n != "__masks__"},
+            **{n: v for n, v in others.items() if n in model_others},
+        }
+        reloaded = round_trip(model)
+        assert_close(reloaded(feed), theirs_out, f"{what}: after a .keras round trip")
 
 
 def main() -> None:
