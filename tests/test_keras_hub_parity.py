@@ -3,8 +3,10 @@
 Each spec in ``tests/keras_hub/`` states one of keras-hub's modeling layers with
 keras-hub's constructor and call signature. ``keras_hub/compare.py`` builds the
 generated layer and keras-hub's with equal arguments, copies keras-hub's
-weights in, and checks equal outputs, also after a ``.keras`` round trip, on
-each backend. Issue 13 lists the keras-hub layers that cannot be written yet.
+weights in by path, and checks equal outputs and masks for each call (with
+``start_index``, ``positions``, ``reverse=True``...), also after a ``.keras``
+round trip, on each backend. ``keras_hub/README.md`` lists what the spec
+language cannot say yet.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ import pytest
 from .conftest import ROOT
 
 HUB = Path(__file__).resolve().parent / "keras_hub"
-# One case per spec: the keras-hub class (also the spec's class name), its
-# generated module, constructor arguments and input shapes by argument name.
+# One case per configuration: the keras-hub class (also the spec's class name),
+# its generated module, constructor arguments, the main inputs by argument name
+# (a shape: float32 normal; or {"shape", "dtype", "high"}: integers below high;
+# "mask": a padded batch's Keras mask), and the calls (default: one with the
+# inputs alone), each giving call arguments or other inputs (compare.py).
+IDS = {"shape": [2, 5], "dtype": "int32", "high": 11}
 CASES = [
     {
         "class": "RMSNormalization",
@@ -40,6 +46,138 @@ CASES = [
         "module": "alibi_bias",
         "args": {"alibi_bias_max": 4},
         "inputs": {"attention_scores": [1, 8, 4, 4]},
+    },
+    {
+        "class": "SinePositionEncoding",
+        "module": "sine_position_encoding",
+        "args": {"max_wavelength": 100},
+        "inputs": {"inputs": [2, 5, 6]},
+        "calls": [{}, {"start_index": 3}, {"positions": [2, 5]}, {"positions": [5]}],
+    },
+    {
+        "class": "PositionEmbedding",
+        "module": "position_embedding",
+        "args": {"sequence_length": 12},
+        "inputs": {"inputs": [2, 5, 6]},
+        "calls": [
+            {},
+            {"start_index": 3},
+            {"positions": {"shape": [2, 5], "dtype": "int32", "high": 12}},
+            {"positions": {"shape": [5], "dtype": "int32", "high": 12}},
+        ],
+    },
+    {
+        "class": "RotaryEmbedding",
+        "module": "rotary_embedding",
+        "args": {},
+        "inputs": {"inputs": [2, 5, 8]},
+        "calls": [
+            {},
+            {"start_index": 3},
+            {"positions": {"shape": [2, 5], "dtype": "int32", "high": 50}},
+            {"positions": {"shape": [5], "dtype": "int32", "high": 50}},
+        ],
+    },
+    {
+        "class": "RotaryEmbedding",
+        "module": "rotary_embedding",
+        "args": {"max_wavelength": 500, "scaling_factor": 4.0, "denominator_dim": 12},
+        "inputs": {"inputs": [2, 5, 3, 8]},
+        "calls": [{}, {"start_index": 7}],
+    },
+    {
+        "class": "RotaryEmbedding",
+        "module": "rotary_embedding",
+        "args": {
+            "rope_type": "dynamic",
+            "scaling_factor": 3.0,
+            "sequence_axis": 2,
+            "feature_axis": 1,
+        },
+        "inputs": {"inputs": [2, 8, 5, 3]},
+        "calls": [{}, {"start_index": 2}],
+    },
+    {
+        "class": "RotaryEmbedding",
+        "module": "rotary_embedding",
+        "args": {
+            "rope_type": "yarn",
+            "scaling_factor": 8.0,
+            "original_max_position_embeddings": 4096,
+        },
+        "inputs": {"inputs": [2, 6, 2, 32]},
+        "calls": [{}, {"positions": {"shape": [2, 6], "dtype": "int32", "high": 200}}],
+    },
+    {
+        "class": "RotaryEmbedding",
+        "module": "rotary_embedding",
+        "args": {
+            "rope_type": "yarn",
+            "scaling_factor": 8.0,
+            "original_max_position_embeddings": 64,
+            "truncate": False,
+            "beta_fast": 16.0,
+            "beta_slow": 2.0,
+        },
+        "inputs": {"inputs": [2, 6, 32]},
+    },
+    {
+        "class": "RotaryEmbedding",
+        "module": "rotary_embedding",
+        "args": {"rope_type": "none", "scaling_factor": 8.0},
+        "inputs": {"inputs": [2, 6, 4]},
+    },
+    {
+        "class": "ReversibleEmbedding",
+        "module": "reversible_embedding",
+        "args": {"input_dim": 11, "output_dim": 4},
+        "inputs": {"inputs": IDS},
+        "calls": [{}, {"reverse": True, "inputs": [2, 5, 4]}],
+    },
+    {
+        "class": "ReversibleEmbedding",
+        "module": "reversible_embedding",
+        "args": {
+            "input_dim": 11,
+            "output_dim": 4,
+            "tie_weights": False,
+            "logit_soft_cap": 0.5,
+            "reverse_dtype": "float32",
+        },
+        "inputs": {"inputs": IDS},
+        "calls": [{}, {"reverse": True, "inputs": [2, 5, 4]}],
+    },
+    # Not with reverse=True: the spec's mask cannot read the flag (README.md).
+    {
+        "class": "ReversibleEmbedding",
+        "module": "reversible_embedding",
+        "args": {"input_dim": 11, "output_dim": 4, "mask_zero": True},
+        "inputs": {"inputs": {"shape": [2, 7], "dtype": "int32", "high": 3}},
+    },
+    {
+        "class": "TokenAndPositionEmbedding",
+        "module": "token_and_position_embedding",
+        "args": {"vocabulary_size": 11, "sequence_length": 9, "embedding_dim": 4},
+        "inputs": {"inputs": IDS},
+        "calls": [
+            {},
+            {"start_index": 4},
+            {"positions": {"shape": [2, 5], "dtype": "int32", "high": 9}},
+        ],
+    },
+    {
+        "class": "TokenAndPositionEmbedding",
+        "module": "token_and_position_embedding",
+        "args": {
+            "vocabulary_size": 11,
+            "sequence_length": 9,
+            "embedding_dim": 4,
+            "tie_weights": False,
+            "embeddings_initializer": "glorot_uniform",
+            "mask_zero": True,
+        },
+        "inputs": {"inputs": {"shape": [2, 7], "dtype": "int32", "high": 3}},
+        "calls": [{}, {"positions": {"shape": [7], "dtype": "int32", "high": 9}}],
     },
 ]
 

@@ -40,6 +40,7 @@ import keras_hub
 import numpy as np
 from keras.src.backend import get_keras_mask, set_keras_mask
 
+
 def load_class(directory: Path, module: str, name: str) -> type:
     """The class ``name`` of the generated module ``directory/module.py``."""
     if str(directory) not in sys.path:
@@ -157,7 +158,7 @@ def assert_close(actual: Any, expected: Any, what: str) -> None:
     actual, expected = as_tuple(actual), as_tuple(expected)
     if len(actual) != len(expected):
         raise AssertionError(f"{what}: {len(actual)} outputs vs {len(expected)}")
-    for i, (a, e) in enumerate(zip(actual, expected)):
+    for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(a),
             keras.ops.convert_to_numpy(e),
@@ -168,7 +169,7 @@ def assert_close(actual: Any, expected: Any, what: str) -> None:
 
 
 def assert_same_masks(actual: Any, expected: Any, what: str) -> None:
-    for i, (a, e) in enumerate(zip(as_tuple(actual), as_tuple(expected))):
+    for i, (a, e) in enumerate(zip(as_tuple(actual), as_tuple(expected), strict=True)):
         ours, theirs = get_keras_mask(a), get_keras_mask(e)
         if (ours is None) != (theirs is None):
             raise AssertionError(f"{what} (output {i}): mask {ours} vs {theirs}")
