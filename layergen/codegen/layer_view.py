@@ -125,6 +125,7 @@ class LayerView:
                 Code(f"{s.name} = states[{i}]") for i, s in enumerate(spec.states)
             ],
             "steps": [self.code(step, self.call_names) for step in spec.steps],
+            "losses": [self.code(loss, self.call_names) for loss in spec.losses],
             "expr": self.code(spec.expr, self.call_names),
             "updates": [
                 {"name": Code(name), "value": self.code(value, self.call_names)}
@@ -147,6 +148,7 @@ class LayerView:
         spec = self.spec
         nodes = [e.node for e in spec.steps] + [e.node for e in spec.updates.values()]
         nodes += [e.node for e in spec.next_states.values()]
+        nodes += [e.node for e in spec.losses]
         nodes += [e.node for e in (spec.expr, spec.mask_expr) if e is not None]
         nodes += [e.node for s in spec.sublayers for _, e in s.args]
         return (
@@ -362,6 +364,7 @@ def _cast_weights(spec: LayerSpec, traced: bool) -> list[Weight]:
         return []
     nodes = [e.node for e in spec.steps] + [e.node for e in spec.updates.values()]
     nodes += [e.node for e in spec.next_states.values()]
+    nodes += [e.node for e in spec.losses]
     nodes += [spec.expr.node] if spec.expr is not None else []
     used = set().union(*(ex.names_in(node) for node in nodes))
     return [

@@ -119,7 +119,9 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         for w in spec.weights
     ]
     bindings += [f'{p.name} = {case}.init_kwargs["{p.name}"]' for p in spec.params]
-    reference_names = ex.names_in(test.reference.node) if test.reference else set()
+    reference_names = set().union(
+        *(ex.names_in(e.node) for e in (test.reference, *test.losses) if e)
+    )
     facts = CaseFacts(
         is_cell=spec.is_cell,
         mask_mode=str(spec.mask_mode),
@@ -166,10 +168,13 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "reference": Code(ex.to_code(test.reference.node)) if test.reference else "",
         "uses_numpy": any(
             "np" in ex.names_in(e.node)
-            for e in [test.reference, *(p.expr for p in test.properties)]
+            for e in [test.reference, *test.losses, *(p.expr for p in test.properties)]
             if e is not None
         ),
         "properties": [_property(spec, prop) for prop in test.properties],
+        # [call] losses: each one's numpy value, or None (checked finite).
+        "losses": [Code(ex.to_code(e.node)) for e in test.losses]
+        or [Code("None")] * len(spec.losses),
         "reference_bindings": [
             Code(line) for line in bindings if line.split(" = ")[0] in reference_names
         ],

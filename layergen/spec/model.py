@@ -181,6 +181,8 @@ class TestConfig:
     input_shapes: dict[str, tuple[int, ...]]
     reference: Expr | None = None
     properties: tuple[Property, ...] = ()
+    # Numpy values of the [call] losses, in order (empty: checked finite).
+    losses: tuple[Expr, ...] = ()
     training_changes_output: bool = True
     differentiable: bool = True
     unbiased_in_training: bool = True
@@ -215,6 +217,8 @@ class LayerSpec:
     steps: list[Expr] = field(default_factory=list)
     expr: Expr | None = None
     next_states: dict[str, Expr] = field(default_factory=dict)
+    # Scalars call() adds with self.add_loss (a commitment loss, a penalty).
+    losses: list[Expr] = field(default_factory=list)
     updates: dict[str, Expr] = field(default_factory=dict)
     mask_mode: MaskMode = MaskMode.NONE
     mask_expr: Expr | None = None

@@ -29,7 +29,7 @@ from layergen.testing.checks.randomness import (
     check_inference_leaves_state_alone,
     check_training_is_unbiased,
 )
-from layergen.testing.checks.reference import check_reference
+from layergen.testing.checks.reference import check_losses, check_reference
 from layergen.testing.checks.serialization import (
     check_config_round_trip,
     check_save_and_load,
@@ -99,6 +99,7 @@ __all__ = [
     "check_no_trainable_weights",
     "check_output_shapes",
     "check_property",
+    "check_losses",
     "check_reference",
     "check_runs_on_gpu",
     "check_same_numbers_across_backends",

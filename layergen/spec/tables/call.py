@@ -53,6 +53,15 @@ CALL = Table(
         ),
         Key("expr", CALL_EXPR, "the returned value", '"activation(h)"', required=True),
         Key(
+            "losses",
+            ArrayOf(CALL_EXPR),
+            "scalars call adds with `self.add_loss` after the steps (a "
+            "VQ-VAE's commitment loss, an activity penalty); `fit` adds them "
+            "to the model's loss",
+            '["beta * ops.mean(ops.square(x - ops.stop_gradient(q)))"]',
+            default=[],
+        ),
+        Key(
             "next_states",
             Entries(CALL_EXPR),
             "a cell's new value of each state",
@@ -213,6 +222,13 @@ TEST = Table(
             "passed is `None`), `np` for numpy; for several outputs, a table "
             "with one per output",
             '"np.maximum(x @ kernel + bias, 0)"',
+        ),
+        Key(
+            "losses",
+            ArrayOf(Expression("inputs, weights, params, `np` (numpy)")),
+            "numpy expressions the losses of `[call] losses` must match at "
+            "inference, one per loss, in order (without it: each a finite scalar)",
+            '["0.25 * np.mean((x - np.round(x)) ** 2)"]',
         ),
         Key(
             "properties",

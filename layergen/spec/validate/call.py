@@ -47,6 +47,7 @@ def validate_call(
         report.error(("call",), "missing required key `expr` (the returned value)")
     else:
         spec.expr = report.expression(table["expr"], ("call", "expr"), scope)
+    spec.losses = _losses(report, table.get("losses", []), scope)
     next_states = report.table(
         table.get("next_states", {}), ("call", "next_states"), None
     )
@@ -74,6 +75,22 @@ def validate_call(
         "random" in ex.names_in(e.node) for e in all_call_exprs(spec)
     )
     return scope
+
+
+def _losses(report: Report, raw: Any, scope: dict[str, ex.Symbol]) -> list[Expr]:
+    """``losses``: expressions over call()'s names after the steps, each a
+    scalar call() adds with ``self.add_loss``."""
+    if not isinstance(raw, list):
+        report.error(
+            ("call", "losses"), f"expected an array of strings, found {kind(raw)}"
+        )
+        return []
+    losses = []
+    for index, source in enumerate(raw):
+        expr = report.expression(source, ("call", "losses", index), scope)
+        if expr is not None:
+            losses.append(expr)
+    return losses
 
 
 def validate_updates(
@@ -114,8 +131,10 @@ def validate_updates(
 
 
 def all_call_exprs(spec: LayerSpec) -> list[Expr]:
-    """Every expression call() evaluates: steps, next states, updates, expr."""
-    exprs = [*spec.steps, *spec.next_states.values(), *spec.updates.values()]
+    """Every expression call() evaluates: steps, losses, next states, updates,
+    expr."""
+    exprs = [*spec.steps, *spec.losses, *spec.next_states.values()]
+    exprs += spec.updates.values()
     return exprs + ([spec.expr] if spec.expr else [])
 
 

@@ -66,6 +66,7 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
                 "the layer has several outputs: give each its reference, "
                 '`[test.reference]` with `NAME = "numpy expression"`',
             )
+    losses = _loss_references(report, spec, table.get("losses"))
     properties = _properties(report, spec, table.get("properties", {}))
     if reference is None and not properties and "reference" not in table:
         report.error(
@@ -94,6 +95,7 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
         shapes,
         reference,
         properties,
+        losses=losses,
         **{key: value for key, value in flags.items() if value is not None},
         call_args=call_args,
     )
@@ -170,6 +172,29 @@ def _output_references(
 
 def _packed(nodes: list[ast.expr]) -> ast.expr:
     return nodes[0] if len(nodes) == 1 else ast.Tuple(nodes, ast.Load())
+
+
+def _loss_references(report: Report, spec: LayerSpec, raw: Any) -> tuple[Expr, ...]:
+    """``[test] losses``: a numpy expression per ``[call] losses`` entry."""
+    if raw is None:
+        return ()
+    path: KeyPath = ("test", "losses")
+    if not isinstance(raw, list):
+        report.error(path, f"expected an array of strings, found {kind(raw)}")
+        return ()
+    if len(raw) != len(spec.losses):
+        report.error(
+            path,
+            f"{len(raw)} loss reference{'s' * (len(raw) != 1)} for the "
+            f"{len(spec.losses)} `[call] losses`: give one per loss, in order",
+        )
+        return ()
+    scope = numpy_scope(spec)
+    found = [
+        report.expression(source, (*path, index), scope)
+        for index, source in enumerate(raw)
+    ]
+    return tuple(e for e in found if e is not None)
 
 
 def _properties(report: Report, spec: LayerSpec, raw: Any) -> tuple[Property, ...]:

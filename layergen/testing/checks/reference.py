@@ -1,8 +1,11 @@
-"""The layer's output against a numpy reference the spec states."""
+"""The layer's output, and the losses it adds, against a numpy reference the
+spec states."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from layergen.testing.case import BuiltModel
 from layergen.testing.inputs import assert_close, to_numpy
@@ -36,3 +39,24 @@ def check_reference(built: BuiltModel, expected: Any) -> None:
         **tolerance,
         err_msg=f"output vs the numpy reference, products in {precision} ({how})",
     )
+
+
+def check_losses(built: BuiltModel, expected: list[np.ndarray | None]) -> None:
+    """An inference call adds one finite scalar loss per entry of ``expected``
+    (``layer.losses``, in order), each equal to its numpy value where one is
+    given (None: finite only). A loss that is no scalar would be summed
+    silently by ``fit``."""
+    with full_float32_matmuls():
+        built.model(built.inputs, training=False)
+        losses = [to_numpy(loss) for loss in built.layer.losses]
+    assert len(losses) == len(expected), (
+        f"the layer added {len(losses)} losses in call(), the spec declares "
+        f"{len(expected)}"
+    )
+    for index, (loss, value) in enumerate(zip(losses, expected, strict=True)):
+        assert loss.shape == (), f"loss {index} has shape {loss.shape}, not a scalar"
+        assert np.isfinite(loss), f"loss {index} is {loss}"
+        if value is not None:
+            np.testing.assert_allclose(
+                loss, value, **TOLERANCE, err_msg=f"loss {index} vs the numpy reference"
+            )

@@ -1,0 +1,95 @@
+"""``[call] losses``: scalars call() adds with ``self.add_loss`` (a VQ-VAE's
+commitment loss, an activity penalty), checked like steps, and the generated
+``test_adds_its_losses`` that holds them to ``[test] losses`` (numpy) or to
+being finite scalars."""
+
+from __future__ import annotations
+
+import pytest
+
+from layergen.codegen.render import render_layer, render_test
+from layergen.codegen.test_view import LayerImport
+from layergen.spec.validate import load_spec
+
+from .test_spec_features import errors_of, load_layer
+
+PENALIZED = """
+[layer]
+name = "Penalized"
+
+[params]
+rate = {{ type = "float", default = 0.5 }}
+
+[inputs]
+x = {{ min_rank = 2 }}
+
+[call]
+steps = ["h = ops.relu(x)"]
+expr = "h"
+losses = [{losses}]
+
+[output]
+shape = ["*x[:]"]
+
+[test]
+reference = "np.maximum(x, 0)"
+{test}
+"""
+PENALTY = '"rate * ops.mean(ops.square(h))"'
+
+
+def penalized(losses: str = PENALTY, test: str = "") -> str:
+    return PENALIZED.format(losses=losses, test=test)
+
+
+def test_each_loss_is_added_in_call_after_the_steps(write_spec) -> None:
+    source = render_layer(load_spec(write_spec(penalized())))
+    call = source[source.index("def call") :]
+    assert call.index("h = ops.relu(x)") < call.index("self.add_loss(")
+    assert "self.add_loss(self.rate * ops.mean(ops.square(h)))" in call
+    assert call.index("self.add_loss(") < call.index("return h")
+
+
+def test_a_loss_reads_the_names_of_call(write_spec) -> None:
+    text = penalized('"rate * ops.mean(ops.square(g))"')
+    assert "call.losses[0]: unknown name `g`" in errors_of(write_spec, text)
+
+
+def test_loss_references_come_one_per_loss(write_spec) -> None:
+    text = penalized(test='losses = ["1.0", "2.0"]')
+    assert errors_of(write_spec, text).endswith(
+        "test.losses: 2 loss references for the 1 `[call] losses`: give one "
+        "per loss, in order"
+    )
+
+
+def test_the_generated_test_compares_with_numpy_or_checks_finite(
+    write_spec,
+) -> None:
+    finite = rendered_tests(load_spec(write_spec(penalized())))
+    assert "testing.check_losses(built, [None])" in finite
+    text = penalized(test='losses = ["rate * np.mean(np.maximum(x, 0) ** 2)"]')
+    compared = rendered_tests(load_spec(write_spec(text)))
+    test = compared[compared.index("def test_adds_its_losses") :]
+    assert 'rate = CASE.init_kwargs["rate"]' in test
+    assert "check_losses(built, [rate * np.mean(np.maximum(x, 0) ** 2)])" in test
+
+
+def rendered_tests(spec) -> str:
+    return render_test(spec, LayerImport(file="penalized.py"))
+
+
+def test_check_losses_holds_a_layer_to_its_losses(tmp_path, write_spec) -> None:
+    from layergen import testing
+
+    layer_class = load_layer(tmp_path, write_spec, penalized())
+    case = testing.LayerCase(layer_class, {"rate": 0.5}, {"x": (2, 3)})
+    built = testing.build_model(case)
+    x = built.inputs[0]
+    penalty = 0.5 * (x.clip(0) ** 2).mean()
+    testing.check_losses(built, [penalty])
+    testing.check_losses(built, [None])
+    with pytest.raises(AssertionError, match="vs the numpy reference"):
+        testing.check_losses(built, [penalty + 0.1])
+    with pytest.raises(AssertionError, match="added 1 losses in call"):
+        testing.check_losses(built, [None, None])
