@@ -63,6 +63,11 @@ def test_loss_references_come_one_per_loss(write_spec) -> None:
     )
 
 
+def test_a_wrong_loss_gets_no_knock_on_error_in_test(write_spec) -> None:
+    text = penalized('"rate * ops.mean(ops.square(g))"', 'losses = ["0.0"]')
+    assert "test.losses" not in errors_of(write_spec, text)
+
+
 def test_the_generated_test_compares_with_numpy_or_checks_finite(
     write_spec,
 ) -> None:

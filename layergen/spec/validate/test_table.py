@@ -66,7 +66,10 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
                 "the layer has several outputs: give each its reference, "
                 '`[test.reference]` with `NAME = "numpy expression"`',
             )
-    losses = _loss_references(report, spec, table.get("losses"))
+    call = doc.get("call")
+    declared = call.get("losses") if isinstance(call, dict) else None
+    count = len(declared) if isinstance(declared, list) else len(spec.losses)
+    losses = _loss_references(report, spec, table.get("losses"), count)
     properties = _properties(report, spec, table.get("properties", {}))
     if reference is None and not properties and "reference" not in table:
         report.error(
@@ -174,19 +177,22 @@ def _packed(nodes: list[ast.expr]) -> ast.expr:
     return nodes[0] if len(nodes) == 1 else ast.Tuple(nodes, ast.Load())
 
 
-def _loss_references(report: Report, spec: LayerSpec, raw: Any) -> tuple[Expr, ...]:
-    """``[test] losses``: a numpy expression per ``[call] losses`` entry."""
+def _loss_references(
+    report: Report, spec: LayerSpec, raw: Any, count: int
+) -> tuple[Expr, ...]:
+    """``[test] losses``: a numpy expression per ``[call] losses`` entry (of
+    which there are ``count``, those with errors too: no knock-on error)."""
     if raw is None:
         return ()
     path: KeyPath = ("test", "losses")
     if not isinstance(raw, list):
         report.error(path, f"expected an array of strings, found {kind(raw)}")
         return ()
-    if len(raw) != len(spec.losses):
+    if len(raw) != count:
         report.error(
             path,
             f"{len(raw)} loss reference{'s' * (len(raw) != 1)} for the "
-            f"{len(spec.losses)} `[call] losses`: give one per loss, in order",
+            f"{count} `[call] losses`: give one per loss, in order",
         )
         return ()
     scope = numpy_scope(spec)
