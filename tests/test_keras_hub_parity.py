@@ -179,6 +179,23 @@ CASES = [
         "inputs": {"inputs": {"shape": [2, 7], "dtype": "int32", "high": 3}},
         "calls": [{}, {"positions": {"shape": [7], "dtype": "int32", "high": 9}}],
     },
+    {
+        "class": "FNetEncoder",
+        "module": "f_net_encoder",
+        "args": {"intermediate_dim": 8},
+        "inputs": {"inputs": [2, 5, 6]},
+    },
+    {
+        "class": "FNetEncoder",
+        "module": "f_net_encoder",
+        "args": {
+            "intermediate_dim": 12,
+            "dropout": 0.2,
+            "activation": "gelu",
+            "layer_norm_epsilon": 1e-3,
+        },
+        "inputs": {"inputs": [3, 7, 4]},
+    },
 ]
 
 
