@@ -196,6 +196,51 @@ CASES = [
         },
         "inputs": {"inputs": [3, 7, 4]},
     },
+    {
+        "class": "TransformerEncoder",
+        "module": "transformer_encoder",
+        "args": {"intermediate_dim": 8, "num_heads": 2},
+        "inputs": {"inputs": [2, 5, 6]},
+        "calls": [
+            {},
+            {"return_attention_scores": True},
+            {"padding_mask": {"shape": [2, 5], "dtype": "bool"}},
+            # A row of padding only: Keras's fused attention path (no dropout,
+            # no scores) attends uniformly there.
+            {
+                "padding_mask": {
+                    "value": [[True] * 3 + [False] * 2, [False] * 5],
+                    "dtype": "bool",
+                }
+            },
+            {
+                "attention_mask": {"shape": [2, 5, 5], "dtype": "bool"},
+                "padding_mask": {"shape": [2, 5], "dtype": "bool"},
+                "return_attention_scores": True,
+            },
+        ],
+    },
+    {
+        "class": "TransformerEncoder",
+        "module": "transformer_encoder",
+        "args": {
+            "intermediate_dim": 12,
+            "num_heads": 3,
+            "normalize_first": True,
+            "activation": "gelu",
+            "layer_norm_epsilon": 1e-3,
+            "dropout": 0.1,
+        },
+        "inputs": {"inputs": [2, 4, 7]},
+        "calls": [
+            {},
+            {
+                "return_attention_scores": True,
+                "attention_mask": {"shape": [2, 4, 4], "dtype": "bool"},
+            },
+        ],
+    },
+    # Not with a Keras mask on the inputs: the spec cannot read it (README.md).
 ]
 
 
