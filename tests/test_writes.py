@@ -234,8 +234,11 @@ def test_concurrent_runs_never_mix_two_specs(write_spec, tmp_path) -> None:
 
 # -- item 17: signals roll back, killed runs' temporary files are swept ---------
 
+# Pauses a run in the middle of its writes until a signal arrives: a blocked
+# one shows as pending, an unblocked one runs its handler in the sleep (a fixed
+# sleep raced the test's own timeout on a loaded machine).
 PAUSED_RUN = """
-import os, sys, time
+import os, signal, sys, time
 from pathlib import Path
 from layergen.errors import ConflictError, WriteError
 from layergen.files import writer
@@ -248,7 +251,9 @@ def paused(*args):
     calls.append(args)
     if len(calls) == {after}:
         Path(sys.argv[1]).write_text("paused")
-        time.sleep(60)
+        deadline = time.monotonic() + 60
+        while not signal.sigpending() and time.monotonic() < deadline:
+            time.sleep(0.01)
     return result
 
 setattr(writer.os, {hook!r}, paused)
@@ -281,7 +286,7 @@ def test_a_signal_mid_write_rolls_back_with_the_conventional_code(
         time.sleep(0.05)
     assert ready.exists(), process.communicate()
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signum, stderr
     assert stderr.strip().endswith(f"interrupted ({signal.Signals(signum).name})")
     assert not out.exists()  # no layer, no test, no temporary file, no directory

@@ -47,6 +47,9 @@ class Program:
     masks: tuple[str, ...]  # call()'s mask arguments
     training: bool
     state_count: int
+    # The call arguments that are not tensors, at the [test] call_args values,
+    # else their defaults (the tests' "given" call).
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
 def mask_args(spec: LayerSpec) -> list[str]:
@@ -98,6 +101,10 @@ def compile_program(spec: LayerSpec, where: Callable[[str], Place]) -> Program:
         tuple(mask_args(spec)),
         spec.training,
         len(spec.states),
+        {
+            a.name: (spec.test.call_args if spec.test else {}).get(a.name, a.default)
+            for a in spec.call_args
+        },
     )
 
 
@@ -185,6 +192,7 @@ def _run_once(
         namespace = {
             **base,
             **{n: values[n] for n in (*program.inputs, *program.masks)},
+            **program.arguments,
         }
         if program.training:
             namespace["training"] = False

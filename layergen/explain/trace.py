@@ -50,7 +50,7 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
     except Exception as exc:
         made = f"{spec.name}(**[test] params) fails: {ks.message(exc)}"
         raise CannotTrace(where("test.params"), made) from None
-    shapes = [test.input_shapes[i.name] for i in spec.inputs]
+    shapes = [test.input_shapes[i.name] for i in spec.main_inputs]
     try:
         ks.build(layer, spec, shapes)
     except Exception as exc:
@@ -175,7 +175,7 @@ def _symbols(spec: LayerSpec, layer: Any, keras: Any, unknown: bool) -> dict[str
         i.name: ks.symbolic(keras, shapes[i.name], i.dtype or layer.compute_dtype)
         for i in spec.inputs
     }
-    for name, item in zip(mask_names(spec), spec.inputs, strict=True):
+    for name, item in zip(mask_names(spec), spec.main_inputs, strict=True):
         mask = ks.symbolic(keras, shapes[item.name][:-1], "bool")
         symbols[name] = symbols["mask:" + item.name] = mask
     if spec.is_cell:
