@@ -234,11 +234,10 @@ def test_concurrent_runs_never_mix_two_specs(write_spec, tmp_path) -> None:
 
 # -- item 17: signals roll back, killed runs' temporary files are swept ---------
 
-# Pauses a run in the middle of its writes until a signal arrives: a blocked
-# one shows as pending, an unblocked one runs its handler in the sleep (a fixed
-# sleep raced the test's own timeout on a loaded machine).
+# Pauses a run in the middle of its writes for 60 s; the test's wait for it
+# (120 s) outlasts the pause, which a signal held back by the writer ends.
 PAUSED_RUN = """
-import os, signal, sys, time
+import os, sys, time
 from pathlib import Path
 from layergen.errors import ConflictError, WriteError
 from layergen.files import writer
@@ -251,9 +250,7 @@ def paused(*args):
     calls.append(args)
     if len(calls) == {after}:
         Path(sys.argv[1]).write_text("paused")
-        deadline = time.monotonic() + 60
-        while not signal.sigpending() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        time.sleep(60)
     return result
 
 setattr(writer.os, {hook!r}, paused)
