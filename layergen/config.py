@@ -35,6 +35,7 @@ from layergen.codegen.environment import check_overrides
 from layergen.errors import Diagnostic, LayergenError, SpecError
 from layergen.files.plan import unsafe_characters
 from layergen.files.reading import read_spec
+from layergen.spec.expressions.symbols import did_you_mean
 from layergen.spec.source_map import SourceMap, format_path, parse_toml
 from layergen.spec.validate import IDENTIFIER, PACKAGE
 from layergen.spec.validate.reporting import kind
@@ -215,8 +216,7 @@ class _Reader:
             line, column = self.where(key)
             self.locations[key] = f"{self.name}:{line}:{column}"
             if key not in KEYS:
-                close = difflib.get_close_matches(key, KEYS, n=1)
-                hint = f" - did you mean `{close[0]}`?" if close else ""
+                hint = did_you_mean(key, KEYS)
                 self.error(
                     (key,),
                     f"unknown key{hint} (expected one of {', '.join(KEYS)})",

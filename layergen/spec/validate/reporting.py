@@ -9,7 +9,6 @@ for the checks that run once every table is read.
 from __future__ import annotations
 
 import ast
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -63,8 +62,7 @@ class Report:
             allowed = TABLE_KEYS[schema]
             for key in value:
                 if key not in allowed:
-                    hint = difflib.get_close_matches(key, allowed, n=1)
-                    suggestion = f" - did you mean `{hint[0]}`?" if hint else ""
+                    suggestion = did_you_mean(key, allowed)
                     expected = ", ".join(f"`{k}`" for k in allowed)
                     self.error(
                         (*path, key),
