@@ -9,7 +9,7 @@ import pytest
 from layergen.codegen.render import render_layer
 from layergen.spec.validate import load_spec
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, ROOT
 from .test_spec_features import errors_of
 
 POOL = """
@@ -182,3 +182,61 @@ def test_a_list_item_out_of_range_is_reported_at_the_dimension(write_spec) -> No
         "weights.kernel.shape[1]: `kernel_size[2]`: index 2 is out of range for "
         "the default of `kernel_size`, which has 2 items (in `kernel_size[2]`)"
     )
+
+
+PATCH_CONV = (ROOT / "tests" / "corpus" / "patch_conv2d.toml").read_text()
+
+
+def test_an_optional_list_param_is_a_dimension_behind_a_condition(
+    tmp_path, write_spec
+) -> None:
+    """corpus/patch_conv2d.toml: ``strides`` (an optional ``list[int]``)
+    defaults to None; its items are dimensions where ``strides is None`` is
+    ruled out, and the layer matches keras.layers.Conv2D either way."""
+    import keras
+    import numpy as np
+
+    from .test_spec_features import load_layer
+
+    source = render_layer(load_spec(write_spec(PATCH_CONV)))
+    assert "strides=None," in source
+    assert "A list of ints, or `None`. Defaults to `None`." in source
+    assert "// self.kernel_size[0] + 1 if self.strides is None else" in source
+    layer_class = load_layer(tmp_path, write_spec, PATCH_CONV)
+    x = np.random.default_rng(0).normal(size=(2, 8, 9, 3)).astype("float32")
+    for strides, keras_strides in [(None, (2, 3)), ([1, 2], (1, 2))]:
+        ours = layer_class(filters=4, kernel_size=[2, 3], strides=strides)
+        theirs = keras.layers.Conv2D(4, (2, 3), strides=keras_strides)
+        theirs.build(x.shape)
+        ours.build(x.shape)
+        ours.set_weights(theirs.get_weights())
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(ours(x)),
+            keras.ops.convert_to_numpy(theirs(x)),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+        for shape in [x.shape, (None, 8, None, 3)]:
+            assert tuple(ours.compute_output_shape(shape)) == tuple(
+                theirs.compute_output_shape(shape)
+            )
+        assert ours.get_config()["strides"] == strides
+
+
+@pytest.mark.parametrize(
+    ("dim", "message"),
+    [
+        ('"strides[0]"', "`strides` may be None: give the dimension it stands for"),
+        ('"1 if strides is not None else strides[0]"', "`strides` may be None"),
+        ('"1 if strides is None else strides"', "`strides` is a list param: use"),
+        ('"kernel_size"', "`kernel_size` is a list param: use one of its items"),
+        ('"strides[0] if strides is not None else 1"', None),
+    ],
+)
+def test_an_optional_list_item_needs_a_guard(write_spec, dim, message) -> None:
+    text = PATCH_CONV.replace('shape = ["filters"]', f"shape = [{dim}]")
+    if message is None:
+        load_spec(write_spec(text))
+        return
+    errors = errors_of(write_spec, text)
+    assert message in errors and "weights.bias.shape[0]" in errors, errors

@@ -28,8 +28,9 @@ def check_shape_dim(
     length, None without one) and input dimensions (``x[-1]``), or ``a if
     condition else b`` of those with a
     condition over ``params`` and input dimensions; ``*x[:-1]`` and ``None``
-    only when ``allow_star``. An ``optional`` int param (it may be None) is a
-    dimension only where a condition rules None out: ``x[-1] if d is None else d``."""
+    only when ``allow_star``. An ``optional`` int param (it may be None), or
+    an optional list's item, is a dimension only where a condition rules None
+    out: ``x[-1] if d is None else d``; ``int_params`` holds those it has."""
     int_params = frozenset(int_params)  # no copy when it is one already
     if isinstance(node, ast.IfExp):
         _check_condition(node.test, params, input_ranks, suggest)
@@ -85,6 +86,11 @@ def check_shape_dim(
                 f"`{node.id}` is an input: use one of its dimensions, like "
                 f"`{node.id}[-1]`"
             )
+        if node.id in (int_lists or {}):
+            raise ExpressionError(
+                f"`{node.id}` is a list param: use one of its items, like "
+                f"`{node.id}[0]`"
+            )
         if node.id in optional and node.id not in int_params:
             raise ExpressionError(
                 f"`{node.id}` may be None: give the dimension it stands for "
@@ -102,7 +108,13 @@ def check_shape_dim(
         and isinstance(node.value, ast.Name)
         and node.value.id in (int_lists or {})
     ):
-        _check_list_item(node, node.value.id, (int_lists or {})[node.value.id])
+        name = node.value.id
+        if name in optional and name not in int_params:
+            raise ExpressionError(
+                f"`{name}` may be None: give the dimension it stands for then, "
+                f"like `1 if {name} is None else {ast.unparse(node)}`"
+            )
+        _check_list_item(node, name, (int_lists or {})[name])
         return
     if isinstance(node, ast.Subscript):
         _check_input_axis(node, input_ranks)

@@ -216,8 +216,8 @@ PARAM = Table(
             "optional",
             Boolean(),
             "the argument may be `None` (its default, unless `default` is "
-            "given); a shape reads it behind a condition, like "
-            "`x[-1] if d is None else d`",
+            "given); a shape reads it (an int, or a `list[int]`'s items) behind "
+            "a condition, like `x[-1] if d is None else d`",
             "true",
             default=False,
         ),

@@ -28,11 +28,13 @@ def param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
 class ShapeScope(NamedTuple):
     """What a shape dimension may read: int params, and input dimensions
     (each input's rank and min_rank bound the axes); a conditional dimension's
-    condition, any param. An optional int param is a dimension only where the
-    condition rules None out. The inputs are those call() always gets: an
+    condition, any param. The inputs are those call() always gets: an
     optional input's dimensions may be absent. A ``list[int]`` param's item
     is a dimension too (``kernel_size[0]``): ``int_lists`` maps each to its
-    default's length (None without one)."""
+    default's length (None without one). An optional int param, or an
+    optional ``list[int]`` param's item, is a dimension only where the
+    condition rules None out (``3 if kernel_size is None else
+    kernel_size[0]``): ``optional`` names them."""
 
     int_params: frozenset[str]
     ranks: dict[str, tuple[int | None, int | None]]
@@ -40,6 +42,9 @@ class ShapeScope(NamedTuple):
     optional: frozenset[str] = frozenset()
     optional_inputs: frozenset[str] = frozenset()
     int_lists: dict[str, int | None] = {}
+
+
+_DIMS = ("int", "list[int]")
 
 
 def shape_scope(spec: LayerSpec) -> ShapeScope:
@@ -50,12 +55,12 @@ def shape_scope(spec: LayerSpec) -> ShapeScope:
         frozenset(p.name for p in ints if not p.optional),
         {i.name: (i.rank, i.min_rank) for i in spec.main_inputs},
         frozenset(p.name for p in spec.params),
-        frozenset(p.name for p in ints if p.optional),
+        frozenset(p.name for p in spec.params if p.optional and p.type in _DIMS),
         frozenset(i.name for i in spec.optional_inputs),
         {
             p.name: len(p.default) if isinstance(p.default, list) else None
             for p in spec.params
-            if p.type == "list[int]" and not p.optional
+            if p.type == "list[int]"
         },
     )
 
