@@ -234,8 +234,10 @@ def test_concurrent_runs_never_mix_two_specs(write_spec, tmp_path) -> None:
 
 # -- item 17: signals roll back, killed runs' temporary files are swept ---------
 
-# Pauses a run in the middle of its writes for 60 s; the test's wait for it
-# (120 s) outlasts the pause, which a signal held back by the writer ends.
+# Pauses a run in the middle of its writes until the signal's handler raises
+# in the sleep: a state, not a time (a fixed 60 s pause raced the test on a
+# loaded machine, and a write resumed after it ends in exit 0). The 300 s
+# bound only keeps a lost signal from hanging the suite; the test then fails.
 PAUSED_RUN = """
 import os, sys, time
 from pathlib import Path
@@ -250,7 +252,9 @@ def paused(*args):
     calls.append(args)
     if len(calls) == {after}:
         Path(sys.argv[1]).write_text("paused")
-        time.sleep(60)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
     return result
 
 setattr(writer.os, {hook!r}, paused)
@@ -278,12 +282,12 @@ def test_a_signal_mid_write_rolls_back_with_the_conventional_code(
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # the child imports and validates first
     while not ready.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert ready.exists(), process.communicate()
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=360)
     assert process.returncode == 128 + signum, stderr
     assert stderr.strip().endswith(f"interrupted ({signal.Signals(signum).name})")
     assert not out.exists()  # no layer, no test, no temporary file, no directory
@@ -298,7 +302,7 @@ def test_a_killed_runs_temporary_file_is_removed_by_the_next_run(
         [sys.executable, "-c", program, str(ready), str(spec), str(out)],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # the child imports and validates first
     while not ready.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     process.kill()  # SIGKILL: nothing can clean up
