@@ -46,22 +46,24 @@ class ChecksView:
     def build_check(self, name: str, expr: Expr) -> dict[str, str]:
         """A check over input dimensions for build(), skipped while a
         dimension it reads is unknown (None)."""
-        axes = ex.input_axes(expr.node, self.input_names)
+        dims = ex.input_dims(expr.node, self.input_names)
         known: list[ast.expr] = [
-            ast.Compare(
-                ast.Subscript(ast.Name(n, ast.Load()), ast.Constant(axis)),
-                [ast.IsNot()],
-                [ast.Constant(None)],
-            )
-            for n, axis in axes
+            ast.Compare(dim, [ast.IsNot()], [ast.Constant(None)]) for dim in dims
         ]
         condition = ast.BoolOp(ast.And(), [*known, ex.negated(expr.node)])
-        shapes = list(dict.fromkeys(shape_var(self.spec, n) for n, _ in axes))
+        shapes = list(
+            dict.fromkeys(shape_var(self.spec, dim.value.id) for dim in dims)  # type: ignore[attr-defined]
+        )
         message = [
             f"{self.spec.name} requires `{ast.unparse(expr.node)}` "
             f"(check `{name}`). Received: ",
             *received(shapes, ""),
         ]
+        axis_params = dict.fromkeys(
+            dim.slice.id for dim in dims if isinstance(dim.slice, ast.Name)
+        )
+        for param in axis_params:
+            message += [f", {param}=", lit.Shown(f"self.{param}")]
         return {
             "condition": Code(ex.to_code(condition, self.build_names)),
             "error": lit.message(message),

@@ -154,8 +154,9 @@ def _string_char(char: str) -> str:
 
 
 def call_doc(spec: LayerSpec) -> list[str]:
-    """The arguments of ``call``, as Keras's layers describe them."""
-    lines = []
+    """The arguments of ``call``, as Keras's layers describe them, in the
+    order of its signature."""
+    lines: dict[str, str] = {}
     for item in spec.inputs:
         what = "The input at one time step" if spec.is_cell else "Input tensor"
         if len(spec.inputs) > 1 and not spec.is_cell:
@@ -169,11 +170,11 @@ def call_doc(spec: LayerSpec) -> list[str]:
             text += f" Of dtype `{item.dtype}`." if item.dtype else ""
         if item.optional:
             text += " Defaults to `None`."
-        lines.append(inert(wrapped(text)))
+        lines[item.name] = inert(wrapped(text))
     if spec.is_cell:
         states = ", ".join(f"`{s.name}`" for s in spec.states)
-        lines.append(
-            wrapped(f"states: The states from the previous time step ({states}).")
+        lines["states"] = wrapped(
+            f"states: The states from the previous time step ({states})."
         )
     if spec.training:
         text = (
@@ -183,19 +184,17 @@ def call_doc(spec: LayerSpec) -> list[str]:
         if spec.updates:
             updated = ", ".join(f"`{name}`" for name in spec.updates)
             text += f" Only in training mode does it update {updated}."
-        lines.append(wrapped(text))
+        lines["training"] = wrapped(text)
     if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
         for item, name in zip(spec.main_inputs, mask_names(spec), strict=True):
-            lines.append(
-                wrapped(
-                    f"{name}: Optional boolean mask of `{item.name}`, `True` "
-                    "where a value is kept, as Keras passes it from an earlier "
-                    "layer (`Masking`, `Embedding(mask_zero=True)`). Defaults "
-                    "to `None`."
-                )
+            lines[name] = wrapped(
+                f"{name}: Optional boolean mask of `{item.name}`, `True` "
+                "where a value is kept, as Keras passes it from an earlier "
+                "layer (`Masking`, `Embedding(mask_zero=True)`). Defaults "
+                "to `None`."
             )
-    lines += [f"{a.name}: {param_doc(a)}" for a in spec.call_args]
-    return lines
+    lines.update({a.name: f"{a.name}: {param_doc(a)}" for a in spec.call_args})
+    return [lines[name] for name in spec.in_call_order(list(lines))]
 
 
 def _sentence(text: str) -> str:

@@ -70,7 +70,7 @@ class LayerView:
             or self.checks.rank_checks()
             or self.checks.known_dim_checks()
             or any(
-                ex.input_axes(e.node, self.input_names) for e in spec.checks.values()
+                ex.input_dims(e.node, self.input_names) for e in spec.checks.values()
             )
         )
         return {
@@ -94,12 +94,12 @@ class LayerView:
             "checks": [
                 self.checks.check(name, expr)
                 for name, expr in spec.checks.items()
-                if not ex.input_axes(expr.node, self.input_names)
+                if not ex.input_dims(expr.node, self.input_names)
             ],
             "build_checks": [
                 self.checks.build_check(name, expr)
                 for name, expr in spec.checks.items()
-                if ex.input_axes(expr.node, self.input_names)
+                if ex.input_dims(expr.node, self.input_names)
             ],
             "sublayers": [self.sublayer(s) for s in spec.sublayers],
             "is_cell": spec.is_cell,
@@ -269,17 +269,20 @@ class LayerView:
         return [Code(arg) for arg in args]
 
     def call_args(self) -> list[Code]:
+        """call()'s parameters, in the order ``[call] signature`` gives."""
         spec = self.spec
-        args = [i.name for i in spec.main_inputs]
-        args += [f"{i.name}=None" for i in spec.optional_inputs]
+        args = {i.name: i.name for i in spec.main_inputs}
+        args.update({i.name: f"{i.name}=None" for i in spec.optional_inputs})
         if spec.is_cell:
-            args.append("states")
+            args["states"] = "states"
         if spec.training:
-            args.append("training=None")
+            args["training"] = "training=None"
         if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
-            args += [f"{name}=None" for name in mask_names(spec)]
-        args += [f"{a.name}={lit.value(a.default)}" for a in spec.call_args]
-        return [Code(arg) for arg in args]
+            args.update({name: f"{name}=None" for name in mask_names(spec)})
+        args.update(
+            {a.name: f"{a.name}={lit.value(a.default)}" for a in spec.call_args}
+        )
+        return [Code(args[name]) for name in spec.in_call_order(list(args))]
 
     def returned(self) -> Code:
         value = (

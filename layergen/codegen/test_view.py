@@ -273,9 +273,12 @@ def variable_axes(
     fixed: set[tuple[str, int]] = set()
     pinning = [e for w in spec.weights for e in w.build_exprs]
     inputs = {i.name for i in spec.inputs}
-    pinning += [c for c in spec.checks.values() if _multiple_of(c.node, inputs) is None]
+    axes = _axis_params(spec)
+    pinning += [
+        c for c in spec.checks.values() if _multiple_of(c.node, inputs, axes) is None
+    ]
     for expr in pinning:
-        for name, axis in ex.input_axes(expr.node, inputs):
+        for name, axis in ex.input_axes(expr.node, inputs, axes):
             fixed.add((name, axis % len(shapes[name])))
     if spec.sublayers:
         fixed |= {(name, len(shape) - 1) for name, shape in shapes.items()}
@@ -285,7 +288,20 @@ def variable_axes(
     }
 
 
-def _multiple_of(node: ast.AST, inputs: set[str]) -> tuple[str, int, ast.expr] | None:
+def _axis_params(spec: LayerSpec) -> dict[str, int]:
+    """The test's int params, the axes a check may read an input at
+    (``x[feature_axis]``)."""
+    assert spec.test is not None
+    return {
+        name: value
+        for name, value in spec.test.params.items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+def _multiple_of(
+    node: ast.AST, inputs: set[str], axes: dict[str, int]
+) -> tuple[str, int, ast.expr] | None:
     """``(input, axis, k)`` for a check of the form ``x[axis] % k == 0``."""
     if not (
         isinstance(node, ast.Compare)
@@ -296,11 +312,11 @@ def _multiple_of(node: ast.AST, inputs: set[str]) -> tuple[str, int, ast.expr] |
         and isinstance(node.left, ast.BinOp)
         and isinstance(node.left.op, ast.Mod)
         and isinstance(node.left.left, ast.Subscript)
-        and len(ex.input_axes(node.left.left, inputs)) == 1
-        and not ex.input_axes(node.left.right, inputs)
+        and len(ex.input_axes(node.left.left, inputs, axes)) == 1
+        and not ex.input_axes(node.left.right, inputs, axes)
     ):
         return None
-    ((name, axis),) = ex.input_axes(node.left.left, inputs)
+    ((name, axis),) = ex.input_axes(node.left.left, inputs, axes)
     return name, axis, node.left.right
 
 
@@ -312,7 +328,7 @@ def _axis_multiples(
     multiples: dict[str, dict[int, int]] = {}
     inputs = {i.name for i in spec.inputs}
     for check in spec.checks.values():
-        found = _multiple_of(check.node, inputs)
+        found = _multiple_of(check.node, inputs, _axis_params(spec))
         if found is not None:
             name, axis, step = found
             axes = multiples.setdefault(name, {})

@@ -81,12 +81,15 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
     inputs = {i.name for i in spec.inputs}
     for name, check in spec.checks.items():
         yield from _moduli(check.node, env, ("checks", name), inputs)
-        for item, axis in ex.input_axes(check.node, inputs):
-            shape = spec.test.input_shapes[item]
+        for dim in ex.input_dims(check.node, inputs):
+            item, shape = dim.value.id, spec.test.input_shapes[dim.value.id]  # type: ignore[attr-defined]
+            axis = evaluate(dim.slice, spec.test.params)
             if not -len(shape) <= axis < len(shape):
+                written = ast.unparse(dim)
+                given = "" if written == f"{item}[{axis}]" else f" ({axis} in the test)"
                 yield ("checks", name), (
-                    f"`{item}[{axis}]` does not exist for the test's input shape "
-                    f"{list(shape)}; build() would fail reading it (declare "
+                    f"`{written}`{given} does not exist for the test's input "
+                    f"shape {list(shape)}; build() would fail reading it (declare "
                     f"`rank` or `min_rank` for `{item}`, or give `[test] "
                     "input_shapes` with that axis)"
                 )
@@ -245,7 +248,7 @@ def _moduli(
         if (
             isinstance(sub, ast.BinOp)
             and isinstance(sub.op, ast.Mod)
-            and ex.input_axes(sub.left, inputs)
+            and ex.input_dims(sub.left, inputs)
         ):
             step = yield from _value(sub.right, env, path)
             if step is not None and (

@@ -210,6 +210,9 @@ class LayerSpec:
     inputs: list[Input] = field(default_factory=list)
     # Non-tensor call arguments with defaults (``use_causal_mask=False``).
     call_args: list[Param] = field(default_factory=list)
+    # ``[call] signature``: call()'s arguments in order (empty: the default
+    # order, inputs, optional inputs, training, masks, then call args).
+    call_order: tuple[str, ...] = ()
     weights: list[Weight] = field(default_factory=list)
     sublayers: list[Sublayer] = field(default_factory=list)
     states: list[State] = field(default_factory=list)
@@ -242,6 +245,12 @@ class LayerSpec:
 
     def call_arg(self, name: str) -> Param | None:
         return next((a for a in self.call_args if a.name == name), None)
+
+    def in_call_order(self, names: list[str]) -> list[str]:
+        """``names``, call()'s arguments in the default order, in the order
+        ``[call] signature`` gives them; those it does not list after."""
+        listed = [n for n in self.call_order if n in names]
+        return listed + [n for n in names if n not in listed]
 
     @property
     def is_cell(self) -> bool:

@@ -3,8 +3,8 @@
 ``python compare.py GENERATED_DIR CASES_JSON`` imports each generated layer from
 GENERATED_DIR and its keras-hub counterpart and checks, for each case:
 
-- the signatures: ``__init__`` takes the same arguments in the same order with
-  the same defaults, and ``call`` the same arguments with the same defaults;
+- the signatures: ``__init__`` and ``call`` take the same arguments in the
+  same order with the same defaults;
 - the weights: both layers, built with the same constructor arguments, hold
   weights of the same paths below the layer (a sublayer's weights under the
   sublayer's name) and shapes; keras-hub's values are copied into ours;
@@ -63,13 +63,13 @@ def parameters(function: Any) -> list[tuple[str, Any]]:
 
 
 def compare_signatures(ours: type, theirs: type) -> None:
-    """The same constructor (in order) and the same call arguments."""
+    """The same constructor and call arguments, in order, with equal defaults."""
     if parameters(ours.__init__) != parameters(theirs.__init__):
         raise AssertionError(
             f"constructors differ: {parameters(ours.__init__)} vs "
             f"{parameters(theirs.__init__)}"
         )
-    if dict(parameters(ours.call)) != dict(parameters(theirs.call)):
+    if parameters(ours.call) != parameters(theirs.call):
         raise AssertionError(
             f"call signatures differ: {parameters(ours.call)} vs "
             f"{parameters(theirs.call)}"

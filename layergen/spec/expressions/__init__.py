@@ -28,6 +28,7 @@ from layergen.spec.expressions.dimensions import (
     check_input_dims_only,
     check_shape_dim,
     input_axes,
+    input_dims,
     star_slice,
 )
 from layergen.spec.expressions.emit import negated, to_code
@@ -94,6 +95,7 @@ __all__ = [
     "dotted_chain",
     "float32_constants",
     "input_axes",
+    "input_dims",
     "star_slice",
     "names_in",
     "negated",

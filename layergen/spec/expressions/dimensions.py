@@ -242,8 +242,13 @@ def _check_list_item(node: ast.Subscript, name: str, length: int | None) -> None
 
 
 def _check_input_axis(
-    node: ast.Subscript, input_ranks: Mapping[str, tuple[int | None, int | None]]
+    node: ast.Subscript,
+    input_ranks: Mapping[str, tuple[int | None, int | None]],
+    axis_params: Collection[str] | None = None,
 ) -> None:
+    """``x[-1]``: an input indexed by an int literal within its rank, or, where
+    ``axis_params`` are given, by one of those int params (``x[feature_axis]``,
+    whose value the ``[test]`` values check)."""
     if not isinstance(node.value, ast.Name) or node.value.id not in input_ranks:
         raise ExpressionError(
             f"`{ast.unparse(node)}` does not index an input"
@@ -253,12 +258,17 @@ def _check_input_axis(
                 else ""
             )
         )
+    if isinstance(node.slice, ast.Name) and node.slice.id in (axis_params or ()):
+        return
     try:
         axis = ast.literal_eval(node.slice)
     except ValueError:
         axis = None
     if not isinstance(axis, int) or isinstance(axis, bool):
-        raise ExpressionError(f"`{ast.unparse(node)}`: the axis must be an int literal")
+        raise ExpressionError(
+            f"`{ast.unparse(node)}`: the axis must be an int literal"
+            + ("" if axis_params is None else _axis_param_hint(node, axis_params))
+        )
     rank, min_rank = input_ranks[node.value.id]
     if rank is not None and not -rank <= axis < rank:
         raise ExpressionError(
@@ -271,10 +281,22 @@ def _check_input_axis(
         )
 
 
+def _axis_param_hint(node: ast.Subscript, axis_params: Collection[str]) -> str:
+    """`` or a required int param``, and why the name given is not one."""
+    hint = " or a required int param"
+    if isinstance(node.slice, ast.Name):
+        suggestion = did_you_mean(node.slice.id, axis_params)
+        hint += suggestion or f" (`{node.slice.id}` is not one)"
+    return hint
+
+
 def check_input_dims_only(
-    node: ast.AST, input_ranks: Mapping[str, tuple[int | None, int | None]]
+    node: ast.AST,
+    input_ranks: Mapping[str, tuple[int | None, int | None]],
+    axis_params: Collection[str] | None = None,
 ) -> None:
-    """Inputs may appear in a check only as dimensions, like ``x[-1]``."""
+    """Inputs may appear in a check only as dimensions, like ``x[-1]`` (or
+    ``x[feature_axis]``, by one of ``axis_params``)."""
     dims = {
         id(sub.value)
         for sub in ast.walk(node)
@@ -284,7 +306,7 @@ def check_input_dims_only(
     }
     for sub in ast.walk(node):
         if isinstance(sub, ast.Subscript) and id(sub.value) in dims:
-            _check_input_axis(sub, input_ranks)
+            _check_input_axis(sub, input_ranks, axis_params)
         elif (
             isinstance(sub, ast.Name) and sub.id in input_ranks and id(sub) not in dims
         ):
@@ -295,21 +317,44 @@ def check_input_dims_only(
 
 
 def input_axes(
-    node: ast.AST, inputs: Collection[str] | None = None
+    node: ast.AST,
+    inputs: Collection[str] | None = None,
+    axis_values: Mapping[str, int] | None = None,
 ) -> list[tuple[str, int]]:
     """Every ``(input, axis)`` an expression reads, like ``("x", -1)``, in
     order. Only subscripts of ``inputs`` count (pass them wherever a param
     may be subscripted too: ``sizes[0]`` of a list param is no input
-    dimension); ``None`` counts any name's int subscript."""
+    dimension); ``None`` counts any name's int subscript. An axis given by a
+    param (``x[feature_axis]``) counts where ``axis_values`` holds its value."""
     found: list[tuple[str, int]] = []
+    for sub in ast.walk(node):
+        if not (
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.value, ast.Name)
+            and (inputs is None or sub.value.id in inputs)
+        ):
+            continue
+        if _int_literal(sub.slice):
+            axis = ast.literal_eval(sub.slice)
+        elif isinstance(sub.slice, ast.Name) and sub.slice.id in (axis_values or {}):
+            axis = (axis_values or {})[sub.slice.id]
+        else:
+            continue
+        if (sub.value.id, axis) not in found:
+            found.append((sub.value.id, axis))
+    return found
+
+
+def input_dims(node: ast.AST, inputs: Collection[str]) -> list[ast.Subscript]:
+    """Every input dimension an expression reads, as written: ``x[-1]``, or
+    ``x[feature_axis]`` (an axis given by a param), once each, in order."""
+    found: dict[str, ast.Subscript] = {}
     for sub in ast.walk(node):
         if (
             isinstance(sub, ast.Subscript)
             and isinstance(sub.value, ast.Name)
-            and (inputs is None or sub.value.id in inputs)
-            and _int_literal(sub.slice)
+            and sub.value.id in inputs
+            and (_int_literal(sub.slice) or isinstance(sub.slice, ast.Name))
         ):
-            axis = ast.literal_eval(sub.slice)
-            if (sub.value.id, axis) not in found:
-                found.append((sub.value.id, axis))
-    return found
+            found.setdefault(ast.unparse(sub), sub)
+    return list(found.values())

@@ -74,6 +74,15 @@ CALL = Table(
             "defaults, after the inputs in `call`'s signature",
             '{ use_causal_mask = { type = "bool", default = false } }',
         ),
+        Key(
+            "signature",
+            ArrayOf(Text(IDENTIFIER_PATTERN)),
+            "`call`'s arguments in order: every input and `[call.args]` entry "
+            "(`training` and the masks may be placed too), the required inputs "
+            "first (default: inputs, optional inputs, `training`, masks, "
+            "`[call.args]`)",
+            '["inputs", "start_index", "positions"]',
+        ),
     ),
 )
 

@@ -52,7 +52,8 @@ DOCUMENT = Table(
             "checks",
             Entries(Expression("params, input dimensions")),
             "conditions on the params (checked in `__init__`) and on input "
-            "dimensions (checked in `build`)",
+            "dimensions, at an int literal axis or a required int param's "
+            "(checked in `build`)",
             '{ even_features = "x[-1] % 2 == 0" }',
         ),
         Key(

@@ -34,6 +34,7 @@ from layergen.spec.validate.params import validate_params
 from layergen.spec.validate.reporting import MAX_ERRORS, Declarations, Report
 from layergen.spec.validate.schema import DEFAULT_PACKAGE
 from layergen.spec.validate.scopes import shape_scope
+from layergen.spec.validate.signature import validate_signature
 from layergen.spec.validate.states import validate_states
 from layergen.spec.validate.sublayers import validate_sublayers
 from layergen.spec.validate.test_table import validate_test
@@ -112,6 +113,7 @@ def validate_document(
     scope_after_steps = validate_call(report, spec, call)
     updates = report.table(doc.get("updates", {}), ("updates",), None)
     validate_updates(report, spec, updates, scope_after_steps)
+    spec.call_order = validate_signature(report, spec, call)
     spec.mask_expr = validate_mask_expr(report, spec, mask)
     output = report.table(doc.get("output", {}), ("output",), None)
     if any(isinstance(value, dict) for value in output.values()):
