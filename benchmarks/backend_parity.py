@@ -15,7 +15,8 @@ eagerly (forward under ``torch.no_grad``). ``--write`` saves the table to
 benchmarks/results.md.
 
 Usage: python benchmarks/backend_parity.py [CASE ...] [--backend B]
-       [--size small|cpu|gpu] [--small] [--rounds N] [--calls N] [--write]
+       [--size small|cpu|gpu] [--small] [--rounds N] [--calls N]
+       [--min-round-ms MS] [--threads N] [--write]
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ BACKENDS = ("jax", "torch", "tensorflow")
 POLICIES = ("float32", "mixed_bfloat16")
 PASSES = ("fwd", "fwd+bwd")
 CALLS = {"small": 2, "cpu": 10, "gpu": 50}
+# A round lasts at least this long (ms): a layer that runs in 0.4 ms gets
+# enough calls per round that the clock and the scheduler stop showing.
+MIN_ROUND_MS = {"small": 0, "cpu": 100, "gpu": 100}
 
 
 @dataclass
@@ -162,12 +166,15 @@ def set_threads(count: int) -> None:
 
 
 def time_side_by_side(
-    a: Callable, b: Callable, rounds: int, calls: int
+    a: Callable, b: Callable, rounds: int, calls: int, min_round_s: float = 0.0
 ) -> tuple[float, float]:
     """Median seconds per call of a and b over ``rounds`` interleaved rounds
-    of ``calls`` calls (A B, then B A, ...), after two warm-up calls each."""
+    (A B, then B A, ...) of ``calls`` calls, or more where a round of the
+    slower one would last under ``min_round_s``, after two warm-up calls each."""
     for fn in (a, b, a, b):
         fn()
+    slowest = max(_seconds(a), _seconds(b))
+    calls = max(calls, math.ceil(min_round_s / max(slowest, 1e-9)))
     times: tuple[list[float], list[float]] = ([], [])
     for i in range(rounds):
         for which in (0, 1) if i % 2 == 0 else (1, 0):
@@ -179,6 +186,12 @@ def time_side_by_side(
     return statistics.median(times[0]), statistics.median(times[1])
 
 
+def _seconds(fn: Callable) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def one_layer_model(layer, x, input_dtype: str):
     import keras
 
@@ -187,7 +200,7 @@ def one_layer_model(layer, x, input_dtype: str):
 
 
 def measure_backend(
-    cases: list[str], size_name: str, rounds: int, calls: int
+    cases: list[str], size_name: str, rounds: int, calls: int, min_round_ms: int
 ) -> Iterator[Row]:
     """Every case under every policy on the active backend."""
     import keras
@@ -209,7 +222,7 @@ def measure_backend(
                 built, gen = (steps_of(m, x, case.training) for m in models)
                 for step in PASSES:
                     t_gen, t_built = time_side_by_side(
-                        gen[step], built[step], rounds, calls
+                        gen[step], built[step], rounds, calls, min_round_ms / 1e3
                     )
                     yield Row(backend, name, policy, step, t_built * 1e3, t_gen * 1e3)
         keras.config.set_dtype_policy("float32")
@@ -288,7 +301,7 @@ def machine(backends: list[str]) -> str:
 def command(args: argparse.Namespace) -> str:
     """The options a run was given, as its command line shows them."""
     words = [*args.cases, "--size", args.size, "--rounds", str(args.rounds)]
-    words += ["--calls", str(args.calls)]
+    words += ["--calls", str(args.calls), "--min-round-ms", str(args.min_round_ms)]
     words += ["--threads", str(args.threads)] if args.threads else []
     words += [f"--backend {b}" for b in args.backend or []]
     return " ".join([*words, "--write"])
@@ -304,7 +317,8 @@ def write(rows: list[Row], args: argparse.Namespace, backends: list[str]) -> Non
             "",
             f"Written by `python benchmarks/backend_parity.py {command(args)}` "
             f"(ratio generated / built-in of the median time per call, "
-            f"{args.rounds} interleaved rounds of {args.calls} calls; outputs "
+            f"{args.rounds} interleaved rounds of {args.calls} calls, or more "
+            f"where a round would last under {args.min_round_ms} ms; outputs "
             "asserted equal in the same dtype first). JAX under `jax.jit`, "
             "TensorFlow under `tf.function`, PyTorch eager.",
             f"Machine: {machine(backends)}.",
@@ -339,6 +353,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, help="calls per round (default by size)")
     parser.add_argument(
+        "--min-round-ms",
+        type=int,
+        help="more calls per round where a round would be shorter "
+        "(default by size: "
+        + ", ".join(f"{k} {v}" for k, v in MIN_ROUND_MS.items())
+        + ")",
+    )
+    parser.add_argument(
         "--write", action="store_true", help="save benchmarks/results.md"
     )
     parser.add_argument(
@@ -350,6 +372,8 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.calls = args.calls or CALLS[args.size]
+    if args.min_round_ms is None:
+        args.min_round_ms = MIN_ROUND_MS[args.size]
     unknown = sorted(set(args.cases) - set(names))
     if unknown:
         parser.error(f"unknown case {', '.join(unknown)}; known: {', '.join(names)}")
@@ -357,12 +381,16 @@ def main() -> None:
     if args.child:
         if args.threads:
             set_threads(args.threads)
-        for row in measure_backend(cases, args.size, args.rounds, args.calls):
+        rows = measure_backend(
+            cases, args.size, args.rounds, args.calls, args.min_round_ms
+        )
+        for row in rows:
             print(json.dumps(asdict(row)), flush=True)
         return
     backends = args.backend or installed_backends()
     argv = [*cases, "--size", args.size, "--rounds", str(args.rounds)]
     argv += ["--calls", str(args.calls), "--threads", str(args.threads or 0)]
+    argv += ["--min-round-ms", str(args.min_round_ms)]
     print(
         f"{'backend':<12}{'layer':<22}{'policy':<16}{'pass':<9}"
         f"{'built-in':>11}{'generated':>12}{'ratio':>7}"

@@ -104,8 +104,12 @@ CASES: dict[str, Case] = {
         lambda s: {"num_heads": s.heads, "key_dim": s.key_dim},
         sequence,
     ),
+    # A cell against a cell, both looped by keras.layers.RNN. (keras.layers.GRU
+    # on PyTorch skips the loop's per-step dispatch with a fused fallback, one
+    # matmul for every step's input projection, which no cell can do: see
+    # benchmarks/results.md.)
     "gru_cell": Case(
-        lambda s: keras.layers.GRU(s.features),
+        lambda s: keras.layers.RNN(keras.layers.GRUCell(s.features)),
         lambda s: {"units": s.features},
         sequence,
     ),

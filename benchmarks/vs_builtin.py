@@ -384,19 +384,16 @@ NOTES = """
   had one ratio above 1.05, each time in a different case (Conv1D XLA 1.25,
   Conv2D tf.function 1.16, Dropout XLA 1.13, LayerNormalization tf.function
   1.07); run again alone, each of those cases gave 0.99-1.03.
-- MultiHeadAttention: the spec first computed the scores as
-  `einsum('aecd,abcd->acbe', key, query)`. Under XLA that compiled to a batched
-  dot contracting a transposed operand, 4-8% slower than Keras's. Written
-  query-first, as Keras's `dot_product_attention` does, the dots are
-  canonical, and scaling the query (B x T x N x H values) rather than the
-  scores (B x N x T x S) saves two kernels: 15 against Keras's 17. The
-  template was not at fault: the same ops in the same order compile to the
-  same program; the spec's operand order was. In eager mode `keras.ops.einsum`
-  on TensorFlow turns these subscripts into explicit Transpose + BatchMatMul
-  ops (Keras's own fast path, also used by EinsumDense), while the built-in's
-  attention core calls `tf.einsum` directly: more ops dispatched, yet faster,
-  but the transposed copies are kept for the backward pass, which is the
-  extra step memory of the eager generated layer.
+- MultiHeadAttention: the spec calls `ops.dot_product_attention`, as the
+  built-in does when it has no dropout and returns no scores (and as
+  layergen's performance hint advises). Written out instead, query-first
+  (`einsum('abcd,aecd->acbe', query, key)`, softmax, then the values), it
+  compiled under XLA to 15 kernels against Keras's 17 here, but measured 1.31
+  forward under JAX on a CPU (backend_parity.py), where XLA fused both
+  products and the softmax into one slower kernel; with the fused op both
+  compile to the same program. Key-first (`einsum('aecd,abcd->acbe', key,
+  query)`) compiled to a batched dot contracting a transposed operand, 4-8%
+  slower under XLA.
 - GRU, eager: the loop runs step by step in Python, and Keras's GRUCell
   dispatches about three more ops per step (splitting its kernels by gate,
   dropout-mask bookkeeping) than the generated cell, so the generated layer
@@ -416,8 +413,8 @@ NOTES = """
   no difference shows; GRU under tf.function moves most (26 to 50 MiB for
   either layer, as the while loop's iterations overlap differently).
 - The Dropout XLA row is slow for both (XLA's CPU random number generation).
-- GRU compares a generated cell inside `keras.layers.RNN` with
-  `keras.layers.GRU` (reset_after=True, the same weight layout).
+- GRU compares a generated cell with Keras's `GRUCell` (reset_after=True,
+  the same weight layout), each inside `keras.layers.RNN`.
 """
 
 
