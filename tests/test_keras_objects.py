@@ -180,13 +180,47 @@ def test_an_initializer_params_default_may_take_arguments(write_spec) -> None:
     source = render_layer(load_spec(write_spec(DENSE.format(default=default))))
     start = source.index("def __init__")
     signature = source[start : source.index("**kwargs", start)]
-    # Keras's serialized form: each layer gets its own instance from
-    # keras.initializers.get (an instance as default would be shared).
+    # None in the signature and the instance built in __init__: a dict (or
+    # an instance) as the default would be shared by every layer (B006).
+    assert "kernel_initializer=None," in signature
     assert (
-        "kernel_initializer={'class_name': 'TruncatedNormal', "
-        "'config': {'stddev': 0.02}}" in signature
-    )
+        "self.kernel_initializer = keras.initializers.TruncatedNormal(stddev=0.02) "
+        "if kernel_initializer is None else "
+        "keras.initializers.get(kernel_initializer)"
+    ) in " ".join(source.split())
     assert "`TruncatedNormal(stddev=0.02)`." in source  # the docstring
+
+
+def test_a_default_with_arguments_round_trips_and_is_not_shared(
+    tmp_path, write_spec
+) -> None:
+    import keras
+
+    default = '{ class_name = "TruncatedNormal", config = { stddev = 0.02 } }'
+    layer_class = load_layer(tmp_path, write_spec, DENSE.format(default=default))
+    first, second = layer_class(), layer_class()
+    assert first.kernel_initializer is not second.kernel_initializer
+    assert isinstance(first.kernel_initializer, keras.initializers.TruncatedNormal)
+    config = first.get_config()
+    assert config["kernel_initializer"]["config"]["stddev"] == 0.02
+    revived = layer_class.from_config(config)
+    assert revived.get_config() == config
+    given = layer_class(kernel_initializer="zeros")
+    assert isinstance(given.kernel_initializer, keras.initializers.Zeros)
+
+
+def test_an_optional_param_may_not_have_a_default_with_arguments(
+    write_spec,
+) -> None:
+    default = '{ class_name = "TruncatedNormal", config = { stddev = 0.02 } }'
+    text = DENSE.format(default=default).replace(
+        'type = "initializer",', 'type = "initializer", optional = true,'
+    )
+    assert errors_of(write_spec, text).endswith(
+        "params.kernel_initializer.optional: `optional = true` with a default "
+        "that takes arguments: None would mean both no initializer and the "
+        "default; drop `optional` (None then gives the default)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -24,10 +24,17 @@ def param_entry(p: Param) -> dict[str, str]:
     of its value and the error it raises, how it is stored and written back
     by ``get_config``, and its Args entry."""
     default = tuple(p.default) if isinstance(p.default, list) else p.default
+    made = made_default(p)
+    if made is not None:
+        default = None  # a dict default would be shared (ruff B006)
     signature = f"{p.name}={lit.value(default)}" if p.has_default else p.name
     check, expected = param_check(p)
     store = p.name
-    if p.object_module:
+    if made is not None:
+        store = (
+            f"{made} if {p.name} is None else " f"keras.{p.object_module}.get({p.name})"
+        )
+    elif p.object_module:
         store = f"keras.{p.object_module}.get({p.name})"
     elif p.type in ("int", "float"):
         store = f"{p.type}({p.name})"  # a numpy scalar too: configs are JSON
@@ -53,6 +60,19 @@ def param_entry(p: Param) -> dict[str, str]:
         # Text for the class docstring, which literals.docstring quotes.
         "doc": param_doc(p, expected),
     }
+
+
+def made_default(p: Param) -> Code | None:
+    """The Keras object a default with arguments stands for, built in
+    ``__init__`` when the argument is None (its default in the signature):
+    ``keras.initializers.TruncatedNormal(stddev=0.02)``. The class and
+    argument names are Keras's (checked against its catalogue), the values
+    literals."""
+    if not (p.object_module and isinstance(p.default, dict)):
+        return None
+    config = p.default.get("config", {})
+    args = ", ".join(f"{name}={lit.value(v)}" for name, v in config.items())
+    return Code(f"keras.{p.object_module}.{p.default['class_name']}({args})")
 
 
 def param_check(p: Param) -> tuple[str, str]:

@@ -202,7 +202,9 @@ PARAM = Table(
             "default",
             Anything(OF_PARAM_TYPE),
             "the default value, of the param's type; without it the argument "
-            "is required (and comes before those with defaults)",
+            "is required (and comes before those with defaults). An object "
+            "param's default with arguments (`{ class_name, config }`) is "
+            "`None` in the signature, built in `__init__`",
             "32",
         ),
         Key("min", Number(), "the least value (int and float params)", "1"),

@@ -108,6 +108,13 @@ def argument(
             )
         if problem:
             report.error((*path, "default"), f"default {problem}")
+        elif optional and param.object_module and isinstance(param.default, dict):
+            report.error(
+                (*path, "optional"),
+                f"`optional = true` with a default that takes arguments: None "
+                f"would mean both no {ptype} and the default; drop `optional` "
+                f"(None then gives the default)",
+            )
     return param
 
 
