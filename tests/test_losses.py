@@ -96,5 +96,74 @@ def test_check_losses_holds_a_layer_to_its_losses(tmp_path, write_spec) -> None:
     testing.check_losses(built, [None])
     with pytest.raises(AssertionError, match="vs the numpy reference"):
         testing.check_losses(built, [penalty + 0.1])
-    with pytest.raises(AssertionError, match="added 1 losses in call"):
+    with pytest.raises(AssertionError, match="added 1 losses in an inference call"):
         testing.check_losses(built, [None, None])
+
+
+def _penalty_layer(mode: str) -> type:
+    """A layer adding ``mean(relu(x) ** 2)``: correctly (``mode`` "right"),
+    only at inference ("inference_only"), or on its dropped-out input in
+    training ("dropout_before")."""
+    import keras
+
+    class Penalty(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = keras.random.SeedGenerator(1)
+
+        def call(self, x, training=None):
+            h = keras.ops.relu(x)
+            if training and mode == "dropout_before":
+                h = keras.random.dropout(h, 0.5, seed=self.seed_generator)
+            if not (training and mode == "inference_only"):
+                self.add_loss(keras.ops.mean(keras.ops.square(h)))
+            return keras.ops.relu(x)
+
+    return Penalty
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("right", None),
+        ("inference_only", "the layer added 0 losses in a training call"),
+        ("dropout_before", "loss 0 in a training call vs the numpy reference"),
+    ],
+)
+def test_check_losses_holds_the_losses_of_a_training_call(mode, message) -> None:
+    from layergen import testing
+
+    case = testing.LayerCase(
+        _penalty_layer(mode), {}, {"x": (2, 3)}, uses_training=True
+    )
+    built = testing.build_model(case)
+    seeds = [testing.to_numpy(v) for v in built.model.variables]
+    penalty = (built.inputs[0].clip(0) ** 2).mean()
+    if message is None:
+        testing.check_losses(built, [penalty])
+    else:
+        with pytest.raises(AssertionError, match=message):
+            testing.check_losses(built, [penalty])
+    if mode == "dropout_before":
+        # A loss the spec says training may change: finite only in training.
+        testing.check_losses(built, [penalty], training_changes=[True])
+    # The training call's seed draw is undone: other checks share `built`.
+    after = [testing.to_numpy(v) for v in built.model.variables]
+    assert all((a == b).all() for a, b in zip(seeds, after, strict=True))
+
+
+def test_losses_after_training_dependent_steps_are_marked(write_spec) -> None:
+    from layergen.codegen.training_losses import training_changes_losses
+
+    text = penalized(
+        '"rate * ops.mean(ops.square(h))", "ops.mean(d)", "ops.mean(x)"'
+    ).replace(
+        'steps = ["h = ops.relu(x)"]',
+        'training = true\nsteps = ["h = ops.relu(x)", '
+        '"d = random.dropout(h, rate) if training else h"]',
+    )
+    spec = load_spec(write_spec(text))
+    assert training_changes_losses(spec) == [False, True, False]
+    tests = rendered_tests(spec)
+    assert "training_changes=[False, True, False]" in tests
+    assert "training_changes" not in rendered_tests(load_spec(write_spec(penalized())))

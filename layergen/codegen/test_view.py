@@ -12,6 +12,7 @@ from typing import Any
 from layergen.checklist import applicable
 from layergen.codegen import literals as lit
 from layergen.codegen.literals import Code
+from layergen.codegen.training_losses import training_changes_losses
 from layergen.spec import expressions as ex
 from layergen.spec.evaluation import evaluate, output_shape, test_output_shape
 from layergen.spec.model import LayerSpec, Property, Sublayer, Weight
@@ -175,6 +176,11 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         # [call] losses: each one's numpy value, or None (checked finite).
         "losses": [Code(ex.to_code(e.node)) for e in test.losses]
         or [Code("None")] * len(spec.losses),
+        # Which of them a training call may change (only those checked finite
+        # then); none: the argument is left out.
+        "losses_training_changes": (
+            lit.value(changes) if any(changes := training_changes_losses(spec)) else ""
+        ),
         "reference_bindings": [
             Code(line) for line in bindings if line.split(" = ")[0] in reference_names
         ],

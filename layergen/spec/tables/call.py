@@ -236,7 +236,8 @@ TEST = Table(
             "losses",
             ArrayOf(Expression("inputs, weights, params, `np` (numpy)")),
             "numpy expressions the losses of `[call] losses` must match at "
-            "inference, one per loss, in order (without it: each a finite scalar)",
+            "inference, and in training where `training` cannot change them, "
+            "one per loss, in order (without it: each a finite scalar)",
             '["0.25 * np.mean((x - np.round(x)) ** 2)"]',
         ),
         Key(

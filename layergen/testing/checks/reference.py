@@ -3,6 +3,7 @@ spec states."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,22 +42,52 @@ def check_reference(built: BuiltModel, expected: Any) -> None:
     )
 
 
-def check_losses(built: BuiltModel, expected: list[np.ndarray | None]) -> None:
-    """An inference call adds one finite scalar loss per entry of ``expected``
-    (``layer.losses``, in order), each equal to its numpy value where one is
-    given (None: finite only). A loss that is no scalar would be summed
-    silently by ``fit``."""
-    with full_float32_matmuls():
+def check_losses(
+    built: BuiltModel,
+    expected: list[np.ndarray | None],
+    training_changes: Sequence[bool] = (),
+) -> None:
+    """An inference call, then a training call, each adds one finite scalar
+    loss per entry of ``expected`` (``layer.losses``, in order). At inference
+    each equals its numpy value where one is given (None: finite only); in
+    training too, except those ``training_changes`` marks (a dropout before an
+    activity penalty: finite only). A loss that is no scalar would be summed
+    silently by ``fit``. The training call's state changes (moving
+    statistics, seeds) are undone: other checks share ``built``."""
+    changes = list(training_changes) or [False] * len(expected)
+    for training in (False, True):
+        with full_float32_matmuls():
+            losses = _losses(built, training)
+        when = "a training call" if training else "an inference call"
+        assert len(losses) == len(expected), (
+            f"the layer added {len(losses)} losses in {when}, the spec declares "
+            f"{len(expected)}"
+        )
+        for index, (loss, value) in enumerate(zip(losses, expected, strict=True)):
+            assert (
+                loss.shape == ()
+            ), f"loss {index} has shape {loss.shape} in {when}, not a scalar"
+            assert np.isfinite(loss), f"loss {index} is {loss} in {when}"
+            if value is not None and not (training and changes[index]):
+                np.testing.assert_allclose(
+                    loss,
+                    value,
+                    **TOLERANCE,
+                    err_msg=f"loss {index} in {when} vs the numpy reference",
+                )
+
+
+def _losses(built: BuiltModel, training: bool) -> list[np.ndarray]:
+    """The losses one call of ``built.model`` adds; a training call's changes
+    to the model's variables are undone."""
+    if not training:
         built.model(built.inputs, training=False)
-        losses = [to_numpy(loss) for loss in built.layer.losses]
-    assert len(losses) == len(expected), (
-        f"the layer added {len(losses)} losses in call(), the spec declares "
-        f"{len(expected)}"
-    )
-    for index, (loss, value) in enumerate(zip(losses, expected, strict=True)):
-        assert loss.shape == (), f"loss {index} has shape {loss.shape}, not a scalar"
-        assert np.isfinite(loss), f"loss {index} is {loss}"
-        if value is not None:
-            np.testing.assert_allclose(
-                loss, value, **TOLERANCE, err_msg=f"loss {index} vs the numpy reference"
-            )
+        return [to_numpy(loss) for loss in built.layer.losses]
+    variables = list(built.model.variables)
+    saved = [to_numpy(v) for v in variables]
+    try:
+        built.model(built.inputs, training=True)
+        return [to_numpy(loss) for loss in built.layer.losses]
+    finally:
+        for variable, value in zip(variables, saved, strict=True):
+            variable.assign(value)
