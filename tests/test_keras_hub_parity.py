@@ -241,6 +241,57 @@ CASES = [
         ],
     },
     # Not with a Keras mask on the inputs: the spec cannot read it (README.md).
+    {
+        "class": "MaskedLMHead",
+        "module": "masked_lm_head",
+        "args": {"vocabulary_size": 11, "activation": "softmax"},
+        "inputs": {
+            "inputs": [2, 6, 4],
+            "mask_positions": {"shape": [2, 3], "dtype": "int32", "high": 6},
+        },
+    },
+    # Weight tying: the head's logits are the token embedding's reverse
+    # projection, and the embedding's weights are the head's too.
+    {
+        "class": "MaskedLMHead",
+        "module": "masked_lm_head",
+        "args": {
+            "token_embedding": {
+                "layer": "ReversibleEmbedding",
+                "module": "reversible_embedding",
+                "args": {"input_dim": 11, "output_dim": 4, "name": "token_embedding"},
+            },
+            "intermediate_activation": "gelu",
+            "layer_norm_epsilon": 1e-3,
+            "kernel_initializer": "he_normal",
+            "bias_initializer": "ones",
+        },
+        "inputs": {
+            "inputs": [2, 6, 5],
+            "mask_positions": {"shape": [2, 4], "dtype": "int32", "high": 6},
+        },
+    },
+    {
+        "class": "MaskedLMHead",
+        "module": "masked_lm_head",
+        "args": {
+            "vocabulary_size": 11,
+            "token_embedding": {
+                "layer": "ReversibleEmbedding",
+                "module": "reversible_embedding",
+                "args": {
+                    "input_dim": 11,
+                    "output_dim": 4,
+                    "tie_weights": False,
+                    "name": "token_embedding",
+                },
+            },
+        },
+        "inputs": {
+            "inputs": [2, 6, 4],
+            "mask_positions": {"shape": [2, 2], "dtype": "int32", "high": 6},
+        },
+    },
 ]
 
 

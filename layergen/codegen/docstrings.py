@@ -16,7 +16,7 @@ from typing import Any
 from layergen.codegen import literals as lit
 from layergen.codegen.shape_words import ELLIPSIS, AxisWords
 from layergen.spec.evaluation import test_output_shape
-from layergen.spec.model import Expr, LayerSpec, MaskMode, Param
+from layergen.spec.model import Expr, LayerSpec, LayerValue, MaskMode, Param
 from layergen.spec.validate.schema import mask_names
 
 # Docstring lines sit 4 (class body) + 4 (section) deep: 80 more make 88.
@@ -104,6 +104,8 @@ def expected_text(p: Param) -> str:
 def _value_text(p: Param) -> str:
     if p.object_module:
         return f"A Keras {p.type} identifier or object"
+    if p.is_layer:
+        return "A Keras layer" if p.spec is None else f"A `{p.spec.name}` layer"
     kinds = {"int": "int", "float": "number", "bool": "bool", "str": "string"}
     if p.type.startswith("list["):
         return f"A list of {kinds[p.type[5:-1]]}s"
@@ -129,6 +131,9 @@ def shown(value: Any) -> str:
     """A value as a docstring shows it, in Python syntax with the double
     quotes Keras's docstrings use: ``"relu"``, ``True``, ``[64, 32]``.
     Text that is not printable is shown escaped, as ``repr`` shows it."""
+    if isinstance(value, LayerValue):
+        args = ", ".join(f"{k}={shown(v)}" for k, v in value.args)
+        return f"{value.spec.name}({args})"
     if isinstance(value, str):
         return '"' + "".join(_string_char(c) for c in value) + '"'
     if isinstance(value, list):

@@ -15,7 +15,7 @@ from layergen.codegen.checks_view import ChecksView, shape_var
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.literals import Code
 from layergen.codegen.outputs_view import method_params, outputs_view, tuple_code
-from layergen.codegen.params_view import param_entry
+from layergen.codegen.params_view import deserialized, param_entry
 from layergen.codegen.sublayer_imports import layer_imports, sublayer_imports
 from layergen.codegen.sublayers_view import constructor, sublayer_plan
 from layergen.spec import expressions as ex
@@ -91,6 +91,8 @@ class LayerView:
             "imports": sublayer_imports(spec),
             "layer_imports": layer_imports(spec, self.in_package),
             "params": params,
+            # layer params: from_config deserializes them (get_config serializes)
+            "layer_params": [deserialized(p) for p in spec.params if p.is_layer],
             "checks": [
                 self.checks.check(name, expr)
                 for name, expr in spec.checks.items()

@@ -47,6 +47,8 @@ def param_entry(p: Param) -> dict[str, str]:
     config = f"self.{p.name}"
     if p.object_module:
         config = f"keras.{p.object_module}.serialize(self.{p.name})"
+    elif p.is_layer:  # None too: serialize(None) is None
+        config = f"keras.layers.serialize(self.{p.name})"
     error = lit.message(
         [f"Expected `{p.name}` to be {expected}. Received: ", *received([p.name])]
     )
@@ -80,7 +82,9 @@ def param_check(p: Param) -> tuple[str, str]:
     (None is not bad for an optional param)."""
     condition, expected = _value_check(p)
     if p.optional and condition:
-        return f"{p.name} is not None and ({condition})", f"{expected} or None"
+        if " or " in condition:
+            condition = f"({condition})"
+        return f"{p.name} is not None and {condition}", f"{expected} or None"
     return condition, expected
 
 
@@ -88,6 +92,10 @@ def _value_check(p: Param) -> tuple[str, str]:
     name = p.name
     if p.object_module:
         return "", f"a Keras {p.type} identifier or object"
+    if p.is_layer:
+        cls = "keras.layers.Layer" if p.spec is None else p.spec.name
+        shown = "a Keras layer" if p.spec is None else f"a `{p.spec.name}` layer"
+        return f"not isinstance({name}, {cls})", shown
     kinds = {
         "int": (
             "isinstance({n}, bool) or not isinstance({n}, numbers.Integral)",
@@ -121,3 +129,9 @@ def _value_check(p: Param) -> tuple[str, str]:
     if limits:
         expected += " " + " and ".join(limits)
     return " or ".join(parts), expected
+
+
+def deserialized(p: Param) -> dict[str, Code]:
+    """How ``from_config`` turns a ``layer`` param's config back into a layer:
+    the config's key, and whether it may be None (an optional param)."""
+    return {"name": Code(p.name), "key": lit.value(p.name), "optional": p.optional}

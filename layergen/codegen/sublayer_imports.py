@@ -18,9 +18,10 @@ def sublayer_imports(spec: LayerSpec) -> list[Code]:
 
 def layer_imports(spec: LayerSpec, in_package: bool) -> list[Code]:
     """``from .rms_norm import RMSNorm``: one line per generated layer the
-    sublayers use, sorted by module."""
+    sublayers and ``layer`` params use, sorted by module."""
     prefix = "." if in_package else ""
     made = {sub.spec.module: sub.spec.name for sub in spec.sublayers if sub.spec}
+    made |= {p.spec.module: p.spec.name for p in spec.params if p.spec}
     return [
         Code(f"from {prefix}{module} import {name}")
         for module, name in sorted(made.items())

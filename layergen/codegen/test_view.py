@@ -15,7 +15,7 @@ from layergen.codegen.literals import Code
 from layergen.codegen.training_losses import training_changes_losses
 from layergen.spec import expressions as ex
 from layergen.spec.evaluation import evaluate, output_shape, test_output_shape
-from layergen.spec.model import LayerSpec, Property, Sublayer, Weight
+from layergen.spec.model import LayerSpec, LayerValue, Property, Sublayer, Weight
 from layergen.spec.validate import mask_names
 
 # keras.layers classes that own no trainable weights (by name or name part).
@@ -144,7 +144,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
             )
         ],
         "layer_file": layer_import.file,
-        "init_kwargs": lit.value(test.params),
+        "init_kwargs": init_kwargs(test.params),
         "is_cell": spec.is_cell,
         "input_shapes": lit.value(main),
         "input_dtypes": lit.value(dtypes),
@@ -186,6 +186,19 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         ],
         "tests": _tests(facts, _expects_trainable(spec, present)),
     }
+
+
+def init_kwargs(params: dict[str, Any]) -> Code:
+    """The ``[test]`` params as a dict literal; a ``layer`` param's value is
+    ``testing.NewLayer("package>Name", {...})``, made anew for each layer."""
+    entries = []
+    for name, value in params.items():
+        code = lit.value(value) if not isinstance(value, LayerValue) else ""
+        if isinstance(value, LayerValue):
+            registered = lit.value(f"{value.spec.package}>{value.spec.name}")
+            code = f"testing.NewLayer({registered}, {lit.value(dict(value.args))})"
+        entries.append(f"{lit.value(name)}: {code}")
+    return Code("{" + ", ".join(entries) + "}")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from layergen.codegen.render import render_layer
 from layergen.errors import LayergenError
 from layergen.explain.model import Value
 from layergen.run.runner import BACKENDS, QUIET_ENV
-from layergen.spec.model import LayerSpec
+from layergen.spec.model import LayerSpec, LayerValue
 
 _REPR_LIMIT = 60
 
@@ -79,15 +79,31 @@ def layer_class(spec: LayerSpec) -> Any:
     return getattr(_module(spec, {}), spec.name)
 
 
+def make_layer(spec: LayerSpec, params: dict[str, Any]) -> Any:
+    """``spec``'s layer made with ``params``; a ``layer`` param's value
+    (:class:`LayerValue`) is made first, from the class the module imports."""
+    module = _module(spec, {})
+    kwargs = {
+        name: (
+            getattr(module, value.spec.name)(**dict(value.args))
+            if isinstance(value, LayerValue)
+            else value
+        )
+        for name, value in params.items()
+    }
+    return getattr(module, spec.name)(**kwargs)
+
+
 def _module(spec: LayerSpec, made: dict[str, types.ModuleType]) -> types.ModuleType:
     """``spec``'s module, executed after the modules of the other specs its
     sublayers use, which its imports find in ``sys.modules`` only meanwhile."""
-    for sub in spec.sublayers:
-        if sub.spec is not None and sub.spec.module not in made:
-            made[sub.spec.module] = _module(sub.spec, made)
+    used = [s.spec for s in spec.sublayers] + [p.spec for p in spec.params]
+    for other in used:
+        if other is not None and other.module not in made:
+            made[other.module] = _module(other, made)
     module = types.ModuleType(f"layergen_explain_{spec.module}")
     code = compile(render_layer(spec), f"<layergen: {spec.module}.py>", "exec")
-    imported = {s.spec.module for s in spec.sublayers if s.spec is not None}
+    imported = {other.module for other in used if other is not None}
     saved = {name: sys.modules.get(name) for name in imported}
     sys.modules.update({name: made[name] for name in imported})
     try:

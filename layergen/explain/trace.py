@@ -30,7 +30,7 @@ from layergen.explain.model import (
     Value,
 )
 from layergen.explain.program import Program, compile_program, run
-from layergen.spec.model import LayerSpec
+from layergen.spec.model import LayerSpec, LayerValue
 from layergen.spec.source_map import SourceMap
 from layergen.spec.validate import mask_names
 
@@ -46,7 +46,7 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
         raise LayergenError(f"{spec.spec_path}: no [test] values to trace with")
     where = placer(spec)
     try:
-        layer = ks.layer_class(spec)(**test.params)
+        layer = ks.make_layer(spec, test.params)
     except Exception as exc:
         made = f"{spec.name}(**[test] params) fails: {ks.message(exc)}"
         raise CannotTrace(where("test.params"), made) from None
@@ -60,7 +60,10 @@ def explain_spec(spec: LayerSpec, backend: str | None = None) -> Explanation:
         layer=spec.name,
         spec=shown(spec),
         backend=keras.backend.backend(),
-        params=dict(test.params),
+        params={
+            name: repr(value) if isinstance(value, LayerValue) else value
+            for name, value in test.params.items()
+        },
         mask_mode=str(spec.mask_mode),
         weights=structure.weights(keras, spec, layer),
     )

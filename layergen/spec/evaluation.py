@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from layergen.spec.expressions import ExpressionError, star_slice
-from layergen.spec.model import Expr, LayerSpec
+from layergen.spec.model import Expr, LayerSpec, LayerValue
 
 _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -92,6 +92,11 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
         return node.value
     if isinstance(node, ast.Name):
         return env[node.id]
+    if isinstance(node, ast.Attribute):
+        value = _evaluate(node.value, env)
+        if isinstance(value, LayerValue):  # a layer param: its spec's params
+            return value.attribute(node.attr)
+        raise ExpressionError(f"cannot evaluate `{ast.unparse(node)}`")
     if isinstance(node, ast.Subscript):
         value = _evaluate(node.value, env)
         if isinstance(node.slice, ast.Slice):

@@ -29,6 +29,7 @@ from layergen.spec.value_types import (
     Expression,
     Integer,
     Key,
+    NoValue,
     Number,
     OneOf,
     Table,
@@ -146,6 +147,8 @@ def value_schema(value: ValueType) -> dict[str, Any]:
             return {"type": "string", "enum": list(values)}
         case Anything():
             return {}
+        case NoValue():
+            return {"not": {}}
         case ArrayOf(item=item, min_items=min_items):
             found = {"type": "array", "items": value_schema(item)}
             if min_items:

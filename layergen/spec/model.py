@@ -24,6 +24,7 @@ class ParamType(StrEnum):
     INITIALIZER = "initializer"
     REGULARIZER = "regularizer"
     CONSTRAINT = "constraint"
+    LAYER = "layer"
 
 
 class MaskMode(StrEnum):
@@ -67,11 +68,43 @@ class Param:
     choices: tuple[Any, ...] | None = None
     doc: str | None = None  # what the argument does, for the class docstring
     optional: bool = False  # None is a value too (and the default, unless given)
+    # A ``layer`` param's class when ``spec`` names one: another spec's layer
+    # (its params are the attributes expressions may read, ``emb.input_dim``).
+    spec: LayerSpec | None = field(default=None, compare=False)
 
     @property
     def object_module(self) -> str | None:
         """``activations``/``initializers``/... for object-valued params."""
         return OBJECT_PARAM_MODULES.get(self.type)
+
+    @property
+    def is_layer(self) -> bool:
+        return self.type == ParamType.LAYER
+
+
+@dataclass(frozen=True)
+class LayerValue:
+    """A ``layer`` param's value in ``[test] params``: its spec's layer made
+    with ``args`` (its constructor arguments, literals); expressions evaluated
+    on the test values read its params as attributes (``emb.input_dim``)."""
+
+    spec: LayerSpec = field(compare=False)
+    args: tuple[tuple[str, Any], ...] = ()
+
+    def __repr__(self) -> str:
+        """``ReversibleEmbedding(input_dim=10, output_dim=4)``."""
+        args = ", ".join(f"{name}={value!r}" for name, value in self.args)
+        return f"{self.spec.name}({args})"
+
+    def attribute(self, name: str) -> Any:
+        """The value of param ``name`` of the layer: given, else its default."""
+        given = dict(self.args)
+        if name in given:
+            return given[name]
+        param = self.spec.param(name)
+        if param is None:
+            raise AttributeError(f"`{self.spec.name}` has no param `{name}`")
+        return param.default
 
 
 @dataclass(frozen=True)

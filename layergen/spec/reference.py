@@ -18,6 +18,7 @@ from layergen.spec.value_types import (
     Entries,
     Expression,
     Integer,
+    NoValue,
     Number,
     OneOf,
     Table,
@@ -91,6 +92,8 @@ def words(value: ValueType) -> str:
             return " or ".join(quoted) if len(quoted) < 3 else ", ".join(quoted)
         case Anything(what=what):
             return what
+        case NoValue(why=why):
+            return why
         case ArrayOf(item=item):
             return f"array of {words(item)}"
         case OneOf(options=options):

@@ -62,6 +62,14 @@ class Anything:
 
 
 @dataclass(frozen=True)
+class NoValue:
+    """No value is allowed (a ``layer`` param's ``default``: a layer is no
+    TOML value); ``why`` says so in words."""
+
+    why: str
+
+
+@dataclass(frozen=True)
 class ArrayOf:
     item: ValueType
     min_items: int = 0
@@ -94,6 +102,7 @@ ValueType = (
     | Boolean
     | Choice
     | Anything
+    | NoValue
     | ArrayOf
     | OneOf
     | Entries

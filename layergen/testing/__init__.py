@@ -13,7 +13,13 @@ serialization, training, masks, precision, distribution, devices, source);
 this module is their public face.
 """
 
-from layergen.testing.case import BuiltModel, LayerCase, build_model, load_layer
+from layergen.testing.case import (
+    BuiltModel,
+    LayerCase,
+    NewLayer,
+    build_model,
+    load_layer,
+)
 from layergen.testing.checks.backends import check_same_numbers_across_backends
 from layergen.testing.checks.devices import check_runs_on_gpu
 from layergen.testing.checks.distribution import check_distribution
@@ -76,6 +82,7 @@ __all__ = [
     "BuiltModel",
     "GPU_TOLERANCE",
     "LayerCase",
+    "NewLayer",
     "MIXED_PRECISION_POLICIES",
     "TOLERANCE",
     "XLA_TOLERANCE",

@@ -47,6 +47,25 @@ def load_layer(test_file: str, layer_file: str, class_name: str) -> type:
     return getattr(module, class_name)
 
 
+@dataclass(frozen=True)
+class NewLayer:
+    """An argument that is a layer (a ``layer`` param): the registered class
+    ``registered_name`` (``package>Name``) made anew, with ``kwargs``, for
+    each layer under test, so that no two share weights."""
+
+    registered_name: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def make(self, dtype: Any = None) -> Any:
+        """The layer; with ``dtype``, in that dtype policy, as the layer under
+        test (a float64 gradient check, a mixed-precision model)."""
+        cls = keras.saving.get_registered_object(self.registered_name)
+        if cls is None:
+            raise LookupError(f"no layer class registered as {self.registered_name!r}")
+        extra = {} if dtype is None else {"dtype": dtype}
+        return cls(**{**self.kwargs, **extra})
+
+
 @dataclass
 class LayerCase:
     """A layer class with the arguments and input shapes to test it on.
@@ -152,7 +171,14 @@ class LayerCase:
         return inputs[names.index(name)] if name in names else None
 
     def make_layer(self, **overrides: Any) -> Any:
-        return self.cls(**{**self.init_kwargs, **overrides})
+        """The layer under test, with a fresh layer for each ``NewLayer``
+        argument (in the ``dtype`` overrides give)."""
+        kwargs = {**self.init_kwargs, **overrides}
+        dtype = overrides.get("dtype")
+        for name, value in kwargs.items():
+            if isinstance(value, NewLayer):
+                kwargs[name] = value.make(dtype)
+        return self.cls(**kwargs)
 
     def dtype(self, name: str) -> str:
         return self.input_dtypes.get(name) or "float32"

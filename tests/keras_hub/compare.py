@@ -16,6 +16,10 @@ GENERATED_DIR and its keras-hub counterpart and checks, for each case:
   config, with its weights) for each call is saved, reloaded, and still gives
   keras-hub's outputs.
 
+A constructor argument that is a layer (MaskedLMHead's ``token_embedding``) is
+``{"layer": CLASS, "module": MODULE, "args": {...}}``: the generated CLASS of
+MODULE for ours, keras-hub's for theirs, each made with ``args``.
+
 A tensor is described as a shape (random normal float32) or as
 ``{"shape": [...], "dtype": "int32", "high": N}`` (integers in ``[0, N)``),
 ``"low"`` too, or ``"dtype": "bool"``, or given: ``{"value": [...], "dtype": ...}``. A call may give a main input another
@@ -45,6 +49,8 @@ def load_class(directory: Path, module: str, name: str) -> type:
     """The class ``name`` of the generated module ``directory/module.py``."""
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))  # for sublayers' modules
+    if module in sys.modules:  # one class per module: `isinstance` holds
+        return getattr(sys.modules[module], name)
     spec = importlib.util.spec_from_file_location(module, directory / f"{module}.py")
     assert spec is not None and spec.loader is not None
     loaded = importlib.util.module_from_spec(spec)
@@ -190,12 +196,27 @@ def round_trip(model: keras.Model) -> keras.Model:
         return keras.saving.load_model(path)
 
 
+def constructor_args(directory: Path, args: dict) -> tuple[dict, dict]:
+    """The constructor arguments of our layer and of keras-hub's: equal, but
+    for an argument that is a layer, ``{"layer": CLASS, "module": MODULE,
+    "args": {...}}``: the generated class (from MODULE) for ours, keras-hub's
+    for theirs, each made with those arguments."""
+    ours, theirs = dict(args), dict(args)
+    for name, value in args.items():
+        if isinstance(value, dict) and "layer" in value:
+            made = load_class(directory, value["module"], value["layer"])
+            ours[name] = made(**value["args"])
+            theirs[name] = getattr(keras_hub.layers, value["layer"])(**value["args"])
+    return ours, theirs
+
+
 def compare(directory: Path, case: dict) -> None:
     """Raise AssertionError where the generated layer and keras-hub's differ."""
     ours_class = load_class(directory, case["module"], case["class"])
     theirs_class = getattr(keras_hub.layers, case["class"])
     compare_signatures(ours_class, theirs_class)
-    ours, theirs = ours_class(**case["args"]), theirs_class(**case["args"])
+    ours_args, theirs_args = constructor_args(directory, case["args"])
+    ours, theirs = ours_class(**ours_args), theirs_class(**theirs_args)
     calls = case.get("calls", [{}])
     for number, call in enumerate(calls):
         what = f"call {number} {sorted(call)}"

@@ -29,6 +29,7 @@ from layergen.spec.expressions.dimensions import (
     check_shape_dim,
     input_axes,
     input_dims,
+    not_none_when,
     star_slice,
 )
 from layergen.spec.expressions.emit import negated, to_code
@@ -91,6 +92,7 @@ __all__ = [
     "check_expression",
     "check_input_dims_only",
     "check_shape_dim",
+    "not_none_when",
     "check_step",
     "dotted_chain",
     "float32_constants",

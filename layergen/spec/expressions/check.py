@@ -82,6 +82,10 @@ HIGHER_ORDER_OPS = frozenset(
 )
 
 
+# Params whose value is called: an activation, a layer.
+CALLABLE_PARAMS = frozenset({"activation", "layer"})
+
+
 class _Checker(ast.NodeVisitor):
     """Walks an expression tree, raising on the first rule it breaks."""
 
@@ -123,6 +127,14 @@ class _Checker(ast.NodeVisitor):
         if (
             isinstance(node.value, ast.Name)
             and root is not None
+            and root.kind == PARAM
+            and root.param_type == "layer"
+        ):
+            self._check_layer_attribute(node.value.id, node.attr, root)
+            return
+        if (
+            isinstance(node.value, ast.Name)
+            and root is not None
             and root.kind not in TENSOR_KINDS
         ):
             raise ExpressionError(
@@ -134,6 +146,22 @@ class _Checker(ast.NodeVisitor):
                 f"{', '.join(f'`.{a}`' for a in sorted(TENSOR_ATTRIBUTES))}"
             )
         self.visit(node.value)
+
+    def _check_layer_attribute(self, name: str, attr: str, root: Symbol) -> None:
+        """``token_embedding.input_dim``: a param of the layer param's spec."""
+        if root.attributes is None:
+            raise ExpressionError(
+                f"attribute `.{attr}` of layer param `{name}`: its class is not "
+                'known; give the param `spec = "..."` (a spec file) to read '
+                "its params"
+            )
+        if attr not in root.attributes:
+            known = ", ".join(f"`{a}`" for a in sorted(root.attributes)) or "none"
+            raise ExpressionError(
+                f"`{name}.{attr}`: `{root.class_name}` has no param `{attr}`"
+                + did_you_mean(attr, root.attributes, self.suggest)
+                + f" (its params: {known})"
+            )
 
     def _check_module_path(self, chain: list[str], root: Symbol) -> None:
         namespace = root.namespace or chain[0]
@@ -164,7 +192,7 @@ class _Checker(ast.NodeVisitor):
             symbol = self.scope.get(func.id)
             callable_name = symbol is not None and (
                 symbol.kind in (BUILTIN, SUBLAYER)
-                or (symbol.kind == PARAM and symbol.param_type == "activation")
+                or (symbol.kind == PARAM and symbol.param_type in CALLABLE_PARAMS)
                 or (symbol.kind == LOCAL and symbol.holds == SUBLAYER)
             )
             if symbol is not None and not callable_name:
@@ -177,7 +205,7 @@ class _Checker(ast.NodeVisitor):
                 self.visit(func.value)
                 raise ExpressionError(
                     "only functions of `ops`, `random` and `activations`, "
-                    "activation params and sublayers can be called"
+                    "activation and layer params and sublayers can be called"
                 )
             self.visit(func)
         else:

@@ -22,6 +22,8 @@ def check_shape_dim(
     params: Collection[str] = (),
     optional: Collection[str] = (),
     int_lists: Mapping[str, int | None] | None = None,
+    layers: Mapping[str, Collection[str] | None] | None = None,
+    implied: Collection[tuple[str, str]] = (),
 ) -> None:
     """Check a weight/state/output shape entry: integer arithmetic over params,
     items of ``int_lists`` (``kernel_size[0]``; each maps to its default's
@@ -30,11 +32,14 @@ def check_shape_dim(
     condition over ``params`` and input dimensions; ``*x[:-1]`` and ``None``
     only when ``allow_star``. An ``optional`` int param (it may be None), or
     an optional list's item, is a dimension only where a condition rules None
-    out: ``x[-1] if d is None else d``; ``int_params`` holds those it has."""
+    out: ``x[-1] if d is None else d``; ``int_params`` holds those it has.
+    So is an int param of a ``layer`` param's spec (``layers`` maps each to
+    them: ``emb.input_dim``). ``implied`` pairs ``(a, b)``: where ``a`` is
+    None, ``b`` is not (a check ``a is not None or b is not None``)."""
     int_params = frozenset(int_params)  # no copy when it is one already
     if isinstance(node, ast.IfExp):
         _check_condition(node.test, params, input_ranks, suggest)
-        guarded = _not_none_when(node.test, optional)
+        guarded = not_none_when(node.test, optional, implied)
         for branch, holds in ((node.body, True), (node.orelse, False)):
             known = int_params | {name for name, when in guarded if when == holds}
             check_shape_dim(
@@ -46,7 +51,12 @@ def check_shape_dim(
                 params=params,
                 optional=optional,
                 int_lists=int_lists,
+                layers=layers,
+                implied=implied,
             )
+        return
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        _check_layer_dim(node, node.value.id, int_params, optional, layers or {})
         return
     if allow_star and isinstance(node, ast.Starred):
         sub = node.value
@@ -81,6 +91,13 @@ def check_shape_dim(
             raise ExpressionError(f"a dimension cannot be negative ({node.value})")
         return
     if isinstance(node, ast.Name):
+        if node.id in (layers or {}):
+            ints = sorted((layers or {})[node.id] or ["units"])
+            raise ExpressionError(
+                f"`{node.id}` is a layer, not a dimension: read one of its int "
+                f"params, like `{node.id}.{ints[0]}`"
+                + ("" if (layers or {})[node.id] else ' (with `spec = "..."`)')
+            )
         if node.id in input_ranks:
             raise ExpressionError(
                 f"`{node.id}` is an input: use one of its dimensions, like "
@@ -129,6 +146,8 @@ def check_shape_dim(
                 params=params,
                 optional=optional,
                 int_lists=int_lists,
+                layers=layers,
+                implied=implied,
             )
         return
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
@@ -185,10 +204,54 @@ def _check_condition(
             _check_condition(child, params, input_ranks, suggest)
 
 
-def _not_none_when(test: ast.AST, optional: Collection[str]) -> list[tuple[str, bool]]:
+def _check_layer_dim(
+    node: ast.Attribute,
+    name: str,
+    known: Collection[str],
+    optional: Collection[str],
+    layers: Mapping[str, Collection[str] | None],
+) -> None:
+    """``emb.input_dim``: an int param of layer param ``emb``'s spec, where
+    ``emb`` is not None."""
+    shown = ast.unparse(node)
+    ints = layers.get(name)
+    if ints is None:
+        raise ExpressionError(
+            f"`{shown}`: a dimension reads attributes only of a `layer` param "
+            'with a `spec = "..."`, like `token_embedding.input_dim`'
+        )
+    if node.attr not in ints:
+        ints = ", ".join(f"`{a}`" for a in sorted(ints)) or "none"
+        raise ExpressionError(
+            f"`{shown}`: `{node.attr}` is not a required int param of the "
+            f"layer's spec (those are: {ints})"
+        )
+    if name in optional and name not in known:
+        raise ExpressionError(
+            f"`{name}` may be None: read `{shown}` where a condition rules it "
+            f"out, like `{shown} if {name} is not None else ...`"
+        )
+
+
+def not_none_when(
+    test: ast.AST,
+    optional: Collection[str],
+    implied: Collection[tuple[str, str]] = (),
+) -> list[tuple[str, bool]]:
     """The optional params a condition rules None out for, each with the
     truth value of the condition where it does: ``d is None`` -> ``(d,
-    False)``, ``d is not None`` -> ``(d, True)``."""
+    False)``, ``d is not None`` -> ``(d, True)``; and, for each ``(d, e)``
+    of ``implied`` (``e`` is not None where ``d`` is), ``(e, True)`` for
+    ``d is None``."""
+    found = _compared_to_none(test, optional)
+    return found + [
+        (other, not when) for name, when in found for a, other in implied if a == name
+    ]
+
+
+def _compared_to_none(
+    test: ast.AST, optional: Collection[str]
+) -> list[tuple[str, bool]]:
     if (
         isinstance(test, ast.Compare)
         and len(test.ops) == 1

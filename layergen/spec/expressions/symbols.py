@@ -59,6 +59,10 @@ class Symbol:
     namespace: str | None = field(default=None, kw_only=True)
     # What a local holds when it is not a tensor: a sublayer for a loop variable.
     holds: SymbolKind | None = field(default=None, kw_only=True)
+    # A ``layer`` param of a known spec: the attributes expressions may read
+    # (its params), and the spec's class name for messages.
+    attributes: frozenset[str] | None = field(default=None, kw_only=True)
+    class_name: str | None = field(default=None, kw_only=True)
 
 
 Scope = Mapping[str, Symbol]

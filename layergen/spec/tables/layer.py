@@ -23,6 +23,7 @@ from layergen.spec.value_types import (
     Expression,
     Integer,
     Key,
+    NoValue,
     Number,
     OneOf,
     Table,
@@ -182,6 +183,7 @@ PARAM_VALUES = TypedBy(
         "initializer": KERAS_OBJECT,
         "regularizer": KERAS_OBJECT,
         "constraint": KERAS_OBJECT,
+        "layer": NoValue("none: a layer is no TOML value"),
     },
     value_keys=("default",),
     item_keys=("choices",),
@@ -194,7 +196,9 @@ PARAM = Table(
         Key(
             "type",
             Choice(tuple(PARAM_TYPES)),
-            "the argument's type; object types go through `keras.<kind>.get`",
+            "the argument's type; object types go through `keras.<kind>.get`; "
+            '`"layer"`: a Keras layer the layer holds (and tracks: its weights '
+            "are the layer's too), serialized with `keras.layers.serialize`",
             '"int"',
             required=True,
         ),
@@ -204,7 +208,8 @@ PARAM = Table(
             "the default value, of the param's type; without it the argument "
             "is required (and comes before those with defaults). An object "
             "param's default with arguments (`{ class_name, config }`) is "
-            "`None` in the signature, built in `__init__`",
+            "`None` in the signature, built in `__init__`; a `layer` param "
+            "has none (`optional = true` makes None its default)",
             "32",
         ),
         Key("min", Number(), "the least value (int and float params)", "1"),
@@ -223,6 +228,15 @@ PARAM = Table(
             "a condition, like `x[-1] if d is None else d`",
             "true",
             default=False,
+        ),
+        Key(
+            "spec",
+            Text(),
+            'a `type = "layer"` param\'s class: the layer of this spec file '
+            "(beside this spec or below it); `__init__` checks the class, and "
+            "expressions may read the layer's params as attributes "
+            "(`token_embedding.input_dim`) and call it with its call arguments",
+            '"reversible_embedding.toml"',
         ),
         Key(
             "doc",

@@ -87,7 +87,7 @@ def validate_document(
     spec = validate_layer(report, layer, path, text, default_package)
     declared = Declarations(report)
     params = report.table(doc.get("params", {}), ("params",), None)
-    spec.params = validate_params(report, params, declared)
+    spec.params = validate_params(report, params, declared, run)
     spec.inputs = validate_inputs(report, doc.get("inputs"), spec.is_cell, declared)
     call_table = doc.get("call")
     call_args = call_table.get("args") if isinstance(call_table, dict) else None

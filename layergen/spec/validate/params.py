@@ -3,20 +3,24 @@ and defaults; and whether a value suits a param (``[test] params`` too)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layergen.spec import catalog
-from layergen.spec.model import PARAM_TYPES, Param, ParamType
+from layergen.spec.model import PARAM_TYPES, LayerSpec, Param, ParamType
 from layergen.spec.tables import MAX_PARAM_DOC_LENGTH
 from layergen.spec.validate.keras_objects import serialized_problems
 from layergen.spec.validate.reporting import Declarations, Report, article, hint
 from layergen.spec.validate.schema import KeyPath
 
+if TYPE_CHECKING:
+    from layergen.spec.composition import Run
+
 
 def validate_params(
-    report: Report, table: dict[str, Any], declared: Declarations
+    report: Report, table: dict[str, Any], declared: Declarations, run: Run
 ) -> list[Param]:
     params: list[Param] = []
     for name, raw in table.items():
@@ -25,9 +29,28 @@ def validate_params(
         if not declared.claim(name, path, "param") or not entry:
             continue
         param = argument(report, name, entry, path, PARAM_TYPES, params)
-        if param is not None:
-            params.append(param)
+        if param is None:
+            continue
+        if "spec" in entry and param.is_layer:
+            made = _layer_spec(report, entry, path, run)
+            param = dataclasses.replace(param, spec=made)
+        elif "spec" in entry:
+            report.error(
+                (*path, "spec"),
+                "`spec` names the class of a `layer` param; "
+                f"`{name}` is {article(param.type)} {param.type}",
+            )
+        params.append(param)
     return params
+
+
+def _layer_spec(
+    report: Report, entry: dict[str, Any], path: KeyPath, run: Run
+) -> LayerSpec | None:
+    """The spec whose layer a ``layer`` param must be (``spec = "x.toml"``)."""
+    from layergen.spec.validate.composed import layer_of_spec_file
+
+    return layer_of_spec_file(report, (*path, "spec"), entry["spec"], run)
 
 
 def argument(
@@ -69,6 +92,18 @@ def argument(
             value = None
         bounds[bound] = value
     choices = entry.get("choices")
+    if ptype == ParamType.LAYER:
+        given = [key for key in ("default", "choices") if key in entry]
+        for key in given:
+            report.error(
+                (*path, key),
+                f"a `layer` param takes no `{key}` (a layer is no TOML "
+                "value): `optional = true` lets it be None, its default",
+            )
+        entry = {k: v for k, v in entry.items() if k not in given}
+        if "default" in given:  # read as optional: no knock-on errors
+            entry.setdefault("optional", True)
+        choices = None
     if choices is not None:
         if not isinstance(choices, list) or not choices:
             report.error((*path, "choices"), "expected a non-empty array")

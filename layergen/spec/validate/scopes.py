@@ -9,16 +9,28 @@
 
 from __future__ import annotations
 
+import ast
 from typing import NamedTuple
 
 from layergen.spec import expressions as ex
-from layergen.spec.model import LayerSpec, MaskMode
+from layergen.spec.model import LayerSpec, MaskMode, Param
 from layergen.spec.validate.schema import mask_names
+
+
+def param_symbol(p: Param) -> ex.Symbol:
+    """A param's symbol; a ``layer`` param of a spec knows that spec's params
+    (its attributes)."""
+    if p.spec is None:
+        return ex.Symbol(ex.PARAM, param_type=p.type)
+    attributes = frozenset(q.name for q in p.spec.params)
+    return ex.Symbol(
+        ex.PARAM, param_type=p.type, attributes=attributes, class_name=p.spec.name
+    )
 
 
 def param_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
     """Params, safe builtins, ``ops`` and ``activations``."""
-    scope = {p.name: ex.Symbol(ex.PARAM, param_type=p.type) for p in spec.params}
+    scope = {p.name: param_symbol(p) for p in spec.params}
     scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})
     scope["ops"] = ex.Symbol(ex.MODULE, namespace="ops")
     scope["activations"] = ex.Symbol(ex.MODULE, namespace="activations")
@@ -42,9 +54,17 @@ class ShapeScope(NamedTuple):
     optional: frozenset[str] = frozenset()
     optional_inputs: frozenset[str] = frozenset()
     int_lists: dict[str, int | None] = {}
+    # ``layer`` params: the required int params of each one's spec, which a
+    # dimension may read (``token_embedding.input_dim``); None without a spec.
+    layers: dict[str, frozenset[str] | None] = {}
+    # ``(a, b)``: where optional ``a`` is None, ``b`` is not (from a check
+    # ``a is not None or b is not None``).
+    implied: frozenset[tuple[str, str]] = frozenset()
 
 
-_DIMS = ("int", "list[int]")
+# Params that may be None and are dimensions (an int, a list's items) or
+# give them (a layer's int params) where a condition rules None out.
+_DIMS = ("int", "list[int]", "layer")
 
 
 def shape_scope(spec: LayerSpec) -> ShapeScope:
@@ -62,7 +82,45 @@ def shape_scope(spec: LayerSpec) -> ShapeScope:
             for p in spec.params
             if p.type == "list[int]"
         },
+        {
+            p.name: (
+                None
+                if p.spec is None
+                else frozenset(
+                    q.name for q in p.spec.params if q.type == "int" and not q.optional
+                )
+            )
+            for p in spec.params
+            if p.is_layer
+        },
+        frozenset(
+            pair for check in spec.checks.values() for pair in either_given(check.node)
+        ),
     )
+
+
+def either_given(node: ast.AST) -> list[tuple[str, str]]:
+    """``a is not None or b is not None``: ``[(a, b), (b, a)]``, each saying
+    that where the first is None the second is not."""
+    if not (
+        isinstance(node, ast.BoolOp)
+        and isinstance(node.op, ast.Or)
+        and len(node.values) == 2
+    ):
+        return []
+    names = []
+    for value in node.values:
+        if not (
+            isinstance(value, ast.Compare)
+            and isinstance(value.left, ast.Name)
+            and len(value.ops) == 1
+            and isinstance(value.ops[0], ast.IsNot)
+            and isinstance(value.comparators[0], ast.Constant)
+            and value.comparators[0].value is None
+        ):
+            return []
+        names.append(value.left.id)
+    return [(names[0], names[1]), (names[1], names[0])]
 
 
 def checks_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
@@ -122,7 +180,7 @@ def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
         {
             p.name: ex.Symbol(ex.PARAM, param_type=p.type)
             for p in spec.params
-            if not p.object_module
+            if not p.object_module and not p.is_layer
         }
     )
     scope.update({b: ex.Symbol(ex.BUILTIN) for b in ex.SAFE_BUILTINS})

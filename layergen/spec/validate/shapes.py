@@ -4,6 +4,7 @@ dimensions, or ``a if condition else b`` of those."""
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from layergen.spec import expressions as ex
@@ -20,12 +21,18 @@ def validate_shape(
     path: KeyPath,
     *,
     allow_star: bool = False,
+    guard: ast.AST | None = None,
 ) -> tuple[Expr, ...] | None:
-    """The shape, or None where a dimension is wrong (each one reported)."""
+    """The shape, or None where a dimension is wrong (each one reported).
+    ``guard``: a condition that holds wherever the shape is made (a weight's
+    ``if``), so the optional params it rules None out for are dimensions."""
     if not isinstance(raw, list):
         report.error(path, f"expected an array of dimensions, found {kind(raw)}")
         return None
-    int_params, ranks, params, optional, optional_inputs, int_lists = names
+    int_params, ranks, params, optional, optional_inputs, int_lists = names[:6]
+    if guard is not None:
+        guarded = ex.not_none_when(guard, optional, names.implied)
+        int_params = int_params | {name for name, when in guarded if when}
     dims: list[Expr] = []
     for index, dim in enumerate(raw):
         source = str(dim) if isinstance(dim, int) and not isinstance(dim, bool) else dim
@@ -54,6 +61,8 @@ def validate_shape(
                 params=params,
                 optional=optional,
                 int_lists=int_lists,
+                layers=names.layers,
+                implied=names.implied,
             )
         except ex.ExpressionError as exc:
             report.error((*path, index), f"{exc} (in `{source}`)")

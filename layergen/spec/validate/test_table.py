@@ -10,7 +10,15 @@ from typing import Any
 from layergen.spec import expressions as ex
 from layergen.spec import limits
 from layergen.spec.evaluation import TooLargeError, evaluate
-from layergen.spec.model import Expr, LayerSpec, ParamType, Property, TestConfig
+from layergen.spec.model import (
+    Expr,
+    LayerSpec,
+    LayerValue,
+    Param,
+    ParamType,
+    Property,
+    TestConfig,
+)
 from layergen.spec.tables import PROPERTY_WHEN
 from layergen.spec.validate.params import param_value_problem
 from layergen.spec.validate.reporting import Report, kind
@@ -31,7 +39,9 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
     values: dict[str, Any] = {}
     for param in spec.params:
         path: KeyPath = ("test", "params", param.name)
-        if param.name in given:
+        if param.name in given and param.is_layer:
+            values[param.name] = _layer_value(report, param, given[param.name], path)
+        elif param.name in given:
             value = given[param.name]
             problem = param_value_problem(param, value)
             if problem:
@@ -40,9 +50,11 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
         elif param.has_default:
             values[param.name] = param.default
         else:
+            how = "a table of its spec's arguments " if param.is_layer else ""
             report.error(
                 ("params", param.name),
-                f"required param `{param.name}` needs a value in `[test] params`",
+                f"required param `{param.name}` needs a value in `[test] params`"
+                + (f" ({how.strip()})" if how else ""),
             )
     for name in given:
         if spec.param(name) is None:
@@ -102,6 +114,57 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
         **{key: value for key, value in flags.items() if value is not None},
         call_args=call_args,
     )
+
+
+def _layer_value(
+    report: Report, param: Param, raw: Any, path: KeyPath
+) -> LayerValue | None:
+    """A ``layer`` param's test value: a table of the arguments its spec's
+    layer is made with (``{ input_dim = 10, output_dim = 4 }``), literals."""
+    made = param.spec
+    if made is None:
+        report.error(
+            path,
+            f"the tests make `{param.name}` from its spec: give the param "
+            '`spec = "..."` (a spec file) to pass a layer in the tests',
+        )
+        return None
+    if not isinstance(raw, dict):
+        report.error(
+            path,
+            f"expected a table of `{made.name}`'s arguments, like "
+            f"`{{ {', '.join(f'{p.name} = ...' for p in made.params[:2])} }}`, "
+            f"found {kind(raw)}",
+        )
+        return None
+    args = []
+    for name, value in raw.items():
+        inner = made.param(name)
+        if inner is None:
+            report.error(
+                (*path, name),
+                f"`{made.name}` has no param `{name}`"
+                + report.hint(name, [p.name for p in made.params]),
+            )
+            continue
+        problem = (
+            f"`{made.name}`'s `layer` params cannot be given in the tests"
+            if inner.is_layer
+            else param_value_problem(inner, value)
+        )
+        if problem:
+            report.error((*path, name), problem)
+            continue
+        args.append((name, value))
+    missing = [p.name for p in made.params if not p.has_default and p.name not in raw]
+    if missing:
+        report.error(
+            path,
+            f"`{made.name}` requires {', '.join(f'`{m}`' for m in missing)} "
+            "(no default)",
+        )
+        return None
+    return LayerValue(made, tuple(args))
 
 
 def _given_call_args(report: Report, spec: LayerSpec, raw: Any) -> dict[str, Any]:

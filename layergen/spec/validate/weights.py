@@ -33,7 +33,18 @@ def validate_weights(
         if "shape" not in entry:
             report.error(path, "missing required key `shape`")
             continue
-        shape = validate_shape(report, shape_names, entry["shape"], (*path, "shape"))
+        condition = None
+        if "if" in entry:
+            condition = weight_condition(
+                report, spec, entry["if"], (*path, "if"), scope
+            )
+        shape = validate_shape(
+            report,
+            shape_names,
+            entry["shape"],
+            (*path, "shape"),
+            guard=None if condition is None else condition.node,
+        )
         initializer = keras_object(
             report,
             spec,
@@ -57,11 +68,6 @@ def validate_weights(
         if dtype is not None and dtype not in DTYPES:
             report.error(
                 (*path, "dtype"), f"unknown dtype `{dtype}`{hint(dtype, DTYPES)}"
-            )
-        condition = None
-        if "if" in entry:
-            condition = weight_condition(
-                report, spec, entry["if"], (*path, "if"), scope
             )
         if shape is None or initializer is None:
             continue
