@@ -106,6 +106,16 @@ def test_attributes_are_the_specs_params(write_spec) -> None:
     ]
 
 
+def test_calls_take_the_specs_call_arguments(write_spec) -> None:
+    write_spec(EMBEDDING, "table.toml")
+    misspelled = head().replace("reverse=True", "revers=True")
+    assert errors(write_spec(misspelled)) == [
+        "call.expr: `Table` takes no call argument `revers` - did you mean "
+        "`reverse`? (it takes `inputs`, `reverse`) (in `(ops.matmul(x, kernel) "
+        "if table is None else table(x, revers=True)) + bias`)"
+    ]
+
+
 def test_a_dimension_of_an_optional_layer_needs_a_condition(write_spec) -> None:
     write_spec(EMBEDDING, "table.toml")
     assert errors(write_spec(head(bias="table.input_dim"))) == [

@@ -31,8 +31,13 @@ class SublayerPlan(NamedTuple):
 def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
     builds: list[str] = []
     traced = ""
+    called = called_layer_params(spec)
     if spec.is_cell and spec.sublayers:
         traced = spec.sublayers[0].name  # a cell's states come from its RNN
+    elif called:
+        # A layer param may come unbuilt, and its input shape is call()'s to
+        # know: tracing call() builds it with the sublayers.
+        traced = called[0]
     elif spec.sublayers:
         try:
             builds = [Code(line) for line in build_lines(spec, input_vars)]
@@ -44,6 +49,21 @@ def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
             lines, returned = output_shape_lines(spec, input_vars)
             output = [Code(line) for line in lines], Code(returned)
     return SublayerPlan(builds, traced, output)
+
+
+def called_layer_params(spec: LayerSpec) -> list[str]:
+    """The ``layer`` params that call() calls (``token_embedding(x)``)."""
+    layers = {p.name for p in spec.params if p.is_layer}
+    nodes = [*spec.steps, *([spec.expr] if spec.expr else [])]
+    called = {
+        sub.func.id
+        for expr in nodes
+        for sub in ast.walk(expr.node)
+        if isinstance(sub, ast.Call)
+        and isinstance(sub.func, ast.Name)
+        and sub.func.id in layers
+    }
+    return [p.name for p in spec.params if p.name in called]
 
 
 def constructor(sub: Sublayer, args: list[str], for_each: str | None) -> Code:

@@ -60,16 +60,30 @@ class LayerImport:
 def _expects_trainable(spec: LayerSpec, present: list[Weight]) -> bool:
     if any(w.trainable for w in present):
         return True
+    if any(_trains(given) for given in _given_layers(spec)):
+        return True
     return any(_has_trainable_weights(s) for s in spec.sublayers)
+
+
+def _given_layers(spec: LayerSpec) -> list[LayerSpec]:
+    """The specs of the layers the tests pass to ``layer`` params (tracked:
+    their weights and random draws are the layer's)."""
+    values = spec.test.params.values() if spec.test else ()
+    return [v.spec for v in values if isinstance(v, LayerValue)]
+
+
+def _trains(spec: LayerSpec) -> bool:
+    """Whether another spec's layer owns trainable weights, as its spec says."""
+    return any(w.trainable for w in spec.weights) or any(
+        _has_trainable_weights(s) for s in spec.sublayers
+    )
 
 
 def _has_trainable_weights(sub: Sublayer) -> bool:
     """Whether a sublayer owns trainable weights: another spec's layer says
     so in its spec; a class is judged by its name."""
     if sub.spec is not None:
-        return any(w.trainable for w in sub.spec.weights) or any(
-            _has_trainable_weights(s) for s in sub.spec.sublayers
-        )
+        return _trains(sub.spec)
     return sub.layer not in WEIGHTLESS_LAYERS and not any(
         part in sub.layer for part in WEIGHTLESS_LAYER_PARTS
     )
@@ -248,7 +262,14 @@ def _listed(names: list[str]) -> Code | str:
 
 
 def _random_in_training(spec: LayerSpec) -> bool:
-    return spec.uses_random or any(_is_random(s) for s in spec.sublayers)
+    return (
+        spec.uses_random
+        or any(_is_random(s) for s in spec.sublayers)
+        or any(
+            given.uses_random or any(_is_random(s) for s in given.sublayers)
+            for given in _given_layers(spec)
+        )
+    )
 
 
 def _property(spec: LayerSpec, prop: Property) -> dict[str, Any]:
@@ -284,8 +305,9 @@ def variable_axes(
     """Per input, the non-batch axes no weight (its shape or initializer) or
     check pins (may be None).
 
-    Sublayers' weights are invisible to the spec: with sublayers the last axis,
-    the features most layers' kernels are sized by, is kept fixed too. A check
+    Sublayers' weights are invisible to the spec: with sublayers (or a
+    ``layer`` param the tests pass a layer to) the last axis, the features
+    most layers' kernels are sized by, is kept fixed too. A check
     ``x[a] % k == 0`` leaves axis ``a`` variable in steps of ``k``
     (see :func:`_axis_multiples`); any other check on an axis pins it.
     """
@@ -299,7 +321,7 @@ def variable_axes(
     for expr in pinning:
         for name, axis in ex.input_axes(expr.node, inputs, axes):
             fixed.add((name, axis % len(shapes[name])))
-    if spec.sublayers:
+    if spec.sublayers or _given_layers(spec):
         fixed |= {(name, len(shape) - 1) for name, shape in shapes.items()}
     return {
         name: [axis for axis in range(1, len(shape)) if (name, axis) not in fixed]

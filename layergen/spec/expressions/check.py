@@ -216,6 +216,21 @@ class _Checker(ast.NodeVisitor):
             if keyword.arg is None:
                 raise ExpressionError("`**kwargs` in calls is not allowed")
             self.visit(keyword.value)
+        if isinstance(func, ast.Name):
+            self._check_layer_keywords(node, self.scope[func.id])
+
+    def _check_layer_keywords(self, node: ast.Call, symbol: Symbol) -> None:
+        """A layer param of a spec takes that spec's inputs and call arguments."""
+        if symbol.keywords is None:
+            return
+        for keyword in node.keywords:
+            if keyword.arg not in symbol.keywords:
+                known = ", ".join(f"`{k}`" for k in sorted(symbol.keywords))
+                raise ExpressionError(
+                    f"`{symbol.class_name}` takes no call argument `{keyword.arg}`"
+                    + did_you_mean(str(keyword.arg), symbol.keywords, self.suggest)
+                    + f" (it takes {known})"
+                )
 
 
 def _check_numpy_path(chain: list[str]) -> None:

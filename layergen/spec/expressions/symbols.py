@@ -63,6 +63,8 @@ class Symbol:
     # (its params), and the spec's class name for messages.
     attributes: frozenset[str] | None = field(default=None, kw_only=True)
     class_name: str | None = field(default=None, kw_only=True)
+    # ... and the keyword arguments its call() takes (inputs, call arguments).
+    keywords: frozenset[str] | None = field(default=None, kw_only=True)
 
 
 Scope = Mapping[str, Symbol]

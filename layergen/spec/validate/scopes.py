@@ -19,12 +19,19 @@ from layergen.spec.validate.schema import mask_names
 
 def param_symbol(p: Param) -> ex.Symbol:
     """A param's symbol; a ``layer`` param of a spec knows that spec's params
-    (its attributes)."""
+    (its attributes) and the keyword arguments its call() takes."""
     if p.spec is None:
         return ex.Symbol(ex.PARAM, param_type=p.type)
-    attributes = frozenset(q.name for q in p.spec.params)
+    made = p.spec
+    keywords = [i.name for i in made.inputs] + [a.name for a in made.call_args]
+    keywords += ["training"] if made.training else []
+    keywords += ["mask"] if made.mask_mode != MaskMode.NONE else []
     return ex.Symbol(
-        ex.PARAM, param_type=p.type, attributes=attributes, class_name=p.spec.name
+        ex.PARAM,
+        param_type=p.type,
+        attributes=frozenset(q.name for q in made.params),
+        class_name=made.name,
+        keywords=frozenset(keywords),
     )
 
 
