@@ -147,12 +147,13 @@ CASES = [
         "inputs": {"inputs": IDS},
         "calls": [{}, {"reverse": True, "inputs": [2, 5, 4]}],
     },
-    # Not with reverse=True: the spec's mask cannot read the flag (README.md).
+    # The ids' mask; the logits of reverse=True carry none.
     {
         "class": "ReversibleEmbedding",
         "module": "reversible_embedding",
         "args": {"input_dim": 11, "output_dim": 4, "mask_zero": True},
         "inputs": {"inputs": {"shape": [2, 7], "dtype": "int32", "high": 3}},
+        "calls": [{}, {"reverse": True, "inputs": [2, 7, 4]}],
     },
     {
         "class": "TokenAndPositionEmbedding",

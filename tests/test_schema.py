@@ -158,6 +158,7 @@ PLACES: dict[str, tuple[str, ...]] = {
     "output": ("output",),
     "named_output": ("output", "scores"),
     "test": ("test",),
+    "call_input": ("test", "call_inputs", "x"),
     "property": ("test", "properties", "finite"),
 }
 PROBE: dict[str, Any] = {

@@ -258,7 +258,11 @@ def output_doc(spec: LayerSpec, axes: AxisWords | None = None) -> str:
         return "\n".join(lines)
     if spec.output_shape is None:
         return "As computed by `call` (inferred by Keras)."
-    return wrapped(_shape_doc(spec.output_shape, axes))
+    lines = [wrapped(_shape_doc(spec.output_shape, axes))]
+    for flag, shape in spec.flag_shapes.items():
+        text = _shape_doc(shape, axes)
+        lines.append(wrapped(f"With `{flag}=True`: {text[0].lower()}{text[1:]}"))
+    return "\n".join(lines)
 
 
 def _shape_doc(shape: tuple[Expr, ...], axes: AxisWords) -> str:

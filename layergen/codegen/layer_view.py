@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from layergen.codegen import flags_view as flags
 from layergen.codegen import literals as lit
 from layergen.codegen.checks_view import ChecksView, shape_var
 from layergen.codegen.docstrings import class_doc
@@ -138,9 +139,18 @@ class LayerView:
             "mask_needs_previous": spec.mask_expr is not None
             and "mask" in ex.names_in(spec.mask_expr.node),
             "mask_expr": self.code(spec.mask_expr) if spec.mask_expr else "",
+            "mask_comment": flags.mask_comment(spec),
+            "keras_imports": [Code(flags.SET_MASK_IMPORT)] if spec.mask_flags else [],
+            "call_tail": flags.call_tail(
+                spec,
+                self.returned(),
+                self.code(spec.mask_expr, self.call_names) if spec.mask_expr else "",
+            ),
+            "output_shape_params": flags.output_shape_params(spec),
+            "flag_shapes": flags.flag_shapes(spec, self.shape_code),
             "output_shape": self.output_shape(),
             "output_shape_steps": self.derived_output[0] if self.derived_output else [],
-            "output_spec": self.output_spec(),
+            "output_spec": flags.output_spec(spec, self.call_args()),
             "outputs": self.outputs(),
             "traces_output": _traces_output(spec),
             "config_items": self.config_items(params),
@@ -302,18 +312,6 @@ class LayerView:
         )
         return Code(f"{value}, [{states}]")
 
-    def output_spec(self) -> dict[str, Code] | None:
-        """``compute_output_spec`` for a declared output dtype (an index, a
-        flag): the declared shape with that dtype."""
-        if self.spec.output_dtype is None:
-            return None
-        names = [i.name for i in self.spec.main_inputs]
-        return {
-            "args": Code(", ".join(names)),
-            "shapes": Code(", ".join(f"{name}.shape" for name in names)),
-            "dtype": lit.value(self.spec.output_dtype),
-        }
-
     def outputs(self) -> dict[str, Any] | None:
         """compute_output_shape/compute_output_spec for several outputs."""
         return outputs_view(self.spec, self.output_dim, self.call_args())
@@ -323,7 +321,11 @@ class LayerView:
             return self.derived_output[1]
         if self.spec.output_shape is None:
             return ""
-        dims = [self.output_dim(d.node) for d in self.spec.output_shape]
+        return self.shape_code(self.spec.output_shape)
+
+    def shape_code(self, shape: tuple[Expr, ...]) -> Code:
+        """A declared output shape as compute_output_shape returns it."""
+        dims = [self.output_dim(d.node) for d in shape]
         if len(dims) == 1 and dims[0].startswith("*"):
             return Code(dims[0][1:])  # the input's whole shape: `return input_shape`
         return tuple_code(dims)

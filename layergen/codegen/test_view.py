@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from layergen.checklist import applicable
+from layergen.codegen import flag_tests
 from layergen.codegen import literals as lit
 from layergen.codegen.literals import Code
 from layergen.codegen.training_losses import training_changes_losses
 from layergen.spec import expressions as ex
-from layergen.spec.evaluation import evaluate, output_shape, test_output_shape
+from layergen.spec.evaluation import evaluate, output_shape
 from layergen.spec.model import LayerSpec, LayerValue, Property, Sublayer, Weight
 from layergen.spec.validate import mask_names
 
@@ -169,6 +170,17 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "given_inputs": lit.value(given) if given else "",
         "given_arguments": lit.value(test.call_args) if test.call_args else "",
         "given_output_shape": _expected_output_shape(spec, test.call_args),
+        "given_shapes": _listed_shapes(test.call_inputs),
+        "given_dtypes": lit.value(
+            {
+                name: dtype or dtypes[name]
+                for name, (_, dtype) in test.call_inputs.items()
+                if (dtype or dtypes[name]) != dtypes[name]
+            }
+        ),
+        "mask_in_call": bool(spec.mask_flags),
+        "expects_mask": lit.value(flag_tests.expects_mask(spec, {})),
+        "given_expects_mask": lit.value(flag_tests.expects_mask(spec, test.call_args)),
         "updated_weights": _listed(list(spec.updates)),
         "training": spec.training,
         "training_changes_output": test.training_changes_output,
@@ -254,6 +266,10 @@ def _tests(facts: CaseFacts, trainable: bool) -> list[dict[str, Code]]:
             }
         )
     return tests
+
+
+def _listed_shapes(inputs: dict[str, tuple[tuple[int, ...], str | None]]) -> Code:
+    return lit.value({name: shape for name, (shape, _) in inputs.items()})
 
 
 def _listed(names: list[str]) -> Code | str:
@@ -390,5 +406,5 @@ def _expected_output_shape(spec: LayerSpec, call_args: dict[str, Any]) -> Code |
         if any(shape is None for shape in shapes):
             return ""
         return lit.value(tuple(shapes) if len(shapes) > 1 else shapes[0])
-    shape = test_output_shape(spec)
+    shape = flag_tests.expected_shape(spec, call_args)
     return "" if shape is None else lit.value(shape)

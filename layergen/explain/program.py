@@ -200,7 +200,12 @@ def _run_once(
             values[f"states[{i}]"] for i in range(program.state_count)
         ]
         first = program.inputs[0]
-        mask_scope = {**base, first: values[first], "mask": values["mask:" + first]}
+        mask_scope = {
+            **base,
+            **program.arguments,  # a mask may read a flag
+            first: values[first],
+            "mask": values["mask:" + first],
+        }
         exec(program.prelude, namespace)  # noqa: S102 - generated casts and states
         current.started = True
         try:

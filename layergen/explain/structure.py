@@ -65,10 +65,13 @@ def declared_output(
     if spec.output_shape is None:
         return ()
     dtype = spec.output_dtype or layer.compute_dtype
+    given = spec.test.call_args if spec.test else {}
+    flags = {f: given.get(f, spec.call_arg(f).default) for f in spec.flag_shapes}
     values: list[Value | None] = []
     for tensors in inputs:
         try:
-            shape = layer.compute_output_shape(*(tuple(t.shape) for t in tensors))
+            shapes = (tuple(t.shape) for t in tensors)
+            shape = layer.compute_output_shape(*shapes, **flags)
         except Exception:
             values.append(None)
             continue

@@ -166,16 +166,22 @@ def _symbols(spec: LayerSpec, layer: Any, keras: Any, unknown: bool) -> dict[str
     (``mask:<input>``), each state of a cell (``states[i]``); with
     ``unknown``, None where a dimension may vary."""
     assert spec.test is not None
+    # The tests' given call: its flags' own inputs (`[test] call_inputs`).
+    given = spec.test.call_inputs
     shapes: dict[str, list[int | None]] = {
-        n: list(s) for n, s in spec.test.input_shapes.items()
+        n: list(given[n][0] if n in given else s)
+        for n, s in spec.test.input_shapes.items()
     }
     if unknown:
         free = variable_axes(spec, spec.test.input_shapes)
         for name, shape in shapes.items():
-            for axis in (0, *free.get(name, ())):
+            for axis in (0, *(() if name in given else free.get(name, ()))):
                 shape[axis] = None
+    dtypes = {n: dtype for n, (_, dtype) in given.items() if dtype}
     symbols = {
-        i.name: ks.symbolic(keras, shapes[i.name], i.dtype or layer.compute_dtype)
+        i.name: ks.symbolic(
+            keras, shapes[i.name], dtypes.get(i.name) or i.dtype or layer.compute_dtype
+        )
         for i in spec.inputs
     }
     for name, item in zip(mask_names(spec), spec.main_inputs, strict=True):

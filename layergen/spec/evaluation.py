@@ -140,16 +140,6 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
         return _evaluate(chosen, env)
     if isinstance(node, ast.List | ast.Tuple):
         return [_evaluate(e, env) for e in node.elts]
-    if isinstance(node, ast.ListComp):
-        (loop,) = node.generators
-        assert isinstance(loop.target, ast.Name)
-        items = _bounded(_evaluate(loop.iter, env), loop.iter)
-        inner = dict(env)
-        values = []
-        for item in items:
-            inner[loop.target.id] = item
-            values.append(_evaluate(node.elt, inner))
-        return values
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
@@ -215,12 +205,21 @@ def test_output_shape(spec: LayerSpec) -> tuple[int, ...] | None:
     return output_shape(spec, spec.output_shape)
 
 
-def output_shape(spec: LayerSpec, shape: tuple[Expr, ...]) -> tuple[int, ...] | None:
-    """A declared output shape for the ``[test]`` values, or None where it is
-    not known before the layer runs (``None`` dims)."""
+def output_shape(
+    spec: LayerSpec,
+    shape: tuple[Expr, ...],
+    input_shapes: Mapping[str, Any] | None = None,
+) -> tuple[int, ...] | None:
+    """A declared output shape for the ``[test]`` values (``input_shapes``:
+    inputs of a call that differ), or None where it is not known before the
+    layer runs (``None`` dims)."""
     if spec.test is None:
         return None
-    env: dict[str, Any] = {**spec.test.params, **spec.test.input_shapes}
+    env: dict[str, Any] = {
+        **spec.test.params,
+        **spec.test.input_shapes,
+        **(input_shapes or {}),
+    }
     dims: list[Any] = []
     for dim in shape:
         if isinstance(dim.node, ast.Starred):

@@ -222,6 +222,11 @@ class TestConfig:
     # The call arguments' values in the tests' "given" call (optional inputs
     # passed, flags flipped); empty when call() takes none.
     call_args: dict[str, Any] = field(default_factory=dict)
+    # Main inputs the given call passes with another shape and dtype (ids, or
+    # vectors with ``reverse=True``): name -> (shape, dtype or None).
+    call_inputs: dict[str, tuple[tuple[int, ...], str | None]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
@@ -259,6 +264,9 @@ class LayerSpec:
     mask_mode: MaskMode = MaskMode.NONE
     mask_expr: Expr | None = None
     output_shape: tuple[Expr, ...] | None = None
+    # ``[output] shape_if``: the output's shape when a bool call flag is true
+    # (ReversibleEmbedding's with ``reverse=True``), the first true flag's.
+    flag_shapes: dict[str, tuple[Expr, ...]] = field(default_factory=dict)
     output_dtype: str | None = None  # when call() returns no float
     # Several outputs (``[output.NAME]``), in the order call() returns them.
     outputs: list[Output] = field(default_factory=list)
@@ -279,6 +287,14 @@ class LayerSpec:
     def call_arg(self, name: str) -> Param | None:
         return next((a for a in self.call_args if a.name == name), None)
 
+    @property
+    def mask_flags(self) -> list[str]:
+        """The call flags ``[mask] expr`` reads: call() then sets the mask."""
+        if self.mask_expr is None:
+            return []
+        read = _names(self.mask_expr.node)
+        return [a.name for a in self.call_args if a.name in read]
+
     def in_call_order(self, names: list[str]) -> list[str]:
         """``names``, call()'s arguments in the default order, in the order
         ``[call] signature`` gives them; those it does not list after."""
@@ -297,3 +313,7 @@ class LayerSpec:
     @property
     def optional_inputs(self) -> list[Input]:
         return [i for i in self.inputs if i.optional]
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}

@@ -114,6 +114,16 @@ class LayerCase:
     given_inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)
     given_arguments: dict[str, Any] = field(default_factory=dict)
     given_output_shape: tuple[Any, ...] | None = None
+    # Required inputs with another shape or dtype in the calls that pass
+    # given_arguments (a flag that changes what the layer takes).
+    given_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    given_dtypes: dict[str, str] = field(default_factory=dict)
+    # call() sets the output's mask from call arguments (compute_mask gives
+    # None): whether this call's output carries one (None: not known), and
+    # whether the calls with given_arguments do.
+    mask_in_call: bool = False
+    expects_mask: bool | None = None
+    given_expects_mask: bool | None = None
 
     def variants(self, every: bool = True) -> list[LayerCase]:
         """The ways to call the layer that the checks try: this case (the
@@ -134,19 +144,28 @@ class LayerCase:
     def _called(
         self, inputs: dict[str, tuple[int, ...]], arguments: dict[str, Any]
     ) -> LayerCase:
+        reshaped = {**inputs, **(self.given_shapes if arguments else {})}
         return dataclasses.replace(
             self,
-            input_shapes={**self.input_shapes, **inputs},
+            input_shapes={**self.input_shapes, **reshaped},
+            input_dtypes={
+                **self.input_dtypes,
+                **(self.given_dtypes if arguments else {}),
+            },
             keyword_inputs=tuple(inputs),
             call_arguments=dict(arguments),
             expected_output_shape=(
                 self.given_output_shape if arguments else self.expected_output_shape
             ),
-            variable_axes={} if inputs else self.variable_axes,
-            axis_multiples={} if inputs else self.axis_multiples,
+            variable_axes={} if reshaped else self.variable_axes,
+            axis_multiples={} if reshaped else self.axis_multiples,
+            expects_mask=self.given_expects_mask if arguments else self.expects_mask,
             given_inputs={},
             given_arguments={},
             given_output_shape=None,
+            given_shapes={},
+            given_dtypes={},
+            given_expects_mask=None,
         )
 
     def describe_call(self) -> str:

@@ -16,6 +16,7 @@ from layergen.spec.tables.build import KERAS_OBJECT_TABLE, STATE, SUBLAYER, WEIG
 from layergen.spec.tables.call import (
     CALL,
     CALL_ARG,
+    CALL_INPUT,
     MASK,
     NAMED_OUTPUT,
     OUTPUT,
@@ -64,6 +65,7 @@ TABLES: dict[str, Table] = {
         OUTPUT,
         NAMED_OUTPUT,
         TEST,
+        CALL_INPUT,
         PROPERTY,
     )
 }

@@ -168,6 +168,22 @@ OUTPUT = Table(
             "an output not in the compute dtype (an index, a flag); needs `shape`",
             '"int32"',
         ),
+        Key(
+            "shape_if",
+            Entries(
+                ArrayOf(
+                    OneOf(
+                        (
+                            Integer(),
+                            Expression("int params, input dimensions, `*x[a:b]`"),
+                        )
+                    )
+                )
+            ),
+            "the output's shape when a bool `[call.args]` flag is true, entries "
+            "as `shape` (the first true flag's; `shape` otherwise)",
+            '{ reverse = ["*inputs[:-1]", "input_dim"] }',
+        ),
     ),
 )
 
@@ -278,6 +294,34 @@ TEST = Table(
             "call arguments of the tests' second call, which also passes every "
             "optional input (default: each bool flag flipped)",
             "{ start_index = 2 }",
+        ),
+        Key(
+            "call_inputs",
+            Entries(TableRef("call_input")),
+            "required inputs the second call passes with another shape or "
+            "dtype, for a flag that changes what the layer takes (vectors, not "
+            "ids, with `reverse = true`)",
+            '{ inputs = { shape = [2, 5, 4], dtype = "float32" } }',
+        ),
+    ),
+)
+
+CALL_INPUT = Table(
+    "call_input",
+    "[test.call_inputs.NAME]",
+    (
+        Key(
+            "shape",
+            ArrayOf(Integer(1), min_items=1),
+            "the input's shape in the second call, batch first",
+            "[2, 5, 4]",
+            required=True,
+        ),
+        Key(
+            "dtype",
+            DTYPE,
+            "its dtype there (default: the input's `dtype`, else float32)",
+            '"float32"',
         ),
     ),
 )

@@ -17,6 +17,11 @@ from layergen.spec.source_map import parse_toml
 from layergen.spec.validate.call import validate_call, validate_updates
 from layergen.spec.validate.call_args import validate_call_args
 from layergen.spec.validate.checks import validate_checks
+from layergen.spec.validate.flags import (
+    SHAPE_IF,
+    check_mask_flags,
+    validate_flag_shapes,
+)
 from layergen.spec.validate.inputs import validate_inputs
 from layergen.spec.validate.layer import check_autocast, validate_layer
 from layergen.spec.validate.mask import (
@@ -113,18 +118,27 @@ def validate_document(
     scope_after_steps = validate_call(report, spec, call)
     updates = report.table(doc.get("updates", {}), ("updates",), None)
     validate_updates(report, spec, updates, scope_after_steps)
-    spec.call_order = validate_signature(report, spec, call)
     spec.mask_expr = validate_mask_expr(report, spec, mask)
+    spec.call_order = validate_signature(report, spec, call)
     output = report.table(doc.get("output", {}), ("output",), None)
-    if any(isinstance(value, dict) for value in output.values()):
+    if any(isinstance(v, dict) for k, v in output.items() if k != SHAPE_IF):
+        if SHAPE_IF in output:
+            report.error(
+                ("output", SHAPE_IF),
+                "`shape_if` is for a layer of one output (`[output] shape`); "
+                "with several, `when` returns an output only with a flag",
+            )
+            output = {k: v for k, v in output.items() if k != SHAPE_IF}
         spec.outputs = validate_outputs(report, spec, output, shape_names)
         if len(spec.outputs) == len(output):  # else reported at the output
             check_returned(report, spec)
     else:
         output = report.table(output, ("output",), "output")
         spec.output_shape = validate_output(report, spec, output, shape_names)
+        spec.flag_shapes = validate_flag_shapes(report, spec, output, shape_names)
         spec.output_dtype = validate_output_dtype(report, spec, output)
         check_returned(report, spec)
+    check_mask_flags(report, spec)
     spec.test = validate_test(report, spec, doc)
     check_sizes(report, spec)
     warn_unused_weights(report, spec)

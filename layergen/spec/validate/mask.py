@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from layergen.spec import expressions as ex
 from layergen.spec import guards
 from layergen.spec.model import MASK_MODES, Expr, LayerSpec, MaskMode
 from layergen.spec.validate.reporting import Report
@@ -44,4 +45,8 @@ def validate_mask_expr(
     if "expr" not in table:
         report.error(("mask",), 'mode "compute" needs `expr`, the output mask')
         return None
-    return report.expression(table["expr"], ("mask", "expr"), mask_scope(spec))
+    expr = report.expression(table["expr"], ("mask", "expr"), mask_scope(spec))
+    read = ex.names_in(expr.node) if expr is not None else set()
+    if "mask" in read and read & {a.name for a in spec.call_args}:
+        spec.uses_mask = True  # computed in call(), which takes the mask
+    return expr

@@ -146,10 +146,12 @@ def sublayer_scope(spec: LayerSpec, *, for_each: bool) -> dict[str, ex.Symbol]:
 
 
 def mask_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
-    """``[mask] expr``: params, the first input and the incoming ``mask``."""
+    """``[mask] expr``: params, the first input, the incoming ``mask`` and
+    the call arguments (a mask that reads one is set by call())."""
     scope = dict(param_scope(spec))
     scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs[:1]})
     scope["mask"] = ex.Symbol(ex.LOCAL)
+    scope.update({a.name: ex.Symbol(ex.FLAG) for a in spec.call_args})
     return scope
 
 

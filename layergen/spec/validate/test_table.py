@@ -8,7 +8,6 @@ import keyword
 from typing import Any
 
 from layergen.spec import expressions as ex
-from layergen.spec import limits
 from layergen.spec.evaluation import TooLargeError, evaluate
 from layergen.spec.model import (
     Expr,
@@ -20,12 +19,15 @@ from layergen.spec.model import (
     TestConfig,
 )
 from layergen.spec.tables import PROPERTY_WHEN
+from layergen.spec.validate.call_inputs import (
+    test_shape_problem,
+    validate_call_inputs,
+)
 from layergen.spec.validate.params import param_value_problem
 from layergen.spec.validate.reporting import Report, kind
 from layergen.spec.validate.schema import (
     DEFAULT_TEST_DIMS,
     IDENTIFIER,
-    MAX_RANK,
     KeyPath,
 )
 from layergen.spec.validate.scopes import numpy_scope, property_scope
@@ -65,6 +67,9 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
     shapes = _test_shapes(report, spec, table.get("input_shapes", {}))
     call_args = _given_call_args(report, spec, table.get("call_args", {}))
     _checks_hold(report, spec, {**values, **shapes}, doc)
+    call_inputs = validate_call_inputs(
+        report, spec, table.get("call_inputs"), {**values, **shapes}
+    )
     reference = None
     if isinstance(table.get("reference"), dict):
         reference = _output_references(report, spec, table["reference"])
@@ -113,6 +118,7 @@ def validate_test(report: Report, spec: LayerSpec, doc: dict[str, Any]) -> TestC
         losses=losses,
         **{key: value for key, value in flags.items() if value is not None},
         call_args=call_args,
+        call_inputs=call_inputs,
     )
 
 
@@ -365,25 +371,7 @@ def _test_shapes(
         ):
             report.error(path, "expected an array of positive ints, like [2, 5, 3]")
             continue
-        if len(shape) > MAX_RANK:
-            report.error(
-                path,
-                f"{len(shape)} dims; the generated tests take inputs of at "
-                f"most {MAX_RANK}",
-            )
-        elif item.rank is not None and len(shape) != item.rank:
-            report.error(
-                path,
-                f"input `{item.name}` has rank {item.rank}, "
-                f"shape has {len(shape)} dims",
-            )
-        elif item.min_rank is not None and len(shape) < item.min_rank:
-            report.error(
-                path,
-                f"input `{item.name}` has min_rank {item.min_rank}, "
-                f"shape has {len(shape)} dims",
-            )
-        elif problem := limits.too_many_elements(shape, f"input `{item.name}`"):
+        if problem := test_shape_problem(item, shape):
             report.error(path, problem)
         shapes[item.name] = tuple(shape)
     return shapes

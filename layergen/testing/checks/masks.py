@@ -37,6 +37,8 @@ def check_mask(case: LayerCase) -> None:
         _fit_masked_model(case, inputs, mask)
     elif case.mask_mode == "consume":
         _check_mask_consumed(case, layer, inputs, mask)
+    elif case.mask_mode == "compute" and case.mask_in_call:
+        _check_mask_set_in_call(case, layer, inputs, mask)
     elif case.mask_mode == "compute":
         masked = apply_mask(inputs[0], mask)
         output = case.call(layer, [masked, *inputs[1:]])
@@ -46,6 +48,31 @@ def check_mask(case: LayerCase) -> None:
         _assert_mask_fits(output)
         np.testing.assert_array_equal(to_numpy(output._keras_mask), to_numpy(computed))
         _fit_masked_model(case, inputs, mask)
+
+
+def _check_mask_set_in_call(
+    case: LayerCase, layer: Any, inputs: list, mask: np.ndarray
+) -> None:
+    """A mask that depends on call arguments: Keras's compute_mask cannot
+    see them, so it must give None (else Keras would set its mask on every
+    call), and the output carries a mask exactly where the spec says this
+    call sets one, of the output's leading axes, and boolean."""
+    masked = apply_mask(inputs[0], mask)
+    assert layer.compute_mask(masked, masked._keras_mask) is None, (
+        "compute_mask returned a mask, which Keras sets on calls whatever "
+        "their arguments; call() sets this layer's mask"
+    )
+    output = case.call(layer, [masked, *inputs[1:]])
+    own = getattr(output, "_keras_mask", None)
+    if case.expects_mask is not None:
+        assert (own is not None) == case.expects_mask, (
+            "the output carries a mask, which this call should not set"
+            if own is not None
+            else "the output carries no mask, which this call should set"
+        )
+    if own is not None:
+        _assert_mask_fits(output)
+        assert to_numpy(own).dtype == bool
 
 
 def _assert_mask_fits(output: Any) -> None:
