@@ -23,10 +23,12 @@ from .conftest import ROOT
 
 HUB = Path(__file__).resolve().parent / "keras_hub"
 # One case per configuration: the keras-hub class (also the spec's class name),
-# its generated module, constructor arguments, the main inputs by argument name
-# (a shape: float32 normal; or {"shape", "dtype", "high"}: integers below high;
-# "mask": a padded batch's Keras mask), and the calls (default: one with the
-# inputs alone), each giving call arguments or other inputs (compare.py).
+# its generated module, constructor arguments (one that is a layer: {"layer",
+# "module", "args"}, the generated class for ours, keras-hub's for theirs),
+# the main inputs by argument name (a shape: float32 normal; or {"shape",
+# "dtype", "high"}: integers below high; "mask": a padded batch's Keras mask),
+# and the calls (default: one with the inputs alone), each giving call
+# arguments or other inputs (compare.py).
 IDS = {"shape": [2, 5], "dtype": "int32", "high": 11}
 CASES = [
     {
