@@ -49,6 +49,7 @@ vocabulary_size = { type = "int", optional = true, min = 1 }
 table = { type = "layer", spec = "table.toml", optional = true }
 [checks]
 either = "vocabulary_size is not None or table is not None"
+same = "vocabulary_size is None or table is None or vocabulary_size == table.input_dim"
 [inputs]
 x = { rank = 3 }
 [weights.kernel]
@@ -194,6 +195,9 @@ def test_the_generated_layer_holds_tracks_and_serializes_the_layer(
         Head(table=keras.layers.Dense(3))
     with pytest.raises(ValueError, match="check `either`"):
         Head()
+    # The error shows the attribute a failed check read (`table` is not None).
+    with pytest.raises(ValueError, match=r"vocabulary_size=5, table.input_dim=10"):
+        Head(vocabulary_size=5, table=Table(10, 4))
 
     model = keras.Sequential([keras.Input((3, 4)), layer])
     path = tmp_path / "head.keras"

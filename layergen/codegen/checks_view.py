@@ -36,12 +36,37 @@ class ChecksView:
         message = [
             f"{self.spec.name} requires `{ast.unparse(expr.node)}` "
             f"(check `{name}`). Received: ",
-            *received(used),
+            *received(used + self.layer_attributes(expr.node)),
         ]
         return {
             "condition": Code(ex.to_code(ex.negated(expr.node))),
             "error": lit.message(message),
         }
+
+    def layer_attributes(self, node: ast.AST) -> list[str]:
+        """The attributes of layer params a check reads (``emb.input_dim``)
+        that its error may show: those of a required layer param, or of one
+        the failed check rules None out for (``emb is None or ...``)."""
+        present = {p.name for p in self.spec.params if p.is_layer and not p.optional}
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            present |= {
+                value.left.id
+                for value in node.values
+                if isinstance(value, ast.Compare)
+                and isinstance(value.left, ast.Name)
+                and isinstance(value.ops[0], ast.Is)
+                and isinstance(value.comparators[0], ast.Constant)
+                and value.comparators[0].value is None
+            }
+        read = [
+            ast.unparse(sub)
+            for sub in ast.walk(node)
+            if isinstance(sub, ast.Attribute)
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id in present
+            and self.spec.param(sub.value.id) is not None
+        ]
+        return list(dict.fromkeys(read))
 
     def build_check(self, name: str, expr: Expr) -> dict[str, str]:
         """A check over input dimensions for build(), skipped while a
