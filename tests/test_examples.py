@@ -43,13 +43,16 @@ CONSTRAINED_LAYERS = {"GLU", "RotaryEmbedding"}
 # shape depends on its padding and strides, and its activation may be None.
 # MultiHeadAttention has call arguments that are not its inputs (an optional
 # tensor, flags) and several outputs; TokenEmbedding takes integer ids and
-# computes a mask; ArgMax's output is an int32 index.
+# computes a mask; ArgMax's output is an int32 index; ResidualFeedForward
+# makes its output projection in build() from the input's last axis, and its
+# reference reads its sublayers' weights.
 LANGUAGE_LAYERS = {
     "Highway",
     "Conv1D",
     "MultiHeadAttention",
     "TokenEmbedding",
     "ArgMax",
+    "ResidualFeedForward",
 }
 # A TransformerBlock composed of the layers of three other example specs.
 COMPOSED_LAYERS = {"TransformerBlock", "RMSNorm", "SwiGLUFeedForward"}

@@ -150,13 +150,23 @@ class ChecksView:
         return needed
 
     def known_dim_checks(self) -> list[dict[str, str]]:
+        """build() stops where a dimension that sizes a weight, or that a
+        sublayer made in build() is given, is unknown (None)."""
+        needed = {
+            ref: [("weight", w) for w in weights]
+            for ref, weights in self.weight_axes().items()
+        }
+        for sub in self.spec.sublayers:
+            for _, expr in sub.args:
+                for ref in ex.input_axes(expr.node, self.input_names):
+                    needed.setdefault(ref, []).append(("sublayer", sub.name))
         checks = []
-        for (name, axis), weights in self.weight_axes().items():
+        for (name, axis), users in needed.items():
             var = shape_var(self.spec, name)
             message = lit.message(
                 [
                     f"{self.spec.name} needs dimension {name}[{axis}] of its input "
-                    f"to be known when it is built ({_depend(weights)} on it). "
+                    f"to be known when it is built ({_depend(users)} on it). "
                     "Received: ",
                     *received([var], ""),
                 ]
@@ -165,9 +175,15 @@ class ChecksView:
         return checks
 
 
-def _depend(weights: list[str]) -> str:
-    """``weight `kernel` depends``, ``weights `kernel` and `bias` depend``."""
-    names = [f"`{w}`" for w in dict.fromkeys(weights)]
-    if len(names) == 1:
-        return f"weight {names[0]} depends"
-    return f"weights {', '.join(names[:-1])} and {names[-1]} depend"
+def _depend(users: list[tuple[str, str]]) -> str:
+    """``weight `kernel` depends``, ``weights `kernel` and `bias` depend``,
+    ``weight `kernel` and sublayer `proj` depend``."""
+    groups = []
+    for what in ("weight", "sublayer"):
+        names = [f"`{n}`" for w, n in dict.fromkeys(users) if w == what]
+        if len(names) == 1:
+            groups.append(f"{what} {names[0]}")
+        elif names:
+            groups.append(f"{what}s {', '.join(names[:-1])} and {names[-1]}")
+    plural = len(dict.fromkeys(users)) > 1
+    return f"{' and '.join(groups)} {'depend' if plural else 'depends'}"

@@ -66,6 +66,7 @@ class LayerView:
         params = [self.param(p) for p in spec.params]
         build_is_empty = not (
             spec.weights
+            or any(s.in_build for s in spec.sublayers)
             or self.sublayer_builds
             or self.untraceable
             or self.checks.rank_checks()
@@ -104,7 +105,9 @@ class LayerView:
                 for name, expr in spec.checks.items()
                 if ex.input_dims(expr.node, self.input_names)
             ],
-            "sublayers": [self.sublayer(s) for s in spec.sublayers],
+            "sublayers": [self.sublayer(s) for s in spec.sublayers if not s.in_build],
+            # Made in build(): an argument reads an input dimension.
+            "built_sublayers": [self.sublayer(s) for s in spec.sublayers if s.in_build],
             "is_cell": spec.is_cell,
             "state_sizes": [self.state_size(s.shape) for s in spec.states],
             "mask_mode": str(spec.mask_mode),
@@ -182,12 +185,15 @@ class LayerView:
         return Code(f"self.{name}")
 
     def sublayer(self, sub: Sublayer) -> dict[str, str]:
+        """Its construction: in __init__, or in build() where an argument
+        reads an input dimension (``units=input_shape[-1]``)."""
+        names = self.build_names if sub.in_build else self.self_names
         args = [
             (
                 f"{name}={self.initializer(value.node.id)}"
                 if isinstance(value.node, ast.Name)
                 and value.node.id in self.shared_initializers
-                else f"{name}={self.code(value)}"
+                else f"{name}={self.code(value, names)}"
             )
             for name, value in sub.args
         ]

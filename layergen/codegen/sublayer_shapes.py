@@ -57,6 +57,7 @@ class ShapeWalk:
         self.building = building
         self.lines: list[ast.stmt] = []
         self.built: set[str] = set()
+        self.made_in_build = {s.name for s in spec.sublayers if s.in_build}
         self.taken = set(input_vars.values())
         # A local (or a sublayer's output or input) -> the variable of its shape.
         self.vars: dict[tuple[str, str], str] = {}
@@ -336,6 +337,9 @@ class ShapeWalk:
         """``sub(a, b)``: built on the positional inputs' shapes the first time
         it is called (in a loop: the first pass); keyword arguments
         (``training``, masks) shape nothing."""
+        if not self.building and layer.name in self.made_in_build:
+            # compute_output_shape() may run before build() has made it.
+            return Unknown(f"sublayer `{layer.name}` is made in build()")
         consumer = ast.unparse(layer.code).removeprefix("self.")
         shapes = [self.argument(a, consumer, lines) for a in node.args]
         for keyword in node.keywords:

@@ -134,6 +134,11 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         )
         for w in spec.weights
     ]
+    bindings += [
+        f"{s.name} = testing.sublayer_weights(built.layer, {lit.value(s.name)})"
+        for s in spec.sublayers
+        if s.for_each is None
+    ]
     bindings += [f'{p.name} = {case}.init_kwargs["{p.name}"]' for p in spec.params]
     reference_names = set().union(
         *(ex.names_in(e.node) for e in (test.reference, *test.losses) if e)
@@ -318,8 +323,8 @@ def _is_random_layer(name: str) -> bool:
 def variable_axes(
     spec: LayerSpec, shapes: dict[str, tuple[int, ...]]
 ) -> dict[str, list[int]]:
-    """Per input, the non-batch axes no weight (its shape or initializer) or
-    check pins (may be None).
+    """Per input, the non-batch axes no weight (its shape or initializer),
+    sublayer argument or check pins (may be None).
 
     Sublayers' weights are invisible to the spec: with sublayers (or a
     ``layer`` param the tests pass a layer to) the last axis, the features
@@ -329,6 +334,7 @@ def variable_axes(
     """
     fixed: set[tuple[str, int]] = set()
     pinning = [e for w in spec.weights for e in w.build_exprs]
+    pinning += [e for s in spec.sublayers for _, e in s.args]
     inputs = {i.name for i in spec.inputs}
     axes = _axis_params(spec)
     pinning += [

@@ -64,7 +64,7 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
             dims.append((yield from _size(dim.node, env, (*path, index))))
         yield from _elements(dims, f"state `{state.name}`", path)
     for sub in spec.sublayers:
-        yield from _sublayer_size(sub, spec.test.params)
+        yield from _sublayer_size(sub, env)
         if sub.for_each is not None:
             path = ("sublayers", sub.name, "for_each")
             items = yield from _value(sub.for_each.node, env, path)
@@ -122,7 +122,8 @@ def evaluation_problems(spec: LayerSpec) -> Iterator[tuple[KeyPath, str]]:
 def _sublayer_size(sub: Any, params: dict[str, Any]) -> Iterator[tuple[KeyPath, str]]:
     """A sublayer whose int arguments (units, input_dim and output_dim,
     filters and kernel_size...) multiply to more elements than the generated
-    tests may make: its weights hold at least that many."""
+    tests may make: its weights hold at least that many. ``params`` has the
+    test's input shapes too (``units = "x[-1]"``)."""
     count = 1
     for _, value in sub.args:
         if not evaluable(value.node, params):
@@ -134,8 +135,8 @@ def _sublayer_size(sub: Any, params: dict[str, Any]) -> Iterator[tuple[KeyPath, 
     if count > MAX_TEST_ELEMENTS:
         yield ("sublayers", sub.name, "args"), (
             f"sublayer `{sub.name}` ({sub.layer}) is made with int arguments "
-            f"that multiply to {count:,} for the test's params: its weights hold "
-            f"at least that many elements, and the limit is "
+            f"that multiply to {count:,} for the test's params and input shapes: "
+            f"its weights hold at least that many elements, and the limit is "
             f"{MAX_TEST_ELEMENTS:,} (give smaller `[test]` values)"
         )
 

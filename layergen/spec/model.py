@@ -161,9 +161,11 @@ class Weight:
 
 @dataclass(frozen=True)
 class Sublayer:
-    """A layer built in ``__init__``: a ``keras.layers`` class (``module`` and
-    ``spec`` None), the layer of another spec of the run (``spec``), or a class
-    of an importable module (``module = "keras_hub.layers"``)."""
+    """A layer made in ``__init__``, or in ``build`` where an argument reads
+    an input dimension (``units = "x[-1]"``, ``in_build``): a ``keras.layers``
+    class (``module`` and ``spec`` None), the layer of another spec of the run
+    (``spec``), or a class of an importable module (``module =
+    "keras_hub.layers"``)."""
 
     name: str
     layer: str  # the class name: "Dense", "RMSNorm", "PositionEmbedding"
@@ -171,6 +173,7 @@ class Sublayer:
     for_each: Expr | None = None
     spec: LayerSpec | None = field(default=None, compare=False)
     module: str | None = None
+    in_build: bool = False
 
     @property
     def constructor(self) -> str:

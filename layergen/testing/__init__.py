@@ -35,7 +35,11 @@ from layergen.testing.checks.randomness import (
     check_inference_leaves_state_alone,
     check_training_is_unbiased,
 )
-from layergen.testing.checks.reference import check_losses, check_reference
+from layergen.testing.checks.reference import (
+    check_losses,
+    check_reference,
+    sublayer_weights,
+)
 from layergen.testing.checks.serialization import (
     check_config_round_trip,
     check_save_and_load,
@@ -125,6 +129,7 @@ __all__ = [
     "random_inputs",
     "random_mask",
     "reset_keras_state",
+    "sublayer_weights",
     "tensor_device",
     "to_numpy",
     "visible_gpus",

@@ -14,6 +14,7 @@ from layergen.spec.expressions.symbols import (
     PARAM,
     SUBLAYER,
     SUBLAYER_LIST,
+    SUBLAYER_WEIGHTS,
     TENSOR_ATTRIBUTES,
     TENSOR_KINDS,
     UNLOCKED_BY,
@@ -115,6 +116,11 @@ class _Checker(ast.NodeVisitor):
                 f"`{node.id}` is a module: use a function of it, "
                 f"like `{node.id}.{_example(node.id)}`"
             )
+        if self.scope[node.id].kind == SUBLAYER_WEIGHTS:
+            raise ExpressionError(
+                f"`{node.id}` is a sublayer: use one of its weights, like "
+                f"`{node.id}.{_first_weight(self.scope[node.id].weights)}`"
+            )
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr.startswith("_"):
@@ -123,6 +129,9 @@ class _Checker(ast.NodeVisitor):
         root = self.scope.get(chain[0]) if chain else None
         if root is not None and root.kind == MODULE:
             self._check_module_path(chain, root)
+            return
+        if root is not None and root.kind == SUBLAYER_WEIGHTS:
+            _check_weight_path(chain, root.weights)
             return
         if (
             isinstance(node.value, ast.Name)
@@ -231,6 +240,39 @@ class _Checker(ast.NodeVisitor):
                     + did_you_mean(str(keyword.arg), symbol.keywords, self.suggest)
                     + f" (it takes {known})"
                 )
+
+
+def _check_weight_path(chain: list[str], known: frozenset[str]) -> None:
+    """``sub.kernel``, ``sub.query.kernel.T``: a weight of the sublayer (by its
+    path below it), then tensor attributes. Where the spec does not know a
+    sublayer's weights (a Keras class), any path is checked at run time."""
+    parts = chain[1:]
+    private = next((p for p in parts if p.startswith("_")), None)
+    if private is not None:
+        raise ExpressionError(f"private attribute `.{private}` is not allowed")
+    for end in range(len(parts) + 1):
+        prefix = ".".join(parts[:end])
+        if f"{prefix}.*".lstrip(".") in known:
+            return
+        if end and prefix in known:
+            extra = [p for p in parts[end:] if p not in TENSOR_ATTRIBUTES]
+            if extra:
+                raise ExpressionError(
+                    f"attribute `.{extra[0]}` is not allowed on weight "
+                    f"`{chain[0]}.{prefix}`; tensors allow "
+                    f"{', '.join(f'`.{a}`' for a in sorted(TENSOR_ATTRIBUTES))}"
+                )
+            return
+    shown = ", ".join(f"`{w}`" for w in sorted(known)) or "none"
+    raise ExpressionError(
+        f"sublayer `{chain[0]}` has no weight `{'.'.join(parts)}` (its "
+        f"weights: {shown})"
+    )
+
+
+def _first_weight(known: frozenset[str]) -> str:
+    named = sorted(w for w in known if not w.endswith("*"))
+    return named[0] if named else "kernel"
 
 
 def _check_numpy_path(chain: list[str]) -> None:

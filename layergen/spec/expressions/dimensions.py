@@ -357,8 +357,9 @@ def check_input_dims_only(
     node: ast.AST,
     input_ranks: Mapping[str, tuple[int | None, int | None]],
     axis_params: Collection[str] | None = None,
+    what: str = "a check",
 ) -> None:
-    """Inputs may appear in a check only as dimensions, like ``x[-1]`` (or
+    """Inputs may appear in ``what`` only as dimensions, like ``x[-1]`` (or
     ``x[feature_axis]``, by one of ``axis_params``)."""
     dims = {
         id(sub.value)
@@ -374,7 +375,7 @@ def check_input_dims_only(
             isinstance(sub, ast.Name) and sub.id in input_ranks and id(sub) not in dims
         ):
             raise ExpressionError(
-                f"a check reads inputs only through their dimensions, like "
+                f"{what} reads inputs only through their dimensions, like "
                 f"`{sub.id}[-1]`"
             )
 

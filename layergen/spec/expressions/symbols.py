@@ -24,12 +24,15 @@ class SymbolKind(StrEnum):
     MODULE = "module"
     BUILTIN = "builtin"
     FLAG = "flag"
+    # A sublayer in a [test] reference: its weights, as numpy arrays, by path.
+    SUBLAYER_WEIGHTS = "sublayer's weights"
 
 
 INPUT, WEIGHT, PARAM = SymbolKind.INPUT, SymbolKind.WEIGHT, SymbolKind.PARAM
 SUBLAYER, SUBLAYER_LIST = SymbolKind.SUBLAYER, SymbolKind.SUBLAYER_LIST
 LOCAL, MODULE = SymbolKind.LOCAL, SymbolKind.MODULE
 BUILTIN, FLAG = SymbolKind.BUILTIN, SymbolKind.FLAG
+SUBLAYER_WEIGHTS = SymbolKind.SUBLAYER_WEIGHTS
 TENSOR_KINDS = frozenset({INPUT, WEIGHT, LOCAL})
 SAFE_BUILTINS = frozenset(
     {"float", "int", "len", "range", "min", "max", "tuple", "list", "abs", "bool"}
@@ -65,6 +68,9 @@ class Symbol:
     class_name: str | None = field(default=None, kw_only=True)
     # ... and the keyword arguments its call() takes (inputs, call arguments).
     keywords: frozenset[str] | None = field(default=None, kw_only=True)
+    # A sublayer's weight paths (``query.kernel``) where the spec knows them;
+    # ``inner.*`` (or ``*``) for the weights of a sublayer it does not know.
+    weights: frozenset[str] = field(default=frozenset({"*"}), kw_only=True)
 
 
 Scope = Mapping[str, Symbol]

@@ -124,8 +124,15 @@ SUBLAYER = Table(
         ),
         Key(
             "args",
-            Entries(Expression("params (and `item` with `for_each`)")),
-            "its constructor arguments, each an expression over params",
+            Entries(
+                Expression(
+                    "params, input dimensions like `x[-1]` (and `item` with "
+                    "`for_each`)"
+                )
+            ),
+            "its constructor arguments, each an expression over params and "
+            "the required inputs' dimensions (`x[-1] // num_heads`); a "
+            "sublayer whose arguments read a dimension is made in `build`",
             '{ units = "units", activation = "\'relu\'" }',
         ),
         Key(

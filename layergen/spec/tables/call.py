@@ -236,16 +236,22 @@ TEST = Table(
             "reference",
             OneOf(
                 (
-                    Expression("inputs, weights, params, call arguments, `np` (numpy)"),
+                    Expression(
+                        "inputs, weights, sublayers' weights, params, call "
+                        "arguments, `np` (numpy)"
+                    ),
                     Entries(
-                        Expression("inputs, weights, params, call arguments, `np`")
+                        Expression(
+                            "inputs, weights, sublayers' weights, params, call "
+                            "arguments, `np`"
+                        )
                     ),
                 )
             ),
             "a numpy expression the output must match at inference; inputs, "
             "weights, params and call arguments by name (an optional input not "
-            "passed is `None`), `np` for numpy; for several outputs, a table "
-            "with one per output",
+            "passed is `None`), a sublayer's weights by path (`proj.kernel`), "
+            "`np` for numpy; for several outputs, a table with one per output",
             '"np.maximum(x @ kernel + bias, 0)"',
         ),
         Key(

@@ -1,8 +1,8 @@
 """The names each kind of expression may use, built in one place.
 
-- params: ``[checks]`` over params, weight ``if``, sublayer args, ``[mask] expr``
+- params: ``[checks]`` over params, weight ``if``, ``for_each``, ``[mask] expr``
 - shape: the int params and input ranks a shape dimension may read
-- checks: params and input dimensions
+- checks: params and input dimensions (also sublayer args)
 - call: everything ``call()`` sees (``[call]`` and ``[updates]``)
 - numpy: a ``[test]`` reference or property
 """
@@ -138,8 +138,11 @@ def checks_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
 
 
 def sublayer_scope(spec: LayerSpec, *, for_each: bool) -> dict[str, ex.Symbol]:
-    """A sublayer's args: params, and ``item`` in a ``for_each`` sublayer."""
-    scope = dict(param_scope(spec))
+    """A sublayer's args: params, input dimensions (the sublayer is then made
+    in ``build``; an optional input's are refused by name), and ``item`` in a
+    ``for_each`` sublayer."""
+    scope = checks_scope(spec)
+    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.optional_inputs})
     if for_each:
         scope["item"] = ex.Symbol(ex.LOCAL)
     return scope
@@ -176,10 +179,15 @@ def call_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
 
 
 def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
-    """What a ``[test]`` reference or property sees: inputs (an optional one
-    None when not passed), weights, plain params and call arguments as numpy
-    and Python values, and ``np``."""
-    scope = {i.name: ex.Symbol(ex.INPUT) for i in spec.inputs}
+    """What a ``[test]`` reference sees: inputs (an optional one None when not
+    passed), weights, sublayers' weights (``proj.kernel``), plain params and
+    call arguments as numpy and Python values, and ``np``."""
+    scope = {
+        s.name: ex.Symbol(ex.SUBLAYER_WEIGHTS, weights=weight_paths(s.spec))
+        for s in spec.sublayers
+        if s.for_each is None
+    }
+    scope.update({i.name: ex.Symbol(ex.INPUT) for i in spec.inputs})
     scope.update(
         {a.name: ex.Symbol(ex.PARAM, param_type=a.type) for a in spec.call_args}
     )
@@ -198,7 +206,27 @@ def numpy_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
 
 
 def property_scope(spec: LayerSpec) -> dict[str, ex.Symbol]:
-    """A ``[test.properties]`` expression: the numpy scope and ``output``."""
-    scope = numpy_scope(spec)
+    """A ``[test.properties]`` expression: the numpy scope but sublayers, and
+    ``output``."""
+    scope = {
+        name: symbol
+        for name, symbol in numpy_scope(spec).items()
+        if symbol.kind != ex.SUBLAYER_WEIGHTS
+    }
     scope["output"] = ex.Symbol(ex.INPUT)
     return scope
+
+
+def weight_paths(spec: LayerSpec | None) -> frozenset[str]:
+    """A sublayer's weights by path below it (``kernel``, ``query.kernel``):
+    those of its spec and its spec's sublayers; ``*`` below a sublayer of
+    another class, whose weights only Keras knows."""
+    if spec is None:
+        return frozenset({"*"})
+    paths = {w.name for w in spec.weights}
+    for sub in spec.sublayers:
+        if sub.for_each is not None:
+            paths.add("*")  # blocks_0, blocks_1...: checked at run time
+        else:
+            paths |= {f"{sub.name}.{p}" for p in weight_paths(sub.spec)}
+    return frozenset(paths)

@@ -8,7 +8,8 @@ import keyword
 from typing import TYPE_CHECKING, Any
 
 from layergen.spec import catalog, guards
-from layergen.spec.model import LayerSpec, Sublayer
+from layergen.spec import expressions as ex
+from layergen.spec.model import Expr, LayerSpec, Sublayer
 from layergen.spec.validate.composed import (
     check_spec_arguments,
     imported_class,
@@ -17,7 +18,7 @@ from layergen.spec.validate.composed import (
 )
 from layergen.spec.validate.reporting import Declarations, Report
 from layergen.spec.validate.schema import IDENTIFIER, KeyPath
-from layergen.spec.validate.scopes import sublayer_scope
+from layergen.spec.validate.scopes import param_scope, sublayer_scope
 
 if TYPE_CHECKING:
     from layergen.spec.composition import Run
@@ -30,6 +31,7 @@ def validate_sublayers(
 ) -> list[Sublayer]:
     sublayers = []
     list_params = {p.name for p in spec.params if p.type.startswith("list[")}
+    ranks = {i.name: (i.rank, i.min_rank) for i in spec.main_inputs}
     for name, entry_raw in report.table(raw, ("sublayers",), None).items():
         path: KeyPath = ("sublayers", name)
         entry = report.table(entry_raw, path, "sublayer")
@@ -53,7 +55,7 @@ def validate_sublayers(
             for_each = report.expression(
                 entry["for_each"],
                 (*path, "for_each"),
-                sublayer_scope(spec, for_each=False),
+                param_scope(spec),
             )
         scope = sublayer_scope(spec, for_each="for_each" in entry)
         args = []
@@ -63,7 +65,7 @@ def validate_sublayers(
             if not IDENTIFIER.match(arg) or keyword.iskeyword(arg):
                 report.error((*path, "args", arg), f"`{arg}` is not a keyword name")
                 continue
-            expr = report.expression(value, (*path, "args", arg), scope)
+            expr = _argument(report, (*path, "args", arg), value, scope, ranks, spec)
             if expr is None:
                 continue
             problem = guards.sublayer_argument_problem(
@@ -75,10 +77,48 @@ def validate_sublayers(
             args.append((arg, expr))
         if made.spec is not None:
             check_spec_arguments(report, spec, path, made.spec, args)
+        # An argument that reads an input dimension is known in build() only.
+        in_build = any(ex.input_axes(e.node, ranks) for _, e in args)
         sublayers.append(
-            Sublayer(name, made.layer, tuple(args), for_each, made.spec, made.module)
+            Sublayer(
+                name,
+                made.layer,
+                tuple(args),
+                for_each,
+                made.spec,
+                made.module,
+                in_build,
+            )
         )
     return sublayers
+
+
+def _argument(
+    report: Report,
+    path: KeyPath,
+    value: Any,
+    scope: ex.Scope,
+    ranks: dict[str, tuple[int | None, int | None]],
+    spec: LayerSpec,
+) -> Expr | None:
+    """One argument: params, and the required inputs through their
+    dimensions (``units = "x[-1]"``: the sublayer is then made in build())."""
+    expr = report.expression(value, path, scope)
+    if expr is None:
+        return None
+    optional = {i.name for i in spec.optional_inputs}
+    absent = sorted(ex.names_in(expr.node) & optional)
+    try:
+        if absent:
+            raise ex.ExpressionError(
+                f"optional input `{absent[0]}` may be absent (None): a sublayer "
+                "argument reads the dimensions of the required inputs only"
+            )
+        ex.check_input_dims_only(expr.node, ranks, what="a sublayer argument")
+    except ex.ExpressionError as exc:
+        report.error(path, f"{exc} (in `{value.strip()}`)")
+        return None
+    return expr
 
 
 def _sublayer_class(

@@ -19,6 +19,45 @@ from layergen.testing.numerics import (
 from layergen.testing.tolerances import TOLERANCE
 
 
+class SublayerWeights:
+    """A sublayer's weights as numpy arrays, for a reference: an attribute per
+    part of their path below the layer (``proj.kernel``; Keras's
+    MultiHeadAttention's ``attention.query.kernel``)."""
+
+    def __init__(self, where: str, arrays: dict[str, np.ndarray]) -> None:
+        self._where = where
+        self._arrays = arrays
+
+    def __getattr__(self, part: str) -> Any:
+        if part.startswith("_"):
+            raise AttributeError(part)
+        if part in self._arrays:
+            return self._arrays[part]
+        below = {
+            path.partition("/")[2]: array
+            for path, array in self._arrays.items()
+            if path.partition("/")[0] == part
+        }
+        if below:
+            return SublayerWeights(f"{self._where}.{part}", below)
+        known = ", ".join(f"`{p.replace('/', '.')}`" for p in self._arrays) or "none"
+        raise AttributeError(
+            f"sublayer `{self._where}` has no weight `{part}` (its weights: {known})"
+        )
+
+
+def sublayer_weights(layer: Any, name: str) -> SublayerWeights:
+    """The weights of ``layer``'s sublayer ``name``, by their paths below it
+    (paths, not attributes: a Keras layer may keep its sublayers private)."""
+    prefix = f"{layer.path or layer.name}/{name}/"
+    arrays = {
+        weight.path.removeprefix(prefix): to_numpy(weight)
+        for weight in layer.weights
+        if weight.path.startswith(prefix)
+    }
+    return SublayerWeights(name, arrays)
+
+
 def check_reference(built: BuiltModel, expected: Any) -> None:
     """The inference output equals ``expected`` (numpy, float64) within float32
     roundoff. The output is computed with TF32 switched off, as on a GPU
