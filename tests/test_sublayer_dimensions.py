@@ -141,3 +141,18 @@ reference = "REFERENCE"
     ]:
         found = _errors(write_spec, block.replace("REFERENCE", wrong))
         assert len(found) == 1 and message in found[0], found
+
+
+def test_a_sublayer_list_is_made_in_build_too(write_spec) -> None:
+    stack = PROJECT.replace(
+        '[sublayers.back]\nlayer = "Dense"\n',
+        '[sublayers.back]\nlayer = "Dense"\nfor_each = "range(2)"\n',
+    ).replace(
+        'expr = "x + back(expand(x))"',
+        'steps = ["h = x", "for block in back: h = block(h)"]\nexpr = "x + h"',
+    )
+    stack = stack.split("reference =")[0]
+    source = render_layer(load_spec(write_spec(stack)))
+    init, build = source.split("def build(")
+    assert "self.back" not in init
+    assert "self.back = [keras.layers.Dense(units=input_shape[-1]," in build
