@@ -91,8 +91,13 @@ class AxisWords:
         if isinstance(node, ast.IfExp):
             # A dimension that depends on a condition (a convolution's padding)
             # is named, as Keras's docstrings do: `new_steps`, here `new_d1`.
+            # Without input dims, a param one branch gives names it
+            # (`vocabulary_size`, else the embedding's `input_dim`).
             read = _axes_read(node, self.inputs)
-            return [f"new_{self.name(*read[0])}" if read else "new_dim"]
+            if read:
+                return [f"new_{self.name(*read[0])}"]
+            named = [b.id for b in (node.body, node.orelse) if isinstance(b, ast.Name)]
+            return [named[0] if named else "new_dim"]
         return [ast.unparse(_Worded(self).visit(_copy(node)))]
 
 
