@@ -211,3 +211,12 @@ def test_the_generated_layer_holds_tracks_and_serializes_the_layer(
     first, second = case.make_layer(), case.make_layer(dtype="float64")
     assert first.table is not second.table
     assert second.table.dtype_policy.name == "float64"
+
+
+def test_explain_makes_the_layer_it_is_given(write_spec, cli) -> None:
+    pytest.importorskip("keras")
+    write_spec(EMBEDDING, "table.toml")
+    explained = cli("explain", str(write_spec(head(), "head.toml")))
+    assert explained.exit_code == 0, explained.output
+    assert "table='Table(input_dim=10, output_dim=4)'" in explained.output
+    assert "kernel  not created" in explained.output

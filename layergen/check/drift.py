@@ -324,12 +324,13 @@ def _check_layer(
         check.drift = Drift.MISSING_TEST
     else:
         check.drift = Drift.STALE_TEMPLATES
-        used = sorted({str(s.spec.spec_path) for s in spec.sublayers if s.spec})
+        others = [s.spec for s in spec.sublayers] + [p.spec for p in spec.params]
+        used = sorted({str(other.spec_path) for other in others if other})
         if used:
             # Its own spec is unchanged: what it imports may come from another.
             check.detail = (
                 "this layergen generates other code, or a spec its sublayers "
-                f"use changed ({', '.join(used)})"
+                f"or layer params use changed ({', '.join(used)})"
             )
     if test_file.status == CONFLICT and check.drift != Drift.HAND_EDITED:
         check.detail = f"{test_path.name}: {test_file.reason}"

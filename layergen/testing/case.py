@@ -56,10 +56,17 @@ class NewLayer:
     registered_name: str
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
-    def make(self, dtype: Any = None) -> Any:
+    def make(self, dtype: Any = None, owner: type | None = None) -> Any:
         """The layer; with ``dtype``, in that dtype policy, as the layer under
-        test (a float64 gradient check, a mixed-precision model)."""
-        cls = keras.saving.get_registered_object(self.registered_name)
+        test (a float64 gradient check, a mixed-precision model). The class is
+        the one ``owner``'s module imports where it does (the class its
+        ``isinstance`` check names, even if a module was loaded twice), else
+        Keras's registered one."""
+        name = self.registered_name.rpartition(">")[2]
+        module = sys.modules.get(owner.__module__) if owner is not None else None
+        cls = getattr(module, name, None) or keras.saving.get_registered_object(
+            self.registered_name
+        )
         if cls is None:
             raise LookupError(f"no layer class registered as {self.registered_name!r}")
         extra = {} if dtype is None else {"dtype": dtype}
@@ -196,7 +203,7 @@ class LayerCase:
         dtype = overrides.get("dtype")
         for name, value in kwargs.items():
             if isinstance(value, NewLayer):
-                kwargs[name] = value.make(dtype)
+                kwargs[name] = value.make(dtype, owner=self.cls)
         return self.cls(**kwargs)
 
     def dtype(self, name: str) -> str:
