@@ -60,7 +60,7 @@ def test_accepts(source: str) -> None:
         ("eval('1')", "unknown name `eval`"),
         ("open('f')", "unknown name `open`"),
         ("lambda: x", "a lambda is not allowed"),
-        ("[v for v in x]", "a comprehension is not allowed"),
+        ("{v for v in x}", "a comprehension is not allowed"),
         ("(y := x)", "the walrus operator `:=` is not allowed"),
         ("f'{x}'", "an f-string is not allowed"),
         ("{'a': x}", "a dict literal is not allowed"),
@@ -285,3 +285,112 @@ def test_suggestions_can_be_turned_off() -> None:
     with pytest.raises(ex.ExpressionError) as raised:
         ex.check_expression(node, SCOPE, suggest=False)
     assert str(raised.value) == "unknown name `unitz`"
+
+
+COMPREHENSION_SCOPE = {
+    **SCOPE,
+    "range": ex.Symbol(ex.BUILTIN),
+    "len": ex.Symbol(ex.BUILTIN),
+    "sizes": ex.Symbol(ex.PARAM, param_type="list[int]"),
+}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[2.0 ** (-(i + 1) / units) for i in range(units)]",
+        "ops.stack([x * float(i) for i in range(1, units, 2)])",
+        "[s * 2 for s in sizes]",
+        "[activation(x) for i in (1, 2)]",
+    ],
+)
+def test_accepts_comprehensions_over_params(source: str) -> None:
+    ex.check_expression(ex.parse_expression(source), COMPREHENSION_SCOPE)
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("[v for v in x]", "iterates over `range(...)` of params and ints, a list "
+         "param or a literal list, not input `x`"),
+        ("[v for v in range(ops.shape(x)[1])]", "not `ops.shape(x)`"),
+        ("[v for v in range(len(kernel))]", "not weight `kernel`"),
+        ("[v for v in activation]", "not activation param `activation`"),
+        ("[v for v in range(units) if v > 1]", "a comprehension has no `if`"),
+        ("[v * w for v in sizes for w in sizes]", "a comprehension has one `for`"),
+        ("[[v for v in sizes] for w in sizes]", "inside a comprehension"),
+        ("[v for v, w in sizes]", "loop variable is one plain name"),
+        ("[units for units in sizes]", "loop variable `units` shadows a name"),
+        ("[self for self in sizes]", "loop variable `self` shadows a name"),
+        ("[random for random in sizes]", "loop variable `random` shadows a name"),
+        ("[x for _v in sizes]", "loop variable `_v` shadows a name"),
+        ("[print(v) for v in sizes]", "unknown name `print`"),
+        ("[w for v in sizes]", "unknown name `w`"),
+        ("{v for v in sizes}", "a comprehension is not allowed"),
+        ("(v for v in sizes)", "a generator expression is not allowed"),
+    ],
+)  # fmt: skip
+def test_rejects_comprehensions_but_over_params(source: str, message: str) -> None:
+    with pytest.raises(ex.ExpressionError) as info:
+        ex.check_expression(ex.parse_expression(source), COMPREHENSION_SCOPE)
+    assert message in str(info.value)
+
+
+def test_a_comprehension_is_emitted_and_evaluated_as_written() -> None:
+    node = ex.parse_expression("[2 ** i * units for i in range(units)]")
+    ex.check_expression(node, COMPREHENSION_SCOPE)
+    code = ex.to_code(node, {"units": "self.units"})
+    assert code == "[2 ** i * self.units for i in range(self.units)]"
+    assert evaluate(node, {"units": 3}) == [3, 6, 12]
+
+
+DILATED = """
+[layer]
+name = "DilatedStack"
+
+[params]
+filters = { type = "int", default = 4, min = 1 }
+depth = { type = "int", default = 3, min = 1 }
+
+[inputs]
+x = { rank = 3 }
+
+[sublayers.convs]
+layer = "Conv1D"
+for_each = "[2 ** i for i in range(depth)]"
+args = { filters = "filters", kernel_size = "2", dilation_rate = "item", padding = "'causal'" }
+
+[call]
+steps = ["h = x", "for conv in convs: h = conv(h)"]
+expr = "h"
+
+[test]
+params = { depth = 4 }
+input_shapes = { x = [2, 9, 3] }
+"""
+
+
+def test_a_for_each_may_be_a_comprehension_over_params(write_spec) -> None:
+    from layergen.codegen.render import render_layer
+    from layergen.spec.validate import load_spec
+
+    from .test_spec_features import errors_of
+
+    spec = load_spec(write_spec(DILATED))
+    assert "enumerate([2 ** i for i in range(self.depth)])" in render_layer(spec)
+    text = DILATED.replace("2 ** i for", "i + 1 for").replace(
+        "depth = 4", "depth = 300"
+    )
+    assert "`for_each` gives 300 sublayers for the test's params" in errors_of(
+        write_spec, text
+    )
+
+
+@pytest.mark.parametrize("name", ["self", "keras", "random", "activations"])
+def test_a_loop_variable_is_no_name_the_emitted_code_rewrites(name: str) -> None:
+    """Outside ``[call]`` ``random`` is no name of the scope, but the emitter
+    still rewrites it (``keras.random``): it cannot be a loop variable."""
+    scope = {"units": SCOPE["units"], "range": ex.Symbol(ex.BUILTIN)}
+    node = ex.parse_expression(f"[{name} for {name} in range(units)]")
+    with pytest.raises(ex.ExpressionError, match=f"`{name}` shadows a name"):
+        ex.check_expression(node, scope)

@@ -140,6 +140,16 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
         return _evaluate(chosen, env)
     if isinstance(node, ast.List | ast.Tuple):
         return [_evaluate(e, env) for e in node.elts]
+    if isinstance(node, ast.ListComp):
+        (loop,) = node.generators
+        assert isinstance(loop.target, ast.Name)
+        items = _bounded(_evaluate(loop.iter, env), loop.iter)
+        inner = dict(env)
+        values = []
+        for item in items:
+            inner[loop.target.id] = item
+            values.append(_evaluate(node.elt, inner))
+        return values
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from layergen.spec import expressions as ex
-from layergen.spec.evaluation import evaluate
+from layergen.spec.evaluation import MAX_EVALUATED_SIZE, TooLargeError, evaluate
 from layergen.spec.guards import one_line
 from layergen.spec.model import LayerSpec
 from layergen.spec.unbounded import BUILTINS as BUILTINS  # re-exported
@@ -223,6 +223,41 @@ def oversized_tensor(node: ast.AST, params: dict[str, Any]) -> str | None:
                     f"{count:,} elements or more for the test's params; the "
                     f"generated tests run it, and the limit is {MAX_TEST_ELEMENTS:,}"
                 )
+    return None
+
+
+def long_comprehension(node: ast.AST, params: dict[str, Any]) -> str | None:
+    """Why a comprehension in a checked expression would loop too long or
+    fail for the test's params (``[f(i) for i in range(10**9)]``, ``range``
+    of a float), or None. Its iterable reads params and constants only
+    (the checker sees to it), so it is computed here, within
+    MAX_EVALUATED_SIZE items."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.ListComp):
+            continue
+        iterable = sub.generators[0].iter
+        if not evaluable(iterable, params) or any(
+            params.get(name, 0) is None for name in ex.names_in(iterable)
+        ):
+            continue  # an optional param left None: call() may not loop then
+        try:
+            items = evaluate(iterable, params)
+            iter(items)
+        except TooLargeError:
+            return (
+                f"`{one_line(ast.unparse(iterable), 200)}` gives more than "
+                f"{MAX_EVALUATED_SIZE} items for the test's params: a "
+                "comprehension loops in Python on every call, and the limit is "
+                f"{MAX_EVALUATED_SIZE}"
+            )
+        except ex.ExpressionError as exc:
+            return f"{exc} (a comprehension's iterable)"
+        except TypeError:
+            return (
+                f"`{one_line(ast.unparse(iterable), 200)}` is "
+                f"{type(items).__name__} {items!r} for the test's params, not "
+                "something a comprehension can iterate over"
+            )
     return None
 
 

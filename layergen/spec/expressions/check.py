@@ -9,6 +9,7 @@ from layergen.spec import catalog
 from layergen.spec.expressions.parse import assigned_names
 from layergen.spec.expressions.symbols import (
     BUILTIN,
+    EMITTED_NAMES,
     LOCAL,
     MODULE,
     PARAM,
@@ -42,6 +43,7 @@ ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Slice,
     ast.Tuple,
     ast.List,
+    ast.ListComp,
     ast.Load,
     ast.Store,
     ast.operator,
@@ -93,6 +95,7 @@ class _Checker(ast.NodeVisitor):
     def __init__(self, scope: Scope, suggest: bool = True) -> None:
         self.scope = scope
         self.suggest = suggest
+        self.in_comprehension = False
 
     def generic_visit(self, node: ast.AST) -> None:
         if not isinstance(node, ALLOWED_NODES):
@@ -121,6 +124,37 @@ class _Checker(ast.NodeVisitor):
                 f"`{node.id}` is a sublayer: use one of its weights, like "
                 f"`{node.id}.{_first_weight(self.scope[node.id].weights)}`"
             )
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        """``[f(i) for i in range(n)]``: one ``for`` over ``range(...)`` of
+        params and ints, a list param or a literal list, no ``if``, no
+        comprehension inside; the loop variable is a new name."""
+        if self.in_comprehension:
+            raise ExpressionError(
+                "a comprehension inside a comprehension is not allowed"
+            )
+        if len(node.generators) != 1:
+            raise ExpressionError("a comprehension has one `for`")
+        (loop,) = node.generators
+        if loop.ifs or loop.is_async:
+            raise ExpressionError(
+                "a comprehension has no `if`: choose in its value "
+                "(`a if cond else b`), or iterate over a smaller range"
+            )
+        if not isinstance(loop.target, ast.Name):
+            raise ExpressionError(
+                "a comprehension's loop variable is one plain name, like `i`"
+            )
+        var = loop.target.id
+        if var in self.scope or var in EMITTED_NAMES or var.startswith("_"):
+            raise ExpressionError(
+                f"loop variable `{var}` shadows a name (pick a new one, like `i`)"
+            )
+        _check_iterable(loop.iter, self.scope)
+        self.visit(loop.iter)
+        inner = _Checker({**self.scope, var: Symbol(LOCAL)}, self.suggest)
+        inner.in_comprehension = True
+        inner.visit(node.elt)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr.startswith("_"):
@@ -275,6 +309,45 @@ def _first_weight(known: frozenset[str]) -> str:
     return named[0] if named else "kernel"
 
 
+# The param types a comprehension's iterable may read: numbers for range()
+# and lists.
+ITERABLE_PARAMS = frozenset({"int", "float", "list[int]", "list[float]", "list[str]"})
+
+
+def _check_iterable(node: ast.expr, scope: Scope) -> None:
+    """What a comprehension iterates over: Python values known when the
+    layer is made, so its length is too: ``range(...)`` of params and ints,
+    a list param, or a literal list or tuple; never a tensor."""
+    expected = (
+        "a comprehension iterates over `range(...)` of params and ints, a list "
+        "param or a literal list"
+    )
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            symbol = scope.get(sub.id)
+            if symbol is None or not (
+                symbol.kind == BUILTIN
+                or (symbol.kind == PARAM and symbol.param_type in ITERABLE_PARAMS)
+            ):
+                what = f"{symbol.kind} `{sub.id}`" if symbol else f"`{sub.id}`"
+                if symbol is not None and symbol.kind == PARAM:
+                    what = f"{symbol.param_type} param `{sub.id}`"
+                raise ExpressionError(f"{expected}, not {what}")
+        elif isinstance(sub, ast.Attribute | ast.ListComp) or (
+            isinstance(sub, ast.Call) and not _calls_builtin(sub, scope)
+        ):
+            raise ExpressionError(f"{expected}, not `{ast.unparse(sub)}`")
+
+
+def _calls_builtin(call: ast.Call, scope: Scope) -> bool:
+    func = call.func
+    return (
+        isinstance(func, ast.Name)
+        and func.id in scope
+        and scope[func.id].kind == BUILTIN
+    )
+
+
 def _check_numpy_path(chain: list[str]) -> None:
     allowed = {2: NUMPY_MATH, 3: NUMPY_LINALG if chain[1] == "linalg" else ()}
     if chain[-1] not in allowed.get(len(chain), ()):
@@ -292,7 +365,6 @@ def _describe(node: ast.AST) -> str:
     names = {
         ast.Lambda: "a lambda",
         ast.NamedExpr: "the walrus operator `:=`",
-        ast.ListComp: "a comprehension",
         ast.SetComp: "a comprehension",
         ast.DictComp: "a comprehension",
         ast.GeneratorExp: "a generator expression",

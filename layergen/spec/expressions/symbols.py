@@ -44,6 +44,10 @@ UNLOCKED_BY = {
     "random": "`random` is available in `[call]` and `[updates]` only",
 }
 TENSOR_ATTRIBUTES = frozenset({"shape", "dtype", "ndim", "T"})
+# Names the emitted code writes into expressions, or rewrites wherever they
+# are (``units`` -> ``self.units``, ``random`` -> ``keras.random``): no
+# comprehension's loop variable may be one.
+EMITTED_NAMES = frozenset({"self", "keras", "random", "activations"})
 
 
 class ExpressionError(ValueError):

@@ -34,12 +34,22 @@ def check_sizes(report: Report, spec: LayerSpec) -> None:
         env = {**spec.test.params, **spec.test.input_shapes}
         for expr, message in argument_value_problems(spec.weights, env):
             report.error(report.key_paths[expr.key], message)
+        # A comprehension too long for the test's params says so, instead of
+        # its range being too long to evaluate.
+        loops = {
+            format_path(path): (path, problem)
+            for path, node in report.exprs
+            if (problem := limits.long_comprehension(node, spec.test.params))
+        }
         for path, problem in with_params:
-            if (format_path(path), problem) not in reported:
+            key = format_path(path)
+            if (key, problem) not in reported and key not in loops:
                 report.error(path, problem)
         for path, node in report.exprs:
             if problem := limits.oversized_tensor(node, spec.test.params):
                 report.error(path, problem)
+        for path, problem in loops.values():
+            report.error(path, problem)
 
 
 def warn_unused_weights(report: Report, spec: LayerSpec) -> None:
