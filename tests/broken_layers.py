@@ -237,6 +237,74 @@ class PoolingPropagatesMask(keras.layers.Layer):
         return (input_shape[0], input_shape[2])
 
 
+@keras.saving.register_keras_serializable(package="broken")
+class SummaryKeepsMask(keras.layers.Layer):
+    """Returns the sequence and its mean over time, and gives both the time
+    mask: the mean (batch, features) must carry none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, x):
+        return x * 2.0, ops.mean(x, axis=1)
+
+    def compute_mask(self, x, mask=None):
+        return [mask, mask]
+
+    def compute_output_shape(self, input_shape):
+        return input_shape, (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class SummaryMasksSequence(SummaryKeepsMask):
+    """The mask of the sequence, as Keras aligns a list of masks with the
+    outputs: right (and as keras-hub's encoders propagate theirs)."""
+
+    def compute_mask(self, x, mask=None):
+        return [mask, None]
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class ComputesOneMask(SummaryKeepsMask):
+    """Several outputs, the first with a computed mask, but compute_mask
+    returns one mask where the spec says one per output."""
+
+    def compute_mask(self, x, mask=None):
+        return ops.any(ops.not_equal(x, 0.0), axis=-1)
+
+
+class _Residual(keras.layers.Layer):
+    """``x`` plus the mean of ``x`` over time, which reads the mask or not:
+    masked steps reach their own output steps through the residual sum."""
+
+    reads_mask = True
+
+    def call(self, x, mask=None):
+        if mask is None or not self.reads_mask:
+            return x + ops.mean(x, axis=1, keepdims=True)
+        kept = ops.expand_dims(ops.cast(mask, x.dtype), -1)
+        mean = ops.sum(x * kept, axis=1, keepdims=True) / ops.maximum(
+            ops.sum(kept, axis=1, keepdims=True), 1.0
+        )
+        return x + mean
+
+    def compute_mask(self, x, mask=None):
+        return None
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class ResidualConsumesMask(_Residual):
+    """Right: the values at masked steps reach only those steps' outputs."""
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class ResidualLeaksMask(_Residual):
+    """Takes the mask and ignores it: masked values reach every step."""
+
+    reads_mask = False
+
+
 class _ProjectQKV(keras.layers.Layer):
     """Three projections of its input, added: q, k and v kernels of one shape."""
 

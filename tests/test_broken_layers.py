@@ -117,6 +117,27 @@ CASES = [
         "not the leading axes of the output (4, 3)",
     ),
     (
+        broken.SummaryKeepsMask,
+        SEQUENCE,
+        {"mask_mode": "propagate", "masked_outputs": [True, False]},
+        "mask",
+        "output 1 carries a Keras mask, but the spec gives it none",
+    ),
+    (
+        broken.ComputesOneMask,
+        SEQUENCE,
+        {"mask_mode": "compute", "masked_outputs": [True, False]},
+        "mask",
+        "not one mask per output",
+    ),
+    (
+        broken.ResidualLeaksMask,
+        SEQUENCE,
+        {"mask_mode": "consume"},
+        "mask",
+        "values masked by mask reach the output's unmasked steps",
+    ),
+    (
         broken.SharedInitializer,
         {"x": (2, 3)},
         {},
@@ -148,6 +169,13 @@ CORRECT = [
         {"init_kwargs": {"units": 2}, "mask_mode": "propagate"},
         "mask",
     ),
+    (
+        broken.SummaryMasksSequence,
+        SEQUENCE,
+        {"mask_mode": "propagate", "masked_outputs": [True, False]},
+        "mask",
+    ),
+    (broken.ResidualConsumesMask, SEQUENCE, {"mask_mode": "consume"}, "mask"),
     (broken.ClonedInitializers, {"x": (2, 3)}, {}, "initial_weights_differ"),
     (
         broken.SharedInitializer,

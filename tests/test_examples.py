@@ -45,7 +45,8 @@ CONSTRAINED_LAYERS = {"GLU", "RotaryEmbedding"}
 # tensor, flags) and several outputs; TokenEmbedding takes integer ids and
 # computes a mask; ArgMax's output is an int32 index; ResidualFeedForward
 # makes its output projection in build() from the input's last axis, and its
-# reference reads its sublayers' weights.
+# reference reads its sublayers' weights; SequenceSummary's first output keeps
+# the input's mask; ScoredPooling has two flags adding outputs.
 LANGUAGE_LAYERS = {
     "Highway",
     "Conv1D",
@@ -53,6 +54,8 @@ LANGUAGE_LAYERS = {
     "TokenEmbedding",
     "ArgMax",
     "ResidualFeedForward",
+    "SequenceSummary",
+    "ScoredPooling",
 }
 # A TransformerBlock composed of the layers of three other example specs.
 COMPOSED_LAYERS = {"TransformerBlock", "RMSNorm", "SwiGLUFeedForward"}
@@ -148,6 +151,26 @@ MUTANTS = [
         "test_training_flag_changes_output",
     ),
     ("my_relu", ("self.supports_masking = True", "pass"), "test_mask_propagate"),
+    # Each of two flags alone adds its own output (not only both together).
+    (
+        "scored_pooling",
+        (
+            "else (pooled, scores) if return_scores else pooled",
+            "else (pooled, attention) if return_scores else pooled",
+        ),
+        "test_matches_numpy_reference",
+    ),
+    # The summary, returned only with return_summary=True, must carry no mask.
+    (
+        "sequence_summary",
+        ("return [mask, None]", "return [mask, mask]"),
+        "test_mask_propagate",
+    ),
+    (
+        "sequence_summary",
+        ("return [mask, None]", "return [None, None]"),
+        "test_mask_propagate",
+    ),
     (
         "masked_mean_pooling",
         ("if mask is None", "if True"),

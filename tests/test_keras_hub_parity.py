@@ -26,9 +26,9 @@ HUB = Path(__file__).resolve().parent / "keras_hub"
 # its generated module, constructor arguments (one that is a layer: {"layer",
 # "module", "args"}, the generated class for ours, keras-hub's for theirs),
 # the main inputs by argument name (a shape: float32 normal; or {"shape",
-# "dtype", "high"}: integers below high; "mask": a padded batch's Keras mask),
-# and the calls (default: one with the inputs alone), each giving call
-# arguments or other inputs (compare.py).
+# "dtype", "high"}: integers below high; "mask": true: a padded batch, with
+# its Keras mask), and the calls (default: one with the inputs alone), each
+# giving call arguments or other inputs (compare.py).
 IDS = {"shape": [2, 5], "dtype": "int32", "high": 11}
 CASES = [
     {
@@ -221,6 +221,22 @@ CASES = [
                 "padding_mask": {"shape": [2, 5], "dtype": "bool"},
                 "return_attention_scores": True,
             },
+            # Inputs carrying a Keras mask: read where no padding_mask is
+            # given, and kept on the first output (not on the scores).
+            {"inputs": {"shape": [2, 5, 6], "mask": True}},
+            {
+                "inputs": {"shape": [2, 5, 6], "mask": True},
+                "return_attention_scores": True,
+            },
+            {
+                "inputs": {"shape": [2, 5, 6], "mask": True},
+                "attention_mask": {"shape": [2, 5, 5], "dtype": "bool"},
+                "return_attention_scores": True,
+            },
+            {
+                "inputs": {"shape": [2, 5, 6], "mask": True},
+                "padding_mask": {"shape": [2, 5], "dtype": "bool"},
+            },
         ],
     },
     {
@@ -241,9 +257,9 @@ CASES = [
                 "return_attention_scores": True,
                 "attention_mask": {"shape": [2, 4, 4], "dtype": "bool"},
             },
+            {"inputs": {"shape": [2, 4, 7], "mask": True}},
         ],
     },
-    # Not with a Keras mask on the inputs: the spec cannot read it (README.md).
     {
         "class": "MaskedLMHead",
         "module": "masked_lm_head",

@@ -17,7 +17,7 @@ from layergen.codegen import literals as lit
 from layergen.codegen.shape_words import ELLIPSIS, AxisWords
 from layergen.spec.evaluation import test_output_shape
 from layergen.spec.model import Expr, LayerSpec, LayerValue, MaskMode, Param
-from layergen.spec.validate.schema import mask_names
+from layergen.spec.validate.schema import mask_alias, mask_names
 
 # Docstring lines sit 4 (class body) + 4 (section) deep: 80 more make 88.
 WIDTH = 80
@@ -197,6 +197,12 @@ def call_doc(spec: LayerSpec) -> list[str]:
                 "where a value is kept, as Keras passes it from an earlier "
                 "layer (`Masking`, `Embedding(mask_zero=True)`). Defaults "
                 "to `None`."
+            )
+        alias = mask_alias(spec)
+        if alias is not None:
+            lines[alias] = wrapped(
+                f"{alias}: The same mask, as Keras passes it when the call "
+                "also gets an optional tensor. Defaults to `None`."
             )
     lines.update({a.name: f"{a.name}: {param_doc(a)}" for a in spec.call_args})
     return [lines[name] for name in spec.in_call_order(list(lines))]

@@ -15,7 +15,13 @@ from layergen.codegen import literals as lit
 from layergen.codegen.checks_view import ChecksView, shape_var
 from layergen.codegen.docstrings import class_doc
 from layergen.codegen.literals import Code
-from layergen.codegen.outputs_view import method_params, outputs_view, tuple_code
+from layergen.codegen.masks_view import mask_code, mask_needs_previous
+from layergen.codegen.outputs_view import (
+    cast_returned,
+    method_params,
+    outputs_view,
+    tuple_code,
+)
 from layergen.codegen.params_view import deserialized, param_entry
 from layergen.codegen.sublayer_imports import layer_imports, sublayer_imports
 from layergen.codegen.sublayers_view import constructor, sublayer_plan
@@ -30,6 +36,7 @@ from layergen.spec.model import (
     Weight,
 )
 from layergen.spec.validate import mask_names
+from layergen.spec.validate.schema import mask_alias
 
 
 class LayerView:
@@ -127,21 +134,24 @@ class LayerView:
             "trace_args": self.trace_args(),
             "call_params": method_params("call", self.call_args()),
             "weight_casts": self.weight_casts(),
+            "mask_alias": Code(mask_alias(spec) or ""),
             "state_unpack": [
                 Code(f"{s.name} = states[{i}]") for i, s in enumerate(spec.states)
             ],
             "steps": [self.code(step, self.call_names) for step in spec.steps],
             "losses": [self.code(loss, self.call_names) for loss in spec.losses],
-            "expr": self.code(spec.expr, self.call_names),
+            "expr": self.code(self.returned_expr(), self.call_names),
             "updates": [
                 {"name": Code(name), "value": self.code(value, self.call_names)}
                 for name, value in spec.updates.items()
             ],
             "returned": self.returned(),
             "mask_input": Code(spec.inputs[0].name),
-            "mask_needs_previous": spec.mask_expr is not None
-            and "mask" in ex.names_in(spec.mask_expr.node),
-            "mask_expr": self.code(spec.mask_expr) if spec.mask_expr else "",
+            "mask_needs_previous": mask_needs_previous(spec),
+            "mask_expr": mask_code(spec, self.code),
+            # Several outputs, the first keeping the input's mask.
+            "propagates_to_first": spec.mask_mode == MaskMode.PROPAGATE
+            and bool(spec.outputs),
             "mask_comment": flags.mask_comment(spec),
             "keras_imports": [Code(flags.SET_MASK_IMPORT)] if spec.mask_flags else [],
             "call_tail": flags.call_tail(
@@ -165,6 +175,7 @@ class LayerView:
         nodes += [e.node for e in spec.next_states.values()]
         nodes += [e.node for e in spec.losses]
         nodes += [e.node for e in (spec.expr, spec.mask_expr) if e is not None]
+        nodes += [o.mask.node for o in spec.outputs if o.mask is not None]
         nodes += [e.node for s in spec.sublayers for _, e in s.args]
         return (
             bool(self.cast_weights)
@@ -297,17 +308,30 @@ class LayerView:
             args["training"] = "training=None"
         if spec.mask_mode == MaskMode.CONSUME or spec.uses_mask:
             args.update({name: f"{name}=None" for name in mask_names(spec)})
+        alias = mask_alias(spec)
+        if alias is not None:
+            args[alias] = f"{alias}=None"
         args.update(
             {a.name: f"{a.name}={lit.value(a.default)}" for a in spec.call_args}
         )
         return [Code(args[name]) for name in spec.in_call_order(list(args))]
 
+    def returned_expr(self) -> ast.AST:
+        """``[call] expr``; with autocast off and several outputs, each float
+        one cast back to the compute dtype."""
+        node = self.spec.expr.node
+        if self.spec.autocast or not self.spec.outputs:
+            return node
+        return cast_returned(self.spec, node)
+
     def returned(self) -> Code:
         value = (
             "outputs"
             if self.spec.updates
-            else self.code(self.spec.expr, self.call_names)
+            else self.code(self.returned_expr(), self.call_names)
         )
+        if self.spec.outputs:
+            return Code(value)
         if not self.spec.autocast and _float_output(self.spec):
             return Code(f"ops.cast({value}, self.compute_dtype)")
         if not self.spec.is_cell:

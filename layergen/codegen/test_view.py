@@ -16,7 +16,14 @@ from layergen.codegen.literals import Code
 from layergen.codegen.training_losses import training_changes_losses
 from layergen.spec import expressions as ex
 from layergen.spec.evaluation import evaluate, output_shape
-from layergen.spec.model import LayerSpec, LayerValue, Property, Sublayer, Weight
+from layergen.spec.model import (
+    LayerSpec,
+    LayerValue,
+    MaskMode,
+    Property,
+    Sublayer,
+    Weight,
+)
 from layergen.spec.validate import mask_names
 
 # keras.layers classes that own no trainable weights (by name or name part).
@@ -193,6 +200,7 @@ def context(spec: LayerSpec, layer_import: LayerImport) -> dict[str, Any]:
         "random_in_training": facts.random_in_training,
         "mask_mode": str(spec.mask_mode),
         "mask_arguments": _consumed_masks(spec),
+        "masked_outputs": _masked_outputs(spec),
         "differentiable": test.differentiable,
         "autocast": spec.autocast,
         "variable_axes": lit.value(variable_axes(spec, main)),
@@ -314,6 +322,20 @@ def _consumed_masks(spec: LayerSpec) -> list[str]:
     names = mask_names(spec)
     read = set().union(*(ex.names_in(e.node) for e in [*spec.steps, spec.expr] if e))
     return [n for n in names if n in read] or names[:1]
+
+
+def _masked_outputs(spec: LayerSpec) -> Code | str:
+    """For several outputs with a mask mode that gives them masks, which of
+    them carry one: the first with "propagate", those declaring `mask` with
+    "compute"."""
+    if not spec.outputs or spec.mask_mode not in (
+        MaskMode.PROPAGATE,
+        MaskMode.COMPUTE,
+    ):
+        return ""
+    if spec.mask_mode == MaskMode.PROPAGATE:
+        return lit.value([True] + [False] * (len(spec.outputs) - 1))
+    return lit.value([o.mask is not None for o in spec.outputs])
 
 
 def _is_random_layer(name: str) -> bool:

@@ -26,6 +26,8 @@ GENERATED_NAMES = frozenset(
     | {"states", "training", "mask", "seed", "seed_generator", "item"}
     | {"random", "activations", "np", "pytest", "testing", "CASE", "built"}
     | {"expected", "holds", "output", "case"}
+    # compute_output_shape's list of shapes, where several flags add outputs.
+    | {"shapes"}
     # __init__ makes a sublayer list with enumerate(), where params are locals.
     | {"enumerate"}
     # An int or float param is checked against numbers.Integral or

@@ -193,12 +193,19 @@ class State:
 @dataclass(frozen=True)
 class Output:
     """One of several outputs (``[output.NAME]``): its shape, its dtype when not
-    the compute dtype, and the call flag without which it is not returned."""
+    the compute dtype, the call flag without which it is not returned, and
+    its Keras mask with ``[mask] mode = "compute"`` (None: it carries none)."""
 
     name: str
     shape: tuple[Expr, ...]
     dtype: str | None = None
     when: str | None = None
+    mask: Expr | None = None
+
+
+def output_flags(outputs: list[Output]) -> list[str]:
+    """The call flags that add outputs, in the order the outputs name them."""
+    return list(dict.fromkeys(o.when for o in outputs if o.when))
 
 
 @dataclass(frozen=True)

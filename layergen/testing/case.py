@@ -106,6 +106,9 @@ class LayerCase:
     # The call arguments that receive masks, checked one by one in "consume"
     # mode: ``mask`` for one input, ``<input>_mask`` for several.
     mask_arguments: Sequence[str] = ("mask",)
+    # With several outputs, which carry a mask ("propagate": the first;
+    # "compute": those that declare one); empty for one output.
+    masked_outputs: Sequence[bool] = ()
     is_cell: bool = False
     sequence_length: int = 4
     differentiable: bool = True
@@ -137,21 +140,33 @@ class LayerCase:
         default call), and, when a second call is described, that call with
         the optional tensors passed by keyword and ``given_arguments``; with
         ``every``, also each half alone (the flags without the optional
-        tensors, and the other way round), where both are described. Where
-        optional tensors are passed, dimensions vary with the batch only (an
-        attention mask's axes are the other inputs')."""
+        tensors, and the other way round), where both are described, and
+        each of several call arguments alone (flags that each add an output
+        return other tuples together than alone; no output shape is expected
+        of those calls). Where optional tensors are passed, dimensions vary
+        with the batch only (an attention mask's axes are the other
+        inputs')."""
         inputs, arguments = self.given_inputs, self.given_arguments
         if not (inputs or arguments):
             return [self]
         calls = [(inputs, arguments)]
         if every and inputs and arguments:
             calls = [({}, arguments), (inputs, {}), *calls]
+        if every and len(arguments) > 1 and not self.given_shapes:
+            calls = [({}, {name: value}) for name, value in arguments.items()] + calls
         return [self, *(self._called(i, a) for i, a in calls)]
 
     def _called(
         self, inputs: dict[str, tuple[int, ...]], arguments: dict[str, Any]
     ) -> LayerCase:
         reshaped = {**inputs, **(self.given_shapes if arguments else {})}
+        whole = arguments == self.given_arguments
+        if not arguments:
+            shape = self.expected_output_shape
+        elif whole:
+            shape = self.given_output_shape
+        else:
+            shape = None  # some of the flags: not computed by layergen
         return dataclasses.replace(
             self,
             input_shapes={**self.input_shapes, **reshaped},
@@ -161,12 +176,14 @@ class LayerCase:
             },
             keyword_inputs=tuple(inputs),
             call_arguments=dict(arguments),
-            expected_output_shape=(
-                self.given_output_shape if arguments else self.expected_output_shape
-            ),
+            expected_output_shape=shape,
             variable_axes={} if reshaped else self.variable_axes,
             axis_multiples={} if reshaped else self.axis_multiples,
-            expects_mask=self.given_expects_mask if arguments else self.expects_mask,
+            expects_mask=(
+                (self.given_expects_mask if whole else None)
+                if arguments
+                else self.expects_mask
+            ),
             given_inputs={},
             given_arguments={},
             given_output_shape=None,

@@ -22,7 +22,11 @@ MODULE for ours, keras-hub's for theirs, each made with ``args``.
 
 A tensor is described as a shape (random normal float32) or as
 ``{"shape": [...], "dtype": "int32", "high": N}`` (integers in ``[0, N)``),
-``"low"`` too, or ``"dtype": "bool"``, or given: ``{"value": [...], "dtype": ...}``. A call may give a main input another
+``"low"`` too, or ``"dtype": "bool"``, or given: ``{"value": [...], "dtype": ...}``.
+``"mask": true`` on a main input gives it a Keras mask over its leading axes,
+a padded batch (each row keeps its first k >= 1 steps; the others are zeros,
+which ``keras.layers.Masking`` masks, in the eager calls and in the saved
+models alike). A call may give a main input another
 description (ReversibleEmbedding's ``reverse=True`` takes vectors, not ids);
 its other arguments are literals (``{"start_index": 2}``) or tensors. It prints one JSON record per case:
 ``{"case": ..., "ok": bool, "error": str}``.
@@ -69,13 +73,24 @@ def parameters(function: Any) -> list[tuple[str, Any]]:
 
 
 def compare_signatures(ours: type, theirs: type) -> None:
-    """The same constructor and call arguments, in order, with equal defaults."""
+    """The same constructor and call arguments, in order, with equal defaults;
+    ours may also take ``mask=None`` and ``inputs_mask=None``, the arguments
+    Keras passes the inputs' mask in (alone, and beside other tensors), where
+    keras-hub reads the mask off ``inputs``."""
     if parameters(ours.__init__) != parameters(theirs.__init__):
         raise AssertionError(
             f"constructors differ: {parameters(ours.__init__)} vs "
             f"{parameters(theirs.__init__)}"
         )
-    if parameters(ours.call) != parameters(theirs.call):
+    theirs_call = parameters(theirs.call)
+    ours_call = [
+        (name, default)
+        for name, default in parameters(ours.call)
+        if name not in ("mask", "inputs_mask")
+        or name in dict(theirs_call)
+        or default is not None
+    ]
+    if ours_call != theirs_call:
         raise AssertionError(
             f"call signatures differ: {parameters(ours.call)} vs "
             f"{parameters(theirs.call)}"
@@ -109,6 +124,12 @@ def tensor(description: Any, rng: np.random.Generator) -> Any:
     if "value" in description:
         return np.array(description["value"], dtype=description["dtype"])
     shape, dtype = description["shape"], description.get("dtype", "float32")
+    if description.get("mask"):
+        values = rng.standard_normal(shape).astype(dtype)
+        kept = rng.integers(1, shape[1] + 1, shape[0])
+        padded = np.arange(shape[1])[None, :] >= kept[:, None]
+        values[padded] = 0.0
+        return values
     if dtype == "bool":
         return rng.random(shape) < 0.7
     if dtype.startswith("int"):
@@ -134,6 +155,21 @@ def arguments(case: dict, call: dict, seed: int) -> tuple[dict, dict]:
         if name not in case["inputs"]
     }
     return inputs, others
+
+
+def masked_names(case: dict, call: dict) -> set[str]:
+    """The main inputs this call gives a Keras mask (``"mask": true``)."""
+    described = {**case["inputs"], **{n: call[n] for n in case["inputs"] if n in call}}
+    return {n for n, d in described.items() if isinstance(d, dict) and d.get("mask")}
+
+
+def with_masks(tensors: dict, masked: set[str]) -> dict:
+    """The tensors, those in ``masked`` through ``keras.layers.Masking`` (a
+    Keras mask where all features are zero)."""
+    return {
+        n: keras.layers.Masking(mask_value=0.0)(v) if n in masked else v
+        for n, v in tensors.items()
+    }
 
 
 def as_tuple(outputs: Any) -> tuple:
@@ -221,11 +257,12 @@ def compare(directory: Path, case: dict) -> None:
     for number, call in enumerate(calls):
         what = f"call {number} {sorted(call)}"
         inputs, others = arguments(case, call, seed=number)
-        theirs_out = theirs(**inputs, **others)
+        masked = masked_names(case, call)
+        theirs_out = theirs(**with_masks(inputs, masked), **others)
         if number == 0:
-            ours(**inputs, **others)
+            ours(**with_masks(inputs, masked), **others)
             copy_weights(theirs, ours)
-        ours_out = ours(**inputs, **others)
+        ours_out = ours(**with_masks(inputs, masked), **others)
         assert_close(ours_out, theirs_out, f"{what}: outputs")
         assert_same_masks(ours_out, theirs_out, what)
         model_inputs, model_others = symbolic(inputs, others)
@@ -235,7 +272,9 @@ def compare(directory: Path, case: dict) -> None:
         # shapes are held to keras-hub's eager outputs: keras-hub's symbolic
         # ones can be wrong (TransformerEncoder's ignore the scores).
         fresh = ours_class.from_config(ours.get_config())
-        symbolic_ours = fresh(**model_inputs, **model_others, **literals)
+        symbolic_ours = fresh(
+            **with_masks(model_inputs, masked), **model_others, **literals
+        )
         fresh.set_weights(ours.get_weights())
         if shapes(symbolic_ours) != shapes(theirs_out):
             raise AssertionError(

@@ -208,8 +208,16 @@ NAMED_OUTPUT = Table(
             "when",
             Text(IDENTIFIER_PATTERN),
             "a bool `[call.args]` flag: the output is returned only when it is "
-            "true (not for the first output)",
+            "true (not for the first output; other outputs may name other "
+            "flags, up to four)",
             '"return_attention_scores"',
+        ),
+        Key(
+            "mask",
+            Expression("params, the first input, `mask`"),
+            'this output\'s Keras mask, with `[mask] mode = "compute"` (an '
+            "output without one carries none)",
+            '"ops.not_equal(ids, 0)"',
         ),
     ),
 )

@@ -25,11 +25,13 @@ from layergen.spec.validate.flags import (
 from layergen.spec.validate.inputs import validate_inputs
 from layergen.spec.validate.layer import check_autocast, validate_layer
 from layergen.spec.validate.mask import (
+    report_alias_clash,
     report_mask_clashes,
     validate_mask_expr,
     validate_mask_mode,
 )
 from layergen.spec.validate.output import (
+    check_cast_outputs,
     check_returned,
     validate_output,
     validate_output_dtype,
@@ -118,10 +120,12 @@ def validate_document(
     scope_after_steps = validate_call(report, spec, call)
     updates = report.table(doc.get("updates", {}), ("updates",), None)
     validate_updates(report, spec, updates, scope_after_steps)
-    spec.mask_expr = validate_mask_expr(report, spec, mask)
+    report_alias_clash(report, spec)
     spec.call_order = validate_signature(report, spec, call)
     output = report.table(doc.get("output", {}), ("output",), None)
-    if any(isinstance(v, dict) for k, v in output.items() if k != SHAPE_IF):
+    several = any(isinstance(v, dict) for k, v in output.items() if k != SHAPE_IF)
+    spec.mask_expr = validate_mask_expr(report, spec, mask, several=several)
+    if several:
         if SHAPE_IF in output:
             report.error(
                 ("output", SHAPE_IF),
@@ -130,8 +134,9 @@ def validate_document(
             )
             output = {k: v for k, v in output.items() if k != SHAPE_IF}
         spec.outputs = validate_outputs(report, spec, output, shape_names)
-        if len(spec.outputs) == len(output):  # else reported at the output
-            check_returned(report, spec)
+        # Else reported at the output.
+        if len(spec.outputs) == len(output) and check_returned(report, spec):
+            check_cast_outputs(report, spec)
     else:
         output = report.table(output, ("output",), "output")
         spec.output_shape = validate_output(report, spec, output, shape_names)

@@ -9,7 +9,7 @@ from layergen.spec import expressions as ex
 from layergen.spec import guards
 from layergen.spec.model import MASK_MODES, Expr, LayerSpec, MaskMode
 from layergen.spec.validate.reporting import Report
-from layergen.spec.validate.schema import mask_names
+from layergen.spec.validate.schema import mask_alias, mask_names
 from layergen.spec.validate.scopes import mask_scope
 
 
@@ -32,9 +32,29 @@ def report_mask_clashes(report: Report, spec: LayerSpec) -> None:
             report.error(path, message)
 
 
+def report_alias_clash(report: Report, spec: LayerSpec) -> None:
+    """Nor the name Keras passes the input's mask under beside an optional
+    tensor (once [call] says whether call() reads the mask)."""
+    alias = mask_alias(spec)
+    if alias is not None:
+        for path, message in guards.mask_clashes(spec, [alias]):
+            report.error(path, message)
+
+
 def validate_mask_expr(
-    report: Report, spec: LayerSpec, table: dict[str, Any]
+    report: Report, spec: LayerSpec, table: dict[str, Any], *, several: bool
 ) -> Expr | None:
+    """The output's mask; with ``several`` outputs each ``[output.NAME]``
+    gives its own (``mask``), so ``[mask] expr`` has none to say."""
+    if "expr" in table and several:
+        report.error(
+            ("mask", "expr"),
+            "with several outputs, each `[output.NAME]` that carries a mask "
+            "gives it as `mask`; `[mask] expr` is the mask of a single output",
+        )
+        return None
+    if several:
+        return None
     if "expr" in table and spec.mask_mode != MaskMode.COMPUTE:
         report.error(
             ("mask", "expr"),

@@ -8,10 +8,19 @@ import ast
 import keyword
 from typing import Any
 
-from layergen.spec.model import Expr, Input, LayerSpec, MaskMode, Output, ParamType
+from layergen.spec.expressions import names_in
+from layergen.spec.model import (
+    Expr,
+    Input,
+    LayerSpec,
+    MaskMode,
+    Output,
+    ParamType,
+    output_flags,
+)
 from layergen.spec.validate.reporting import Report, hint
 from layergen.spec.validate.schema import DTYPES, IDENTIFIER, KeyPath
-from layergen.spec.validate.scopes import ShapeScope
+from layergen.spec.validate.scopes import ShapeScope, mask_scope
 from layergen.spec.validate.shapes import validate_shape
 
 
@@ -27,18 +36,27 @@ def validate_output(
     shape = validate_shape(
         report, shape_names, table["shape"], ("output", "shape"), allow_star=True
     )
-    if spec.mask_mode != MaskMode.PROPAGATE or shape is None or not spec.inputs:
-        return shape  # no inputs: reported at `[inputs]`
+    if shape is not None:
+        _check_propagated(report, spec, shape, "the output shape")
+    return shape
+
+
+def _check_propagated(
+    report: Report, spec: LayerSpec, shape: tuple[Expr, ...], what: str
+) -> None:
+    """With mode "propagate", the (first) output keeps the axes of the first
+    input's mask."""
+    if spec.mask_mode != MaskMode.PROPAGATE or not spec.inputs:
+        return  # no inputs: reported at `[inputs]`
     if not _keeps_mask_axes(shape, spec.inputs[0]):
         name = spec.inputs[0].name
         report.error(
             ("mask", "mode"),
             f'mode "propagate" passes on the mask of `{name}`, shaped '
-            f"like `{name}[:-1]`, but the output shape does not keep "
+            f"like `{name}[:-1]`, but {what} does not keep "
             'those axes; use "consume" (the output carries no mask) '
             'or "compute" (declare the output\'s mask)',
         )
-    return shape
 
 
 def validate_output_dtype(
@@ -83,6 +101,10 @@ def _keeps_mask_axes(shape: tuple[Expr, ...], item: Input) -> bool:
     )
 
 
+# The flags that may add outputs: `expr` is checked for each combination.
+MAX_FLAGS = 4
+
+
 def validate_outputs(
     report: Report, spec: LayerSpec, table: dict[str, Any], shape_names: ShapeScope
 ) -> list[Output]:
@@ -120,8 +142,9 @@ def validate_outputs(
         )
         dtype = _dtype(report, entry, path)
         when = _when(report, spec, entry, path)
+        mask = _mask(report, spec, entry, path)
         if shape is not None and when != "":
-            outputs.append(Output(name, shape, dtype, when))
+            outputs.append(Output(name, shape, dtype, when, mask))
     if len(table) < 2:
         report.error(
             ("output",),
@@ -134,26 +157,78 @@ def validate_outputs(
             "the first output is the main one, always returned; `when` goes "
             "on the outputs after it",
         )
-    if len({o.when for o in outputs if o.when}) > 1:
+    if len(output_flags(outputs)) > MAX_FLAGS:
         report.error(
             ("output",),
-            "the outputs' `when` name more than one flag; one flag may add "
-            "outputs (like `return_attention_scores`)",
+            f"the outputs' `when` name {len(output_flags(outputs))} flags; at "
+            f"most {MAX_FLAGS} may add outputs (`expr` is checked for each "
+            "combination of them)",
         )
-    if not spec.autocast and len(table) > 1:
+    if outputs and len(outputs) == len(table):
+        masks = any(isinstance(raw, dict) and "mask" in raw for raw in table.values())
+        _check_output_masks(report, spec, outputs, masks)
+    return outputs
+
+
+def _mask(
+    report: Report, spec: LayerSpec, entry: dict[str, Any], path: KeyPath
+) -> Expr | None:
+    """An output's own mask, ``mask = "ops.any(mask, axis=-1)"`` (mode
+    "compute" only)."""
+    if "mask" not in entry:
+        return None
+    if spec.mask_mode != MaskMode.COMPUTE:
         report.error(
-            ("layer", "autocast"),
-            "`autocast = false` is for layers of one output (call() casts it "
-            "back to the compute dtype); several outputs are not supported yet",
+            (*path, "mask"),
+            f'an output\'s `mask` needs `[mask] mode = "compute"` (mode is '
+            f'"{spec.mask_mode}")',
         )
-    if spec.mask_mode in (MaskMode.PROPAGATE, MaskMode.COMPUTE) and len(table) > 1:
+        return None
+    expr = report.expression(entry["mask"], (*path, "mask"), mask_scope(spec))
+    flags = [a.name for a in spec.call_args if expr and a.name in names_in(expr.node)]
+    if flags:
+        report.error(
+            (*path, "mask"),
+            f"an output's `mask` cannot read the call argument `{flags[0]}`: "
+            "compute_mask, which returns the outputs' masks, does not see "
+            "call arguments",
+        )
+        return None
+    return expr
+
+
+def _check_output_masks(
+    report: Report, spec: LayerSpec, outputs: list[Output], masks: bool
+) -> None:
+    """Which outputs carry a mask: with mode "propagate" the first (it keeps
+    the input's mask), with "compute" those that declare one. compute_mask
+    does not see call flags, so its list lines up with the outputs only up to
+    the first output a flag adds: a mask goes on an output before it.
+    ``masks``: whether any output gives a `mask` (maybe a wrong one)."""
+    if spec.mask_mode == MaskMode.PROPAGATE:
+        _check_propagated(
+            report, spec, outputs[0].shape, f"the first output `{outputs[0].name}`"
+        )
+    if spec.mask_mode != MaskMode.COMPUTE:
+        return
+    if not masks:
         report.error(
             ("mask", "mode"),
-            f'mode "{spec.mask_mode}" gives one output a mask; with several '
-            'outputs use "none" or "consume" (per-output masks are not '
-            "supported yet)",
+            'mode "compute" with several outputs: give `mask`, the output\'s '
+            "Keras mask, in the `[output.NAME]` of each output that carries "
+            "one (the others carry none)",
         )
-    return outputs
+    flagged = next((o for o in outputs if o.when is not None), None)
+    after = outputs[outputs.index(flagged) :] if flagged else []
+    for output in after:
+        if output.mask is not None:
+            report.error(
+                ("output", output.name, "mask"),
+                f"`{output.name}` comes after `{flagged.name}`, which only "
+                f"`{flagged.when}` returns, and compute_mask does not see call "
+                "flags: only outputs before the first with `when` may carry a "
+                "mask",
+            )
 
 
 def _dtype(report: Report, entry: dict[str, Any], path: KeyPath) -> str | None:
@@ -183,16 +258,24 @@ def _when(
     return when
 
 
-def check_returned(report: Report, spec: LayerSpec) -> None:
+def flag_values(flags: list[str]) -> list[dict[str, bool]]:
+    """Every combination of values of ``flags``, all false first."""
+    return [
+        {flag: bool(index >> bit & 1) for bit, flag in enumerate(flags)}
+        for index in range(2 ** len(flags))
+    ]
+
+
+def check_returned(report: Report, spec: LayerSpec) -> bool:
     """``[call] expr`` returns as many values as ``[output]`` declares, for
-    each value of the flag that adds outputs (``(out, scores) if
-    return_attention_scores else out``)."""
-    if spec.expr is None or spec.is_cell:
-        return
-    flag = next((o.when for o in spec.outputs if o.when), None)
-    for value in (False, True) if flag else (False,):
-        declared = [o.name for o in spec.outputs if o.when is None or value]
-        returned = _count(spec.expr.node, flag, value)
+    each combination of values of the flags that add outputs (``(out,
+    scores) if return_attention_scores else out``); False where it does not."""
+    if spec.expr is None or spec.is_cell or len(output_flags(spec.outputs)) > MAX_FLAGS:
+        return True
+    flags = output_flags(spec.outputs)
+    for values in flag_values(flags):
+        declared = [o.name for o in spec.outputs if o.when is None or values[o.when]]
+        returned = _count(spec.expr.node, values)
         if returned == max(len(declared), 1):
             continue
         if not spec.outputs:
@@ -202,27 +285,91 @@ def check_returned(report: Report, spec: LayerSpec) -> None:
                 "`[output.NAME]` table (shape, dtype), in the order returned",
             )
         else:
-            when = f" when `{flag}` is {value}" if flag else ""
+            when = " and ".join(f"`{f}` is {v}" for f, v in values.items())
             report.error(
                 ("call", "expr"),
-                f"`expr` returns {returned} value{'s' * (returned != 1)}{when}, "
-                f"but `[output]` declares {len(declared)} "
+                f"`expr` returns {returned} value{'s' * (returned != 1)}"
+                + (f" when {when}" if when else "")
+                + f", but `[output]` declares {len(declared)} "
                 f"({', '.join(f'`{n}`' for n in declared)}); write the tuple "
-                f"in `expr`, like `(a, b) if {flag or 'flag'} else a`",
+                f"in `expr`, like `(a, b) if {flags[0] if flags else 'flag'} "
+                "else a`",
             )
+        return False
+    return True
+
+
+def float_places(spec: LayerSpec) -> dict[tuple[int, int], set[bool]]:
+    """For each place ``expr`` returns a value at (a branch, by the id of its
+    node, and a position in its tuple), whether the outputs it holds are
+    floats, over the flag values that reach it: ``{True}`` for a float output
+    (autocast off casts it back to the compute dtype), ``{False}`` for an
+    index or a flag, both where the flags put either there."""
+    places: dict[tuple[int, int], set[bool]] = {}
+    if spec.expr is not None:
+        _walk(spec, spec.expr.node, flag_values(output_flags(spec.outputs)), places)
+    return places
+
+
+def _walk(
+    spec: LayerSpec,
+    node: ast.AST,
+    combos: list[dict[str, bool]],
+    places: dict[tuple[int, int], set[bool]],
+) -> None:
+    if isinstance(node, ast.IfExp):
+        taken = [(values, truth(node.test, values)) for values in combos]
+        if all(t is not None for _, t in taken):
+            _walk(spec, node.body, [v for v, t in taken if t], places)
+            _walk(spec, node.orelse, [v for v, t in taken if not t], places)
+            return
+    for values in combos:
+        returned = [o for o in spec.outputs if o.when is None or values[o.when]]
+        count = len(node.elts) if isinstance(node, ast.Tuple | ast.List) else 1
+        for index, output in enumerate(returned[:count]):
+            is_float = output.dtype is None or "float" in output.dtype
+            places.setdefault((id(node), index), set()).add(is_float)
+
+
+def check_cast_outputs(report: Report, spec: LayerSpec) -> None:
+    """With autocast off, call() casts each float output back to the compute
+    dtype: a place of ``expr`` must hold float outputs only, or none."""
+    if spec.autocast or not spec.outputs:
         return
+    if any(len(kinds) > 1 for kinds in float_places(spec).values()):
+        report.error(
+            ("call", "expr"),
+            "with `autocast = false` call() casts each float output back to "
+            "the compute dtype, but a place of `expr` holds a float output for "
+            "some flag values and an int or bool one for others; branch on "
+            "the flags so that each tuple lists the outputs it returns",
+        )
 
 
-def _count(node: ast.AST, flag: str | None, value: bool) -> int:
-    """How many values ``node`` returns when ``flag`` has ``value``: a tuple
-    its length, a branch on the flag its taken branch's, anything else 1."""
-    if isinstance(node, ast.IfExp) and flag is not None:
-        test, negated = node.test, False
-        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            test, negated = test.operand, True
-        if isinstance(test, ast.Name) and test.id == flag:
-            taken = node.body if value != negated else node.orelse
-            return _count(taken, flag, value)
+def truth(test: ast.AST, values: dict[str, bool]) -> bool | None:
+    """The value of a condition over the flags (``a``, ``not a``, ``a and
+    b``, ``a or b``), or None where it reads anything else."""
+    if isinstance(test, ast.Name):
+        return values.get(test.id)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = truth(test.operand, values)
+        return None if inner is None else not inner
+    if isinstance(test, ast.BoolOp):
+        parts = [truth(value, values) for value in test.values]
+        if None in parts:
+            return None
+        return all(parts) if isinstance(test.op, ast.And) else any(parts)
+    return None
+
+
+def _count(node: ast.AST, values: dict[str, bool]) -> int:
+    """How many values ``node`` returns when the flags have ``values``: a
+    tuple its length, a branch on a flag its taken branch's, anything else
+    1."""
+    if isinstance(node, ast.IfExp):
+        taken = truth(node.test, values)
+        if taken is not None:
+            return _count(node.body if taken else node.orelse, values)
     if isinstance(node, ast.Tuple | ast.List):
         return len(node.elts)
     return 1

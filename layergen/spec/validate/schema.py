@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from layergen.spec import guards
-from layergen.spec.model import LayerSpec
+from layergen.spec.model import LayerSpec, MaskMode
 from layergen.spec.tables import (  # noqa: F401  (re-exported)
     DEFAULT_TEST_DIMS,
     DTYPES,
@@ -45,6 +45,16 @@ def snake_case(name: str) -> str:
     name = _SHORT_RUN.sub(lambda m: m.group().capitalize(), name)
     name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def mask_alias(spec: LayerSpec) -> str | None:
+    """``<input>_mask``, the name Keras passes the one main input's mask
+    under when call() also gets an optional tensor (Keras fills ``mask`` only
+    for a call of one tensor); None where call() reads no mask this way."""
+    reads = spec.mask_mode == MaskMode.CONSUME or spec.uses_mask
+    if len(spec.main_inputs) != 1 or not spec.optional_inputs or not reads:
+        return None
+    return f"{spec.main_inputs[0].name}_mask"
 
 
 def mask_names(spec: LayerSpec) -> list[str]:

@@ -17,6 +17,7 @@ from layergen.spec.model import (
     ParamType,
     Property,
     TestConfig,
+    output_flags,
 )
 from layergen.spec.tables import PROPERTY_WHEN
 from layergen.spec.validate.call_inputs import (
@@ -232,14 +233,27 @@ def _output_references(
         )
     if len(nodes) != len(spec.outputs):
         return None
-    flag = next((o.when for o in spec.outputs if o.when), None)
-    every = _packed([nodes[o.name] for o in spec.outputs])
-    node = every
-    if flag is not None:
-        always = _packed([nodes[o.name] for o in spec.outputs if o.when is None])
-        node = ast.IfExp(ast.Name(flag, ast.Load()), every, always)
+    node = _by_flags(spec, nodes, output_flags(spec.outputs), {})
     node = ast.fix_missing_locations(ast.Expression(node)).body
     return report.expr(ast.unparse(node), node, ("test", "reference"))
+
+
+def _by_flags(
+    spec: LayerSpec,
+    nodes: dict[str, ast.expr],
+    flags: list[str],
+    values: dict[str, bool],
+) -> ast.expr:
+    """The references of the outputs returned for each value of the flags
+    that add outputs: ``(out, scores) if return_attention_scores else out``,
+    nested for several flags."""
+    if not flags:
+        returned = [o for o in spec.outputs if o.when is None or values[o.when]]
+        return _packed([nodes[o.name] for o in returned])
+    flag, rest = flags[0], flags[1:]
+    on = _by_flags(spec, nodes, rest, {**values, flag: True})
+    off = _by_flags(spec, nodes, rest, {**values, flag: False})
+    return ast.IfExp(ast.Name(flag, ast.Load()), on, off)
 
 
 def _packed(nodes: list[ast.expr]) -> ast.expr:

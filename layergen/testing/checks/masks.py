@@ -32,8 +32,8 @@ def check_mask(case: LayerCase) -> None:
     elif case.mask_mode == "propagate":
         assert layer.supports_masking, "the mask is dropped: set supports_masking"
         output = case.call(layer, [apply_mask(inputs[0], mask), *inputs[1:]])
-        _assert_mask_fits(output)
-        np.testing.assert_array_equal(to_numpy(output._keras_mask), mask)
+        others = [None] * (len(case.masked_outputs) - 1)
+        _assert_output_masks(output, [mask, *others])
         _fit_masked_model(case, inputs, mask)
     elif case.mask_mode == "consume":
         _check_mask_consumed(case, layer, inputs, mask)
@@ -43,10 +43,8 @@ def check_mask(case: LayerCase) -> None:
         masked = apply_mask(inputs[0], mask)
         output = case.call(layer, [masked, *inputs[1:]])
         computed = layer.compute_mask(masked, masked._keras_mask)
-        assert computed is not None, "compute_mask returned None"
-        assert to_numpy(computed).dtype == bool
-        _assert_mask_fits(output)
-        np.testing.assert_array_equal(to_numpy(output._keras_mask), to_numpy(computed))
+        expected = _computed_masks(case, computed)
+        _assert_output_masks(output, expected)
         _fit_masked_model(case, inputs, mask)
 
 
@@ -75,6 +73,51 @@ def _check_mask_set_in_call(
         assert to_numpy(own).dtype == bool
 
 
+def _computed_masks(case: LayerCase, computed: Any) -> list:
+    """compute_mask's result as one mask per output, checked against what the
+    spec says: a boolean mask for each output that carries one, None for the
+    others (with several outputs, a list aligned with them)."""
+    carried = case.masked_outputs or [True]
+    if case.masked_outputs:
+        assert isinstance(computed, tuple | list) and len(computed) == len(
+            carried
+        ), f"compute_mask returned {computed!r}, not one mask per output"
+    else:
+        computed = [computed]
+    expected = []
+    for index, (mask, carries) in enumerate(zip(computed, carried, strict=True)):
+        where = f" for output {index}" if case.masked_outputs else ""
+        if not carries:
+            assert mask is None, f"compute_mask returned a mask{where}, which has none"
+            expected.append(None)
+            continue
+        assert mask is not None, f"compute_mask returned None{where}"
+        assert to_numpy(mask).dtype == bool, f"compute_mask's mask{where} is not bool"
+        expected.append(to_numpy(mask))
+    return expected
+
+
+def _assert_output_masks(output: Any, expected: list) -> None:
+    """Each output the call returned carries the mask expected of it, in
+    order (None: no mask; a call may return fewer outputs than listed, those
+    a flag adds left out)."""
+    outputs = outputs_of(output)
+    for index, (item, want) in enumerate(zip(outputs, expected, strict=False)):
+        where = f"output {index}" if len(outputs) > 1 else "the output"
+        got = getattr(item, "_keras_mask", None)
+        if want is None:
+            assert got is None, (
+                f"{where} carries a Keras mask, but the spec gives it none: "
+                "Keras would apply it to that output's loss"
+            )
+            continue
+        assert got is not None, f"{where} carries no Keras mask"
+        _assert_mask_fits(item)
+        np.testing.assert_array_equal(
+            to_numpy(got), want, err_msg=f"the Keras mask of {where}"
+        )
+
+
 def _assert_mask_fits(output: Any) -> None:
     """The output's mask has the shape of the output's leading axes, as Keras's
     losses and the next layers expect (a pooling over time must not propagate
@@ -91,7 +134,7 @@ def _fit_masked_model(case: LayerCase, inputs: list, mask: np.ndarray) -> None:
     """A model whose first input goes through ``Masking`` trains one step:
     Keras applies the output's mask to the loss. (Not for an integer or
     boolean output, an index or a flag, which no model trains on.)"""
-    probe = case.call(case.make_layer(), inputs)
+    probe = outputs_of(case.call(case.make_layer(), inputs))[0]
     if not keras.backend.is_float_dtype(keras.backend.standardize_dtype(probe.dtype)):
         return
     masked_input = keras.Input(shape=inputs[0].shape[1:], dtype=inputs[0].dtype)
@@ -108,9 +151,11 @@ def _fit_masked_model(case: LayerCase, inputs: list, mask: np.ndarray) -> None:
 
 
 def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -> None:
-    """Each mask argument in turn: the output keeps no mask, values at the
-    masked positions of its input do not reach the output, and the mask
-    changes the output."""
+    """Each mask argument in turn: the outputs keep no mask, values at the
+    masked positions of its input do not reach the first output where it is
+    not masked (all of it, when it dropped the masked axes; only its unmasked
+    steps where it kept them: Keras reads no value at a masked step, which a
+    residual sum may carry), and the mask changes the output."""
     names = list(case.input_shapes)
     for argument in case.mask_arguments:
         index = 0 if argument == "mask" else names.index(argument[: -len("_mask")])
@@ -126,11 +171,16 @@ def _check_mask_consumed(case: LayerCase, layer: Any, inputs: list, mask: Any) -
             target.dtype
         )
         again = case.call(layer, perturbed, **{argument: own})
+        first, first_again = to_numpy(outputs_of(output)[0]), to_numpy(
+            outputs_of(again)[0]
+        )
+        kept = first.shape[: own.ndim] == own.shape
         assert_close(
-            to_numpy(again),
-            to_numpy(output),
+            first_again[own] if kept else first_again,
+            first[own] if kept else first,
             **TOLERANCE,
-            err_msg=f"values masked by {argument} reach the output",
+            err_msg=f"values masked by {argument} reach the "
+            + ("output's unmasked steps" if kept else "output"),
         )
         unmasked = case.call(layer, inputs, **{argument: np.ones_like(own)})
         assert not all_close(
