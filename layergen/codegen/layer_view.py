@@ -286,12 +286,27 @@ class LayerView:
 
     def trace_args(self) -> list[Code]:
         """The symbolic inputs call() is traced on: float inputs in the compute
-        dtype, which call() reads the layer's float weights in."""
+        dtype, which call() reads the layer's float weights in; a cell's
+        states too, one batch of each."""
         args = []
         for item in self.spec.main_inputs:
             dtype = lit.value(item.dtype) if item.dtype else "self.compute_dtype"
             args.append(
                 f"keras.KerasTensor({shape_var(self.spec, item.name)}, dtype={dtype})"
+            )
+        if self.spec.is_cell:
+            batch = f"{shape_var(self.spec, self.spec.main_inputs[0].name)}[0]"
+            states = [
+                tuple_code([batch, *(self.code(d) for d in s.shape)])
+                for s in self.spec.states
+            ]
+            args.append(
+                "["
+                + ", ".join(
+                    f"keras.KerasTensor({shape}, dtype=self.compute_dtype)"
+                    for shape in states
+                )
+                + "]"
             )
         if self.spec.training:
             args.append("training=False")

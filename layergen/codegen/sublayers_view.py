@@ -32,9 +32,7 @@ def sublayer_plan(spec: LayerSpec, input_vars: dict[str, str]) -> SublayerPlan:
     builds: list[str] = []
     traced = ""
     called = called_layer_params(spec)
-    if spec.is_cell and spec.sublayers:
-        traced = spec.sublayers[0].name  # a cell's states come from its RNN
-    elif called:
+    if called:
         # A layer param may come unbuilt, and its input shape is call()'s to
         # know: tracing call() builds it with the sublayers.
         traced = called[0]
