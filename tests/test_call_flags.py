@@ -377,3 +377,20 @@ def test_explain_traces_the_flag_call_on_its_own_inputs(write_spec) -> None:
     (output,) = next(s for s in explained.steps if s.kind == "output").binds
     assert output.values[0].shape == (3, 4, 10)
     assert explained.declared_output[0].shape == (3, 4, 10)
+
+
+def test_a_check_skipped_on_ids_runs_on_the_flag_vectors() -> None:
+    """The gradient check skips integer ids but runs on the `reverse=True`
+    call's vectors; a case of ids alone is skipped."""
+    import dataclasses
+
+    import keras
+
+    from layergen import testing
+
+    case = _reversible_case(keras.layers.ReversibleEmbedding)
+    testing.reset_keras_state()
+    testing.check_input_gradient(case)
+    ids_only = dataclasses.replace(case, given_arguments={}, given_shapes={})
+    with pytest.raises(pytest.skip.Exception, match="integer input"):
+        testing.check_input_gradient(ids_only)
