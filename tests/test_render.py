@@ -240,6 +240,30 @@ def test_a_sublayer_fed_a_split_is_built_on_a_piece(write_spec) -> None:
     assert "compute_output_spec" not in build
 
 
+FLOAT_SPLIT = """
+[layer]
+name = "Gate"
+[inputs]
+x = { min_rank = 2 }
+[call]
+steps = ["a, b = ops.split(x, 2, axis=-1)"]
+expr = "a * ops.sigmoid(b)"
+"""
+
+
+def test_a_float_output_follows_its_derived_shape_without_tracing(
+    write_spec,
+) -> None:
+    # Keras gives compute_output_shape's shape the compute dtype; tracing
+    # call() instead fails on JAX and PyTorch, which cannot split a None axis.
+    code = generated(write_spec, FLOAT_SPLIT)
+    assert "def compute_output_shape(self, input_shape):" in code
+    assert "compute_output_spec" not in code
+    # A cast may change the dtype: the output's spec is traced from call().
+    cast = FLOAT_SPLIT.replace('"a * ops.sigmoid(b)"', "\"ops.cast(a, 'int32')\"")
+    assert "return keras.Operation.compute_output_spec(" in generated(write_spec, cast)
+
+
 def test_doc_cannot_break_out_of_the_docstring(write_spec) -> None:
     code = generated(write_spec, DENSE)
     module = ast.parse(code)

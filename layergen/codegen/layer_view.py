@@ -58,6 +58,9 @@ class LayerView:
         self.input_vars = {i.name: shape_var(spec, i.name) for i in spec.main_inputs}
         built = sublayer_plan(spec, self.input_vars)
         self.sublayer_builds, self.untraceable, self.derived_output = built
+        self.traces_output = _traces_output(spec) and not (
+            self.derived_output is not None and _float_by_construction(spec)
+        )
         self.cast_weights = _cast_weights(spec, self.traces_call())
         # call() reads the weights it casts from locals of the same name.
         self.call_names = dict(self.self_names)
@@ -165,7 +168,7 @@ class LayerView:
             "output_shape_steps": self.derived_output[0] if self.derived_output else [],
             "output_spec": flags.output_spec(spec, self.call_args()),
             "outputs": self.outputs(),
-            "traces_output": _traces_output(spec),
+            "traces_output": self.traces_output,
             "config_items": self.config_items(params),
         }
 
@@ -214,7 +217,7 @@ class LayerView:
     def traces_call(self) -> bool:
         """Whether build(), compute_output_shape() or compute_output_spec()
         runs call() on symbolic inputs (see :func:`_cast_weights`)."""
-        return bool(self.untraceable) or _traces_output(self.spec)
+        return bool(self.untraceable) or self.traces_output
 
     def state_size(self, shape: tuple[Expr, ...]) -> str:
         dims = [self.code(d) for d in shape]
@@ -430,6 +433,26 @@ def _traces_output(spec: LayerSpec) -> bool:
     """Whether the output's shape and dtype come from tracing call(): none
     are declared in ``[output]``."""
     return not spec.is_cell and spec.output_shape is None and not spec.outputs
+
+
+def _float_by_construction(spec: LayerSpec) -> bool:
+    """Whether call()'s output is in the compute dtype without tracing it:
+    float inputs and weights, no sublayer, no cast. Then compute_output_shape,
+    derived from the spec, is all Keras needs; tracing call() on symbolic
+    inputs would also fail where a backend cannot split an unknown axis (JAX,
+    PyTorch: ``ops.split(x, 2, axis=-1)`` with ``x[-1]`` None)."""
+    if spec.sublayers or any(p.is_layer for p in spec.params):
+        return False
+    dtypes = [i.dtype for i in spec.main_inputs] + [w.dtype for w in spec.weights]
+    if any(d is not None and "float" not in d for d in dtypes):
+        return False
+    nodes = [e.node for e in spec.steps]
+    nodes += [spec.expr.node] if spec.expr is not None else []
+    return not any(
+        isinstance(sub, ast.Attribute) and sub.attr in ("cast", "astype")
+        for node in nodes
+        for sub in ast.walk(node)
+    )
 
 
 def _float_output(spec: LayerSpec) -> bool:
