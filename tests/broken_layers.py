@@ -361,3 +361,42 @@ class DenseKerasBatchNorm(keras.layers.Layer):
 
     def call(self, x, training=None):
         return self.norm(self.dense(x), training=training)
+
+
+class _LowRank(keras.layers.Layer):
+    """``x @ a @ b`` with ``b`` starting at zero, as LoRA's update does: ``a``
+    gets its first gradient once ``b`` has moved."""
+
+    def build(self, input_shape):
+        self.a = self.add_weight(name="a", shape=(input_shape[-1], 2))
+        self.b = self.add_weight(name="b", shape=(2, 3), initializer="zeros")
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], 3)
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class LowRankUpdate(_LowRank):
+    """Correct: LoRA's zero-initialized ``b`` in front of a trainable ``a``."""
+
+    def call(self, x):
+        return ops.matmul(ops.matmul(x, self.a), self.b)
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class LowRankDetached(_LowRank):
+    """``a`` behind ``stop_gradient``: no gradient ever reaches it."""
+
+    def call(self, x):
+        return ops.matmul(ops.stop_gradient(ops.matmul(x, self.a)), self.b)
+
+
+@keras.saving.register_keras_serializable(package="broken")
+class TimestepFeatures(keras.layers.Layer):
+    """Correct: a rank-1 input (one scalar per example) made into features."""
+
+    def call(self, t):
+        return ops.stack([ops.cos(t), ops.sin(t)], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 2)

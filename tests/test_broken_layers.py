@@ -144,6 +144,13 @@ CASES = [
         "initial_weights_differ",
         "q_kernel and shared_initializer/k_kernel start out identical",
     ),
+    (
+        broken.LowRankDetached,
+        {"x": (4, 3)},
+        {},
+        "fit_step",
+        "low_rank_detached/a did not change: no gradient reaches it",
+    ),
 ]
 # Correct layers, each with a check that must pass on it (the counterpart of
 # a broken layer above, or a layer a check once failed wrongly).
@@ -183,6 +190,10 @@ CORRECT = [
         {"tied_weights": [["q_kernel", "k_kernel", "v_kernel"]]},
         "initial_weights_differ",
     ),
+    # LoRA's `a` gets no gradient in the first step (`b` is zero), only after.
+    (broken.LowRankUpdate, {"x": (4, 3)}, {}, "fit_step"),
+    # A rank-1 input has no axis for a Keras mask; mask_mode none needs none.
+    (broken.TimestepFeatures, {"t": (4,)}, {"mask_mode": "none"}, "mask"),
 ]
 
 

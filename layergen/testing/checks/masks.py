@@ -25,11 +25,12 @@ from layergen.testing.variants import for_each_call
 def check_mask(case: LayerCase) -> None:
     """The mask behaves as ``mask_mode`` says: none, propagate, consume, compute."""
     layer = case.make_layer()
-    inputs = case.make_inputs()
-    mask = random_mask(inputs[0].shape[:-1])
     if case.mask_mode == "none":
         assert not layer.supports_masking, "supports_masking without a mask mode"
-    elif case.mask_mode == "propagate":
+        return
+    inputs = case.make_inputs()
+    mask = random_mask(inputs[0].shape[:-1])
+    if case.mask_mode == "propagate":
         assert layer.supports_masking, "the mask is dropped: set supports_masking"
         output = case.call(layer, [apply_mask(inputs[0], mask), *inputs[1:]])
         others = [None] * (len(case.masked_outputs) - 1)

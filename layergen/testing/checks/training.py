@@ -12,6 +12,9 @@ from layergen.testing.case import LayerCase, is_own_weight
 from layergen.testing.inputs import all_close, outputs_of, to_numpy
 from layergen.testing.variants import for_each_call
 
+# Steps of check_fit_step: a weight behind a zero-initialized one moves in the second.
+FIT_STEPS = 3
+
 
 def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> Any:
     """Random targets for each of the model's outputs (a list for several)."""
@@ -25,13 +28,16 @@ def fit_targets(model: Any, inputs: Sequence[np.ndarray]) -> Any:
 
 @for_each_call(every=False)
 def check_fit_step(case: LayerCase) -> None:
-    """One compiled ``fit`` step changes every trainable weight of the layer's
+    """Compiled ``fit`` steps change every trainable weight of the layer's
     own (a gradient reaches it) and at least one of each sublayer's, and none
     of the layer's own non-trainable weights that ``updated_weights`` omits.
 
-    A Keras sublayer may hold weights no gradient reaches by design
-    (``MultiHeadAttention``'s key bias: softmax cancels it) and update its own
-    statistics (``BatchNormalization``); neither is the spec's bug."""
+    ``FIT_STEPS`` steps, not one: a weight behind a zero-initialized one (LoRA's
+    ``A`` behind ``B = 0``, a block behind an adaLN-Zero gate) gets its first
+    gradient in the second step. A Keras sublayer may hold weights no gradient
+    reaches by design (``MultiHeadAttention``'s key bias: softmax cancels it)
+    and update its own statistics (``BatchNormalization``); neither is the
+    spec's bug."""
     layer = case.make_layer()
     model = case.make_model(layer)
     inputs = case.make_inputs()
@@ -42,7 +48,13 @@ def check_fit_step(case: LayerCase) -> None:
         if w.name not in case.updated_weights and is_own_weight(layer, w)
     }
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
-    model.fit(inputs, fit_targets(model, inputs), batch_size=len(inputs[0]), verbose=0)
+    model.fit(
+        inputs,
+        fit_targets(model, inputs),
+        batch_size=len(inputs[0]),
+        epochs=FIT_STEPS,
+        verbose=0,
+    )
     assert before, "the layer has no trainable weights"
     trained: dict[str, bool] = {}
     for weight in layer.trainable_weights:
