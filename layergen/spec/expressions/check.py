@@ -246,10 +246,7 @@ class _Checker(ast.NodeVisitor):
             root = self.scope.get(chain[0]) if chain else None
             if root is None or root.kind != MODULE:
                 self.visit(func.value)
-                raise ExpressionError(
-                    "only functions of `ops`, `random` and `activations`, "
-                    "activation and layer params and sublayers can be called"
-                )
+                raise ExpressionError(self._not_callable(func))
             self.visit(func)
         else:
             raise ExpressionError("only named functions can be called")
@@ -261,6 +258,23 @@ class _Checker(ast.NodeVisitor):
             self.visit(keyword.value)
         if isinstance(func, ast.Name):
             self._check_layer_keywords(node, self.scope[func.id])
+
+    def _not_callable(self, func: ast.Attribute) -> str:
+        """Why a method cannot be called; in a numpy expression (a reference,
+        a property), the ``np`` function to call instead."""
+        numpy = self.scope.get("np")
+        if numpy is None or numpy.kind != MODULE or numpy.namespace != "numpy":
+            return (
+                "only functions of `ops`, `random` and `activations`, "
+                "activation and layer params and sublayers can be called"
+            )
+        method = f"`{ast.unparse(func)}(...)`"
+        if func.attr in NUMPY_MATH:
+            return (
+                f"{method}: methods cannot be called, only `np` functions: "
+                f"write `np.{func.attr}(...)` with the array first"
+            )
+        return f"{method}: methods cannot be called, only `np` functions"
 
     def _check_layer_keywords(self, node: ast.Call, symbol: Symbol) -> None:
         """A layer param of a spec takes that spec's inputs and call arguments."""
