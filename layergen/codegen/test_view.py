@@ -12,6 +12,7 @@ from typing import Any
 from layergen.checklist import applicable
 from layergen.codegen import flag_tests
 from layergen.codegen import literals as lit
+from layergen.codegen.layer_kinds import WEIGHTLESS_LAYER_PARTS, WEIGHTLESS_LAYERS
 from layergen.codegen.literals import Code
 from layergen.codegen.training_losses import training_changes_losses
 from layergen.spec import expressions as ex
@@ -25,35 +26,6 @@ from layergen.spec.model import (
     Weight,
 )
 from layergen.spec.validate import mask_names
-
-# keras.layers classes that own no trainable weights (by name or name part).
-WEIGHTLESS_LAYER_PARTS = ("Dropout", "Pooling", "Noise", "Cropping", "ZeroPadding")
-WEIGHTLESS_LAYERS = frozenset(
-    [
-        "Activation",
-        "ReLU",
-        "LeakyReLU",
-        "ELU",
-        "Softmax",
-        "Flatten",
-        "Reshape",
-        "Permute",
-        "RepeatVector",
-        "Identity",
-        "Masking",
-        "Add",
-        "Subtract",
-        "Multiply",
-        "Average",
-        "Maximum",
-        "Minimum",
-        "Concatenate",
-        "Dot",
-        "UpSampling1D",
-        "UpSampling2D",
-        "UpSampling3D",
-    ]
-)
 
 
 @dataclass(frozen=True)

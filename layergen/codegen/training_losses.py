@@ -6,54 +6,9 @@ inference, and the generated test holds them to their numpy values in both."""
 
 from __future__ import annotations
 
+from layergen.codegen.layer_kinds import SAME_IN_TRAINING, SAME_IN_TRAINING_PARTS
 from layergen.spec import expressions as ex
 from layergen.spec.model import LayerSpec, Sublayer
-
-# keras.layers classes whose call is the same in training and at inference
-# (by name or name part); any other class may differ (dropout arguments,
-# batch statistics) and so may a class of another module.
-SAME_IN_TRAINING_PARTS = ("Pooling", "Cropping", "ZeroPadding", "UpSampling")
-SAME_IN_TRAINING = frozenset(
-    [
-        "Dense",
-        "EinsumDense",
-        "Embedding",
-        "Conv1D",
-        "Conv2D",
-        "Conv3D",
-        "Conv1DTranspose",
-        "Conv2DTranspose",
-        "Conv3DTranspose",
-        "DepthwiseConv1D",
-        "DepthwiseConv2D",
-        "SeparableConv1D",
-        "SeparableConv2D",
-        "LayerNormalization",
-        "RMSNormalization",
-        "GroupNormalization",
-        "UnitNormalization",
-        "Activation",
-        "ReLU",
-        "LeakyReLU",
-        "ELU",
-        "PReLU",
-        "Softmax",
-        "Flatten",
-        "Reshape",
-        "Permute",
-        "RepeatVector",
-        "Identity",
-        "Masking",
-        "Add",
-        "Subtract",
-        "Multiply",
-        "Average",
-        "Maximum",
-        "Minimum",
-        "Concatenate",
-        "Dot",
-    ]
-)
 
 
 def training_changes_losses(spec: LayerSpec) -> list[bool]:
