@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from layergen.codegen.layer_view import LayerView
 from layergen.codegen.test_view import variable_axes
 from layergen.errors import LayergenError
 from layergen.explain import keras_side as ks
@@ -107,14 +108,19 @@ class CannotTrace(LayergenError):
 
 def _severity(spec: LayerSpec, error: TraceError) -> TraceError:
     """A step that fails only with unknown dimensions is harmless where Keras
-    never traces ``call`` with them: ``[output]`` gives the symbolic shape
-    (and a cell's comes from its states)."""
-    if error.trace == "test" or (spec.output_shape is None and not spec.is_cell):
+    never traces ``call`` with them: ``[output]`` gives the symbolic shape, or
+    the generated ``compute_output_shape`` follows it from the spec (and a
+    cell's comes from its states)."""
+    if error.trace == "test" or LayerView(spec).traces_output:
         return error
+    source = (
+        "the cell's states"
+        if spec.is_cell
+        else "[output]" if spec.output_shape is not None else "the spec"
+    )
     note = (
-        "; harmless for keras.Input models, whose shape comes from "
-        + ("the cell's states" if spec.is_cell else "[output]")
-        + ", but call() needs these dimensions known when traced"
+        f"; harmless for keras.Input models, whose shape comes from {source}, "
+        "but call() needs these dimensions known when traced"
     )
     return replace(error, message=error.message + note, severity="warning")
 
